@@ -1,0 +1,1 @@
+"""Analyses downstream of the model: queueing validation (and, later, sensitivity and calibration)."""

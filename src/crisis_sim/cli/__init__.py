@@ -1,0 +1,63 @@
+"""The ``crisis-sim`` command line. Each subcommand lives in its own module and registers itself in COMMANDS.
+
+User errors (bad scenario, bad option) print one readable line per problem on stderr and exit with status 2;
+nothing is written when a run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from crisis_sim.scenario import ScenarioError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad command-line value; printed as one line, exit status 2."""
+
+
+def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]]:
+    # Imported here so that `crisis-sim --help` stays fast and each command owns its module.
+    from crisis_sim.cli import check_queue, run, validate
+
+    return [("run", run.register), ("validate", validate.register), ("check-queue", check_queue.register)]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 already; keep its one-line style without the usage dump
+        self.exit(EXIT_USAGE, f"crisis-sim: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="crisis-sim",
+        description="Simulate police-mental-health crisis response systems from scenario files (TOML).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
+    for _name, register in _commands():
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"crisis-sim: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("crisis-sim: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""``crisis-sim run SCENARIO``: one replication, a readable summary or JSON, optional output files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from crisis_sim.cli.common import add_run_options, dumps, jsonable, load_for_run, write_atomically
+from crisis_sim.simulate import run_single
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="simulate one scenario once and summarise it",
+        description="Simulate one replication of a scenario. Prints a summary (or one JSON object with --json). "
+        "With --out DIR writes ledger.parquet (one row per call), timeseries.parquet (one row per month) and "
+        "summary.json, and writes nothing if the run fails.",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
+    add_run_options(p)
+    p.add_argument("--replication", type=int, default=0, help="replication index (random streams; default 0)")
+    p.add_argument("--out", metavar="DIR", help="write ledger.parquet, timeseries.parquet and summary.json here")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = load_for_run(args.scenario, args.days)
+    result = run_single(scenario, args.replication, args.seed)
+    summary = {"scenario": scenario.name, "seed": args.seed, "replication": args.replication, **result.summary}
+    if args.out:
+        write_atomically(
+            args.out,
+            {
+                "ledger.parquet": lambda p: result.ledger.to_parquet(p, index=False),
+                "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+                "summary.json": lambda p: p.write_text(dumps(summary) + "\n"),
+            },
+        )
+    if args.json:
+        print(json.dumps(jsonable(summary)))
+    else:
+        print(format_summary(summary, scenario.simulation.horizon_days - scenario.simulation.warmup_days))
+        if args.out:
+            print(f"\nwrote {Path(args.out) / 'ledger.parquet'}, timeseries.parquet, summary.json")
+    return 0
+
+
+def _pct(x: object) -> str:
+    return f"{100 * float(x):.1f}%" if x is not None else "n/a"
+
+
+def _num(x: object, fmt: str = ",.0f") -> str:
+    return format(float(x), fmt) if x is not None else "n/a"
+
+
+def format_summary(s: dict, days: int) -> str:
+    lines = [
+        f"{s['scenario']}: {days} days counted (seed {s['seed']}, replication {s['replication']})",
+        f"  calls {s['calls']:,}; mental-health calls {s['mh_calls']:,} ({_pct(s['mh_share'])}), "
+        f"identified by dispatch {s['mh_identified']:,}",
+        f"  response to MH calls: median {_num(s['median_response_min'], '.1f')} min, "
+        f"p90 {_num(s['p90_response_min'], '.1f')} min",
+        f"  arrests {s['arrests']:,} ({_pct(s['arrest_rate'])}); use of force {s['use_of_force']:,} "
+        f"({_pct(s['force_rate'])}); injuries {s['injuries']:,}",
+        f"  ED transports {s['ed_transports']:,} (involuntary holds {s['involuntary_holds']:,}, "
+        f"{_pct(s['hold_rate'])}); resolved on scene {s['resolved_on_scene']:,}",
+        f"  referrals {s['referrals']:,}; connected to services {s['connected_to_services']:,}; "
+        f"people calling again within 90 days {s['repeat_callers_90d']:,}",
+        f"  officer hours on MH calls {_num(s['officer_hours_mh'])}; officer hours waiting at the ED "
+        f"{_num(s['ed_wait_hours'])}",
+        f"  cost ${_num(s['cost_total'])} (police ${_num(s['cost_police'])}, ED ${_num(s['cost_ed'])}, "
+        f"inpatient ${_num(s['cost_inpatient'])}, jail ${_num(s['cost_jail'])}, "
+        f"programs ${_num(s['cost_programs'])})",
+        f"  {s['events']:,} SimPy events in {s['sim_wall_s']:.2f} s",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,588 @@
+"""The scenario schema: what a city's crisis-response system is made of, with every default's source.
+
+Sections mirror DOMAIN.md's flow: city → demand → at-risk population → police → dispatch → destinations →
+dispositions → costs; programs (response models) have their own sections under ``programs``. Time is in
+minutes inside the model; the schema uses the unit each field names.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from crisis_sim.scenario.params import Strict, param
+from crisis_sim.scenario.programs_schema import ProgramsConfig
+
+DISPOSITIONS = ("resolved", "report", "referral", "voluntary_transport", "involuntary", "arrest")
+RISK_LEVELS = ("low", "medium", "high")
+SEVERITIES = ("mild", "moderate", "severe")
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+
+
+# --- durations -----------------------------------------------------------------------------------------------
+class LogNormalDuration(Strict):
+    """Right-skewed duration given by its median and 90th percentile (minutes)."""
+
+    kind: Literal["lognormal"] = "lognormal"
+    median_min: Positive
+    p90_min: Positive
+
+    @model_validator(mode="after")
+    def _p90_above_median(self) -> LogNormalDuration:
+        if self.p90_min <= self.median_min:
+            raise ValueError(f"p90_min must be greater than median_min ({self.median_min}), found {self.p90_min}")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        return math.log(self.p90_min / self.median_min) / 1.2815515655446004
+
+    @property
+    def mean_min(self) -> float:
+        return self.median_min * math.exp(self.sigma**2 / 2)
+
+
+class ExponentialDuration(Strict):
+    """Memoryless duration (used for queueing checks)."""
+
+    kind: Literal["exponential"]
+    mean_min: Positive
+
+
+class FixedDuration(Strict):
+    """A constant duration; 0 means 'no time'."""
+
+    kind: Literal["fixed"]
+    minutes: NonNegative
+
+    @property
+    def mean_min(self) -> float:
+        return self.minutes
+
+
+Duration = Annotated[LogNormalDuration | ExponentialDuration | FixedDuration, Field(discriminator="kind")]
+
+
+# --- city ----------------------------------------------------------------------------------------------------
+class District(Strict):
+    name: str = Field(min_length=1)
+    population_share: Annotated[float, Field(gt=0.0, le=1.0)]
+    travel_time: Duration = param(
+        LogNormalDuration(median_min=9.0, p90_min=20.0),
+        source="assumption: urban priority-call travel, median 6-12 min, p90 15-30 min",
+        unit="min",
+        range=(6.0, 30.0),
+    )
+    patrol_units: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        description="units on duty per shift name (see police.shifts)"
+    )
+
+
+class City(Strict):
+    population: int = Field(ge=1, le=50_000_000)
+    districts: list[District] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _districts_consistent(self) -> City:
+        names = [d.name for d in self.districts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"district names must be unique, found duplicates {dupes}")
+        total = sum(d.population_share for d in self.districts)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"districts' population_share must sum to 1, found {total:.6g}")
+        return self
+
+
+# --- demand --------------------------------------------------------------------------------------------------
+# Shape (not exact values) from Wuschke 2018 and Vaughan 2019: MH calls peak mid-afternoon to late evening,
+# trough around 05:00. Seed 001's "70% between 14:00 and 22:00" is unsourced and not used.
+_MH_HOURLY = [0.85, 0.72, 0.60, 0.50, 0.44, 0.40, 0.45, 0.58, 0.78, 0.95, 1.05, 1.12,
+              1.18, 1.24, 1.32, 1.40, 1.45, 1.46, 1.45, 1.40, 1.32, 1.22, 1.10, 0.98]  # fmt: skip
+# General police calls: assumption, similar day curve with a broader evening plateau.
+_OTHER_HOURLY = [0.90, 0.75, 0.62, 0.52, 0.45, 0.42, 0.48, 0.65, 0.85, 1.00, 1.08, 1.12,
+                 1.15, 1.18, 1.22, 1.28, 1.32, 1.35, 1.35, 1.32, 1.25, 1.15, 1.05, 0.95]  # fmt: skip
+
+
+def _profile(n: int) -> type:
+    return Annotated[list[NonNegative], Field(min_length=n, max_length=n)]
+
+
+class Demand(Strict):
+    police_calls_per_1000_per_day: Positive = param(
+        0.8,
+        source="assumption: US agencies log roughly 250-450 calls for service per 1,000 residents a year",
+        unit="calls/1000 residents/day",
+        range=(0.5, 1.5),
+    )
+    mh_share: Share = param(
+        0.06,
+        source="DOMAIN.md: 5-8% of police calls MH-involved when defined broadly (England & Wales census, "
+        "doi:10.1002/cbm.2206); 0.5-3% coded in dispatch data; up to 20-31% by widest definitions (seeds 000, 001)",
+        unit="share of police calls",
+        range=(0.01, 0.31),
+    )
+    mh_hourly_profile: _profile(24) = param(
+        _MH_HOURLY,
+        source="Wuschke 2018; Vaughan 2019 (shape: afternoon-evening peak, trough ~05:00); exact values assumption",
+        unit="relative rate by hour 0-23",
+        range=(0.3, 1.6),
+    )
+    mh_weekday_profile: _profile(7) = param(
+        [1.06, 1.06, 1.06, 1.06, 1.06, 0.85, 0.85],
+        source="Wuschke 2018; Vaughan 2019 (higher on weekdays); exact values assumption",
+        unit="relative rate Mon-Sun",
+        range=(0.8, 1.1),
+    )
+    other_hourly_profile: _profile(24) = param(
+        _OTHER_HOURLY, source="assumption: general police call curve", unit="relative rate by hour", range=(0.3, 1.6)
+    )
+    other_weekday_profile: _profile(7) = param(
+        [0.96, 0.96, 0.97, 1.0, 1.08, 1.08, 0.95],
+        source="assumption: busier Friday/Saturday",
+        unit="relative rate Mon-Sun",
+        range=(0.8, 1.2),
+    )
+    other_on_scene: Duration = param(
+        LogNormalDuration(median_min=25.0, p90_min=90.0),
+        source="assumption: time on scene for general police calls",
+        unit="min",
+        range=(15.0, 120.0),
+    )
+
+    @model_validator(mode="after")
+    def _profiles_not_all_zero(self) -> Demand:
+        for name in ("mh_hourly_profile", "mh_weekday_profile", "other_hourly_profile", "other_weekday_profile"):
+            if sum(getattr(self, name)) <= 0:
+                raise ValueError(f"{name} must have a positive entry, found all zeros")
+        return self
+
+
+# --- at-risk population --------------------------------------------------------------------------------------
+class SeverityMix(Strict):
+    mild: Share = 0.5
+    moderate: Share = 0.35
+    severe: Share = 0.15
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> SeverityMix:
+        total = self.mild + self.moderate + self.severe
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"severity shares must sum to 1, found {total:.6g}")
+        return self
+
+
+class Population(Strict):
+    at_risk_share: Share = param(
+        0.015,
+        source="assumption: ~5.6% of adults live with serious mental illness (NIMH), a minority of whom come to "
+        "police attention",
+        unit="share of residents",
+        range=(0.005, 0.04),
+    )
+    severity_mix: SeverityMix = param(
+        SeverityMix(), source="assumption: mild/moderate/severe 0.5/0.35/0.15", unit="shares", range=(0.1, 0.6)
+    )
+    severity_hazard: dict[Literal["mild", "moderate", "severe"], Positive] = param(
+        {"mild": 0.5, "moderate": 1.0, "severe": 2.5},
+        source="assumption: crisis hazard multiplier by severity",
+        unit="multiplier",
+        range=(0.3, 4.0),
+    )
+    substance_use_share: Share = param(
+        0.25,
+        source="seed 004: more than 18% of adults with mental illness have a co-occurring substance use disorder",
+        unit="share",
+        range=(0.18, 0.45),
+    )
+    substance_use_hazard: Positive = param(
+        1.3, source="assumption: co-occurring SUD raises crisis hazard", unit="multiplier", range=(1.0, 2.0)
+    )
+    unhoused_share: Share = param(
+        0.10,
+        source="assumption: share of the at-risk population without stable housing (seed 000 describes them)",
+        unit="share",
+        range=(0.03, 0.3),
+    )
+    unhoused_hazard: Positive = param(
+        1.5, source="assumption: housing instability raises crisis hazard", unit="multiplier", range=(1.0, 3.0)
+    )
+    trust_services_mean: Share = param(
+        0.5,
+        source="assumption: seed 000 describes many as distrustful of services; Beta mean",
+        unit="0-1",
+        range=(0.2, 0.8),
+    )
+    trust_police_mean: Share = param(
+        0.5, source="assumption: Beta mean of trust in police", unit="0-1", range=(0.2, 0.8)
+    )
+    trust_concentration: Positive = param(
+        4.0, source="assumption: Beta concentration (a+b) of trust", unit="-", range=(2.0, 20.0)
+    )
+    engaged_share: Share = param(
+        0.21,
+        source="van den Brink 2012: 21% in regular care before police contacted MH services",
+        unit="share",
+        range=(0.1, 0.5),
+    )
+    engaged_hazard_ratio: Annotated[float, Field(gt=0.0, le=1.0)] = param(
+        0.65,
+        source="assumption: engagement in care lowers crisis hazard",
+        unit="hazard ratio",
+        range=(0.4, 1.0),
+    )
+    engagement_mean_days: Positive = param(
+        180.0, source="assumption: mean spell of engagement in care", unit="days", range=(60.0, 730.0)
+    )
+    frequent_caller_share: Share = param(
+        0.05,
+        source="assumption: a small share of people generate many repeat non-emergency calls (seed 000)",
+        unit="share",
+        range=(0.02, 0.1),
+    )
+    frequent_caller_hazard: Positive = param(
+        8.0, source="assumption: frequent callers' crisis hazard multiplier", unit="multiplier", range=(4.0, 15.0)
+    )
+    distress_onsets_per_year: Positive = param(
+        2.0,
+        source="assumption: episodes of elevated distress per person-year",
+        unit="/year",
+        range=(0.5, 6.0),
+    )
+    distress_mean_days: Positive = param(
+        21.0, source="assumption: mean length of an elevated-distress episode", unit="days", range=(7.0, 60.0)
+    )
+    distress_hazard: Annotated[float, Field(ge=1.0)] = param(
+        6.0,
+        source="assumption: crisis hazard multiplier while distress is elevated",
+        unit="multiplier",
+        range=(2.0, 15.0),
+    )
+
+
+# --- police --------------------------------------------------------------------------------------------------
+class Shift(Strict):
+    name: str = Field(min_length=1)
+    start_hour: Annotated[float, Field(ge=0.0, lt=24.0)]
+    hours: Annotated[float, Field(gt=0.0, le=24.0)]
+
+
+_DEFAULT_SHIFTS = [
+    Shift(name="day", start_hour=7.0, hours=8.0),
+    Shift(name="evening", start_hour=15.0, hours=8.0),
+    Shift(name="night", start_hour=23.0, hours=8.0),
+]
+
+
+class Police(Strict):
+    shifts: list[Shift] = param(
+        _DEFAULT_SHIFTS,
+        source="assumption: three 8-hour shifts (common US pattern; 10- and 12-hour patterns also used)",
+        unit="shifts",
+        range=(1, 4),
+    )
+    referral_awareness: Share = param(
+        0.3,
+        source="assumption: share of patrol officers who know a referral path (seed 000: must be won over)",
+        unit="probability",
+        range=(0.05, 0.8),
+    )
+    officers_per_unit: Annotated[int, Field(ge=1, le=4)] = param(
+        1, source="assumption: one-officer cars (two-officer cars common at night)", unit="officers", range=(1, 2)
+    )
+
+    @model_validator(mode="after")
+    def _shifts_cover_day(self) -> Police:
+        names = [s.name for s in self.shifts]
+        if len(set(names)) != len(names):
+            raise ValueError(f"shift names must be unique, found {names}")
+        covered = [0] * (24 * 60)
+        for s in self.shifts:
+            start = round(s.start_hour * 60)
+            for m in range(start, start + round(s.hours * 60)):
+                covered[m % (24 * 60)] += 1
+        gaps = [m for m, c in enumerate(covered) if c == 0]
+        if gaps:
+            raise ValueError(
+                f"shifts must cover all 24 hours; no shift covers {gaps[0] // 60:02d}:{gaps[0] % 60:02d}"
+            )
+        return self
+
+
+# --- dispatch ------------------------------------------------------------------------------------------------
+class RiskMix(Strict):
+    low: Share
+    medium: Share
+    high: Share
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> RiskMix:
+        total = self.low + self.medium + self.high
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"risk shares must sum to 1, found {total:.6g}")
+        return self
+
+
+class Dispatch(Strict):
+    mh_identification: Share = param(
+        0.40,
+        source="seed 001 (weak): unstructured triage recognises ~40% of MH calls, structured protocol ~85%",
+        unit="probability",
+        range=(0.3, 0.9),
+    )
+    risk_assessment_accuracy: Share = param(
+        0.7,
+        source="assumption: share of calls whose risk level the call-taker assesses correctly",
+        unit="probability",
+        range=(0.5, 0.9),
+    )
+    risk_by_severity: dict[Literal["mild", "moderate", "severe"], RiskMix] = param(
+        {
+            "mild": RiskMix(low=0.7, medium=0.25, high=0.05),
+            "moderate": RiskMix(low=0.45, medium=0.4, high=0.15),
+            "severe": RiskMix(low=0.25, medium=0.4, high=0.35),
+        },
+        source="assumption: true risk level of a crisis by the person's severity",
+        unit="shares",
+        range=(0.05, 0.7),
+    )
+    weapon_share: Share = param(
+        0.05, source="assumption: share of MH calls with a weapon reported", unit="share", range=(0.02, 0.15)
+    )
+
+
+# --- destinations --------------------------------------------------------------------------------------------
+class Emergency(Strict):
+    assessment_slots: int = param(
+        6,
+        source="assumption: concurrent psychiatric assessments an ED can run (scale with city size)",
+        unit="slots",
+        range=(1, 30),
+        ge=1,
+    )
+    assessment_time: Duration = param(
+        LogNormalDuration(median_min=240.0, p90_min=600.0),
+        source="assumption; psychiatric patients stay long in the ED (mean 7.77 h, Florida; DOMAIN.md)",
+        unit="min",
+        range=(120.0, 720.0),
+    )
+    background_arrivals_per_day: NonNegative = param(
+        15.0,
+        source="assumption: psychiatric ED arrivals not brought by police (calibrate to Hoffman 2021 ED waits)",
+        unit="/day",
+        range=(0.0, 60.0),
+    )
+    handover: Duration = param(
+        FixedDuration(kind="fixed", minutes=15.0),
+        source="assumption: paperwork and handover once a slot opens (Hoffman 2021: 113-123 min per referral "
+        "in total)",
+        unit="min",
+        range=(10.0, 40.0),
+    )
+
+
+class Jail(Strict):
+    booking_slots: int = param(
+        3, source="assumption: concurrent bookings", unit="slots", range=(1, 10), ge=1
+    )
+    booking_time: Duration = param(
+        LogNormalDuration(median_min=60.0, p90_min=150.0),
+        source="assumption: officer time to book an arrestee",
+        unit="min",
+        range=(30.0, 180.0),
+    )
+
+
+class CommunityServices(Strict):
+    intake_slots_per_week: int = param(
+        40,
+        source="assumption: new-client intakes a week for the city (scale with population)",
+        unit="slots/week",
+        range=(5, 200),
+        ge=0,
+    )
+    admin_lag_days: NonNegative = param(
+        2.0, source="assumption: days from the encounter to the referral reaching the waitlist", unit="days",
+        range=(0.5, 7.0),
+    )
+    ed_discharge_referral_share: Share = param(
+        0.5,
+        source="assumption: ED transports discharged with a referral to community services",
+        unit="share",
+        range=(0.2, 0.8),
+    )
+    attendance_at_mean_trust: Share = param(
+        0.6,
+        source="van den Brink 2012: police contact with MH services raised regular care from 21% to 49% within "
+        "a month; exact attendance assumption",
+        unit="probability",
+        range=(0.4, 0.8),
+    )
+
+
+class Destinations(Strict):
+    ed: Emergency = Emergency()
+    jail: Jail = Jail()
+    community_services: CommunityServices = CommunityServices()
+
+
+# --- dispositions --------------------------------------------------------------------------------------------
+class DispositionMix(Strict):
+    resolved: NonNegative
+    report: NonNegative
+    referral: NonNegative
+    voluntary_transport: NonNegative
+    involuntary: NonNegative
+    arrest: NonNegative
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> DispositionMix:
+        total = sum(getattr(self, d) for d in DISPOSITIONS)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"disposition shares must sum to 1, found {total:.6g}")
+        return self
+
+
+OddsRatios = dict[Literal[DISPOSITIONS], Positive]  # type: ignore[valid-type]
+
+
+class Dispositions(Strict):
+    police_medium_risk: DispositionMix = param(
+        DispositionMix(
+            resolved=0.345, report=0.20, referral=0.07, voluntary_transport=0.10, involuntary=0.23, arrest=0.055
+        ),
+        source="Seattle PD/monitor: arrest ~7.5% of crisis contacts; Toronto open data: apprehension 20-29% of "
+        "attended crisis events; remaining split assumption",
+        unit="shares",
+        range=(0.0, 0.5),
+    )
+    risk_odds: dict[Literal["low", "high"], OddsRatios] = param(
+        {
+            "low": {"involuntary": 0.4, "arrest": 0.6, "voluntary_transport": 0.8, "resolved": 1.3},
+            "high": {"involuntary": 2.2, "arrest": 1.8, "resolved": 0.6},
+        },
+        source="assumption: odds ratios against medium risk",
+        unit="odds ratio",
+        range=(0.3, 3.0),
+    )
+    substance_use_arrest_or: Positive = param(
+        1.6, source="assumption: co-occurring substance use and arrest", unit="odds ratio", range=(1.0, 2.5)
+    )
+    unidentified_arrest_or: Positive = param(
+        1.3,
+        source="assumption: officers not told the call is MH arrest more often",
+        unit="odds ratio",
+        range=(1.0, 2.0),
+    )
+    force_base: Share = param(
+        0.008,
+        source="Seattle PD/monitor: force in <2% of crisis contacts (base before odds below)",
+        unit="probability",
+        range=(0.003, 0.02),
+    )
+    force_or_arrest: Positive = param(4.0, source="assumption", unit="odds ratio", range=(2.0, 8.0))
+    force_or_high_risk: Positive = param(2.5, source="assumption", unit="odds ratio", range=(1.5, 4.0))
+    force_or_weapon: Positive = param(3.0, source="assumption", unit="odds ratio", range=(1.5, 6.0))
+    subject_injury_given_force: Share = param(
+        0.35, source="assumption", unit="probability", range=(0.15, 0.6)
+    )
+    officer_injury_given_force: Share = param(
+        0.15, source="assumption", unit="probability", range=(0.05, 0.3)
+    )
+    mh_on_scene: Duration = param(
+        LogNormalDuration(median_min=43.0, p90_min=120.0),
+        source="DOMAIN.md: median ~43 min on scene (one body-cam study, weak); p90 assumption",
+        unit="min",
+        range=(25.0, 90.0),
+    )
+    coercion_trust_loss: Share = param(
+        0.15,
+        source="assumption: trust lost after arrest, force or an involuntary hold (DOMAIN.md: coercion erodes "
+        "trust)",
+        unit="0-1",
+        range=(0.05, 0.3),
+    )
+    coercion_disengage: Share = param(
+        0.3,
+        source="assumption: chance that a coercive contact ends engagement in care",
+        unit="probability",
+        range=(0.1, 0.6),
+    )
+    hold_admission_share: Share = param(
+        0.5, source="assumption: involuntary holds that become an inpatient stay", unit="share", range=(0.3, 0.8)
+    )
+
+
+# --- costs ---------------------------------------------------------------------------------------------------
+class Costs(Strict):
+    officer_hour: NonNegative = param(
+        70.0, source="assumption: loaded cost of a patrol unit hour, USD", unit="USD/h", range=(45.0, 120.0)
+    )
+    ed_visit: NonNegative = param(
+        630.0, source="HCUP Statistical Brief #257 (2017 USD): ED visit with MH/SUD diagnosis", unit="USD"
+    )
+    inpatient_day: NonNegative = param(
+        800.0,
+        source="doi:10.1176/appi.ps.201100402: psychiatric inpatient ~$770-830/day (2006 USD)",
+        unit="USD/day",
+    )
+    inpatient_days_per_admission: Positive = param(
+        5.0, source="assumption: length of stay after an admitted hold", unit="days", range=(2.0, 12.0)
+    )
+    jail_day: NonNegative = param(
+        150.0, source="assumption: jail-day cost not verified (DOMAIN.md)", unit="USD/day", range=(80.0, 250.0)
+    )
+    jail_days_per_arrest: Positive = param(
+        2.0, source="assumption: mean days held per arrest", unit="days", range=(0.5, 10.0)
+    )
+
+
+# --- run control ---------------------------------------------------------------------------------------------
+class Simulation(Strict):
+    horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days, warm-up included")
+    warmup_days: int = Field(0, ge=0, description="days simulated before outcomes are counted")
+    month_days: int = Field(30, ge=1, le=366, description="length of a reporting month in the time series")
+
+
+class Scenario(Strict):
+    """A whole city's crisis-response system, validated as one object."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    simulation: Simulation = Simulation()
+    city: City
+    demand: Demand = Demand()
+    population: Population = Population()
+    police: Police = Police()
+    dispatch: Dispatch = Dispatch()
+    destinations: Destinations = Destinations()
+    dispositions: Dispositions = Dispositions()
+    costs: Costs = Costs()
+    programs: ProgramsConfig = ProgramsConfig()
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Scenario:
+        if self.simulation.warmup_days >= self.simulation.horizon_days:
+            raise ValueError(
+                f"simulation.warmup_days must be less than horizon_days ({self.simulation.horizon_days}), "
+                f"found {self.simulation.warmup_days}"
+            )
+        shift_names = {s.name for s in self.police.shifts}
+        for i, d in enumerate(self.city.districts):
+            unknown = sorted(set(d.patrol_units) - shift_names)
+            missing = sorted(shift_names - set(d.patrol_units))
+            if unknown or missing:
+                raise ValueError(
+                    f"city.districts.{i}.patrol_units must name exactly the shifts {sorted(shift_names)}, "
+                    f"found unknown {unknown} and missing {missing}"
+                )
+            if sum(d.patrol_units.values()) == 0:
+                raise ValueError(f"city.districts.{i}.patrol_units must put at least one unit on some shift, found 0")
+        if self.demand.mh_share > 0 and round(self.city.population * self.population.at_risk_share) < 1:
+            raise ValueError("population.at_risk_share gives no at-risk residents but demand.mh_share > 0")
+        return self
