@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.model.crisis_model import COUNTERS, CrisisModel
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
 from crisis_sim.scenario.schema import Scenario
 
@@ -32,18 +32,24 @@ def simulate(scenario: Scenario, replication: int = 0, root_seed: int = 0) -> tu
     ledger = build_ledger(model)
     referrals = build_referrals(model)
     summary = summarize(ledger, referrals, scenario)
-    program_cost = 0.0
+    costs: dict[str, float] = {}
+    utilisation: dict[str, float] = {}
     for program in model.programs:
-        extra = program.summary()
-        program_cost += float(extra.pop("cost", 0.0))
+        extra = dict(program.summary())
+        costs[program.key] = float(extra.pop("cost", 0.0))
+        if "staff_utilisation" in extra:
+            utilisation[program.key] = float(extra.pop("staff_utilisation"))
         summary.update(extra)
-    summary["cost_programs"] = program_cost
-    summary["cost_total"] = float(summary["cost_total"]) + program_cost
+    summary["program_cost"] = costs
+    summary["program_staff_utilisation"] = utilisation
+    summary["cost_programs"] = sum(costs.values())
+    summary["cost_total"] = float(summary["cost_total"]) + summary["cost_programs"]
     summary["patrol_utilisation"] = [round(p.utilisation(), 6) for p in model.patrol]
     summary["events"] = model.events_processed
     summary["sim_wall_s"] = model.wall_s
     summary["wall_s"] = time.perf_counter() - t0
-    series = monthly(model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days)
+    cumulative = tuple(COUNTERS) + tuple(name for p in model.programs for name in p.cumulative())
+    series = monthly(model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative)
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals)
     return model, result
 

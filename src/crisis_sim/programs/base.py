@@ -56,9 +56,29 @@ class Program:
         """A referral reached community-services intake."""
 
     def summary(self) -> dict[str, Any]:
-        """Program-specific figures added to the run summary."""
+        """Program-specific figures added to the run summary.
+
+        Reserved keys: ``cost`` (USD over the counted period) and ``staff_utilisation`` (0-1) are gathered into
+        the summary's ``program_cost`` and ``program_staff_utilisation`` objects under this program's key; every
+        other key is merged into the summary as is (e.g. ``outreach_visits``).
+        """
         return {}
 
     def reporters(self) -> dict[str, Callable[[CrisisModel], float]]:
-        """Extra DataCollector model reporters (cumulative counters or gauges)."""
+        """Extra DataCollector model reporters, collected daily. Names listed in :meth:`cumulative` are
+        running totals (differenced into monthly counts); others are gauges (month-end values)."""
         return {}
+
+    def cumulative(self) -> tuple[str, ...]:
+        """Names of this program's reporters that are running totals."""
+        return ()
+
+    @staticmethod
+    def mark_unserved(call: Call, reason: str) -> None:
+        """Record that ``call`` was eligible for a specialised responder and why it did not get one.
+
+        ``reason`` is one of busy, off_hours, out_of_area, misidentified; the first program to say so wins.
+        """
+        call.eligible = True
+        if not call.unserved_reason:
+            call.unserved_reason = reason
