@@ -1,0 +1,1 @@
+"""Imports every program module so that each registers itself (one import line per program)."""
