@@ -75,6 +75,9 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
     refs = referrals[referrals["t_referred"] >= warm] if len(referrals) else referrals
     admitted_refs = refs[refs["t_intake"].notna()] if len(refs) else refs
     wait_days = ((admitted_refs["t_intake"] - admitted_refs["t_referred"]) / DAY_MIN) if len(refs) else pd.Series([])
+    # Priority 0 is reserved for program clients who bypass the queue (outreach): the equity concern of seed 000
+    # is what their priority does to everyone else's wait.
+    regular = wait_days[admitted_refs["priority"] != 0] if len(refs) else wait_days
 
     officer_hours_all = float(counted["officer_min"].sum()) / 60
     c = scenario.costs
@@ -119,6 +122,7 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
         "ed_wait_hours": float(ed_wait.sum()) / 60,
         "ed_wait_min_mean": _finite(float(ed_wait.mean())) if len(ed_wait) else None,
         "waitlist_wait_days": _finite(float(wait_days.mean())) if len(wait_days) else None,
+        "waitlist_wait_days_regular": _finite(float(regular.mean())) if len(regular) else None,
         "open_calls": int((counted["disposition"].astype(str) == "open").sum()),
         "mh_hourly_share": (hourly / hourly.sum()).round(4).tolist() if hourly.sum() else [0.0] * 24,
         "cost_police": cost_police,
