@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.programs_schema import ProgramsConfig
 
 DISPOSITIONS = ("resolved", "report", "referral", "voluntary_transport", "involuntary", "arrest")
 RISK_LEVELS = ("low", "medium", "high")
@@ -66,6 +65,10 @@ class FixedDuration(Strict):
 
 
 Duration = Annotated[LogNormalDuration | ExponentialDuration | FixedDuration, Field(discriminator="kind")]
+
+
+# Program sections may use the duration types above, so their schema is imported only after them.
+from crisis_sim.scenario.programs_schema import ProgramsConfig  # noqa: E402
 
 
 # --- city ----------------------------------------------------------------------------------------------------
@@ -585,4 +588,8 @@ class Scenario(Strict):
                 raise ValueError(f"city.districts.{i}.patrol_units must put at least one unit on some shift, found 0")
         if self.demand.mh_share > 0 and round(self.city.population * self.population.at_risk_share) < 1:
             raise ValueError("population.at_risk_share gives no at-risk residents but demand.mh_share > 0")
+        for key in type(self.programs).model_fields:  # sections that must agree with the city (district names)
+            check = getattr(getattr(self.programs, key), "check_scenario", None)
+            if check is not None:
+                check(self)
         return self
