@@ -588,7 +588,8 @@ class Scenario(Strict):
                 raise ValueError(f"city.districts.{i}.patrol_units must put at least one unit on some shift, found 0")
         if self.demand.mh_share > 0 and round(self.city.population * self.population.at_risk_share) < 1:
             raise ValueError("population.at_risk_share gives no at-risk residents but demand.mh_share > 0")
-        for key in type(self.programs).model_fields:  # sections that must agree with the city (district names)
+        # Program sections that must agree with the city (e.g. district names) say so in check_scenario.
+        for key in type(self.programs).model_fields:
             check = getattr(getattr(self.programs, key), "check_scenario", None)
             if check is not None:
                 check(self)
