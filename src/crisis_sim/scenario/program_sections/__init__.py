@@ -1,0 +1,1 @@
+"""Schema sections of the response-model programs, one module per program."""

@@ -1,0 +1,133 @@
+"""Scenario section of the mobile crisis team (clinician + peer or EMT, no police).
+
+Reach is capped by eligibility, hours, covered districts and team capacity (STAR served 44-46% of eligible calls;
+B-HEARD teams were off 01:00-09:00 when 27.7% of eligible calls came), so each of these is a parameter here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from crisis_sim.scenario.params import Strict, param
+from crisis_sim.scenario.schema import Duration, LogNormalDuration, NonNegative, Positive, Share
+
+if TYPE_CHECKING:
+    from crisis_sim.scenario.schema import Scenario
+
+Hour = Annotated[float, Field(ge=0.0, le=24.0)]
+TeamOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary"], NonNegative]
+
+
+class MobileCrisisConfig(Strict):
+    """[programs.mobile_crisis]: teams, hours, coverage, eligibility, on-scene behaviour and cost."""
+
+    enabled: bool = True
+    teams: int = param(
+        2,
+        source="assumption: teams on duty at once during operating hours (STAR began with one van, B-HEARD runs "
+        "several per precinct group)",
+        unit="teams",
+        range=(1, 12),
+        ge=1,
+        le=200,
+    )
+    clinician_role: Literal["social_worker", "nurse"] = param(
+        "social_worker",
+        source="DOMAIN.md: clinician plus peer or EMT (STAR: MH clinician + paramedic; B-HEARD: social worker + "
+        "EMTs)",
+    )
+    partner_role: Literal["emt", "peer"] = param(
+        "emt", source="DOMAIN.md: clinician plus peer or EMT (STAR, B-HEARD, CAHOOTS pair with a medic)"
+    )
+    start_hour: Hour = param(
+        9.0,
+        source="NYC Comptroller audit MG24-060A: B-HEARD teams work 09:00-01:00",
+        unit="hour of day",
+        range=(0.0, 24.0),
+    )
+    end_hour: Hour = param(
+        1.0,
+        source="NYC Comptroller audit MG24-060A: B-HEARD teams work 09:00-01:00 (end < start wraps past "
+        "midnight; end = start means 24 h)",
+        unit="hour of day",
+        range=(0.0, 24.0),
+    )
+    districts: list[str] | None = param(
+        None, source="issue 3: district coverage; unset = every district (pilots often start in a few)"
+    )
+    max_assessed_risk: Literal["low", "medium"] = param(
+        "low",
+        source="DOMAIN.md / issue 3: eligibility is identified MH, low risk, no weapon (STAR, B-HEARD rules)",
+    )
+    police_bias: Share = param(
+        0.10,
+        source="assumption: seed 002 reports dispatchers default to police when unsure; share of eligible calls "
+        "sent to police anyway",
+        unit="probability",
+        range=(0.0, 0.4),
+    )
+    wait_tolerance_min: NonNegative = param(
+        0.0,
+        source="assumption: minutes dispatch holds an eligible call for a busy team before sending police",
+        unit="min",
+        range=(0.0, 30.0),
+    )
+    travel_factor: Positive = param(
+        1.2,
+        source="assumption: teams cover wider areas than a district patrol car, so travel is longer",
+        unit="multiplier of district travel time",
+        range=(1.0, 2.0),
+    )
+    on_scene: Duration = param(
+        LogNormalDuration(median_min=55.0, p90_min=130.0),
+        source="assumption: clinician teams stay longer than police (police median ~43 min, DOMAIN.md, weak)",
+        unit="min",
+        range=(30.0, 120.0),
+    )
+    disposition_odds: TeamOdds = param(
+        {"resolved": 1.5, "report": 0.2, "referral": 3.0, "voluntary_transport": 1.2, "involuntary": 0.4},
+        source="assumption guided by STAR/CAHOOTS reports: more referrals and on-scene resolution, few holds, "
+        "no police reports; odds ratios against patrol (arrest is impossible without police)",
+        unit="odds ratio",
+        range=(0.1, 4.0),
+    )
+    backup_probability: Share = param(
+        0.006,
+        source="CAHOOTS: police backup on ~0.6% of calls (weak); STAR pilot: 748 calls, none (DOMAIN.md)",
+        unit="probability per call",
+        range=(0.0, 0.02),
+    )
+    team_hour_cost: NonNegative = param(
+        150.0,
+        source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "
+        "$3.9M in 2022, DOMAIN.md)",
+        unit="USD/h",
+        range=(90.0, 250.0),
+    )
+
+    @model_validator(mode="after")
+    def _districts_listed_once(self) -> MobileCrisisConfig:
+        if self.districts is not None:
+            if not self.districts:
+                raise ValueError("districts to list at least one district (or be left out for all), found []")
+            dupes = sorted({d for d in self.districts if self.districts.count(d) > 1})
+            if dupes:
+                raise ValueError(f"district names listed once, found duplicates {dupes}")
+        return self
+
+    def check_scenario(self, scenario: Scenario) -> None:
+        """Covered districts must exist in the city."""
+        if self.districts is None:
+            return
+        names = [d.name for d in scenario.city.districts]
+        unknown = [d for d in self.districts if d not in names]
+        if unknown:
+            raise ValueError(
+                f"programs.mobile_crisis.districts to name districts of the city {names}, found {unknown}"
+            )
+
+    def hours_mask(self) -> tuple[int, int]:
+        """(start, end) minute of day; end <= start wraps past midnight."""
+        return round(self.start_hour * 60) % 1440, round(self.end_hour * 60) % 1440
