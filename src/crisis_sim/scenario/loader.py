@@ -36,8 +36,12 @@ def format_problem(file: str, path: str, expected: str, found: Any) -> str:
     return f"{where}: expected {expected}, found {_short(found)}"
 
 
+class Described(str):
+    """A 'found' text that describes rather than quotes the input (printed without quotes)."""
+
+
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) and value.startswith("<") else repr(value)
+    text = value if isinstance(value, Described) or (isinstance(value, str) and value.startswith("<")) else repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -73,7 +77,8 @@ def read_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
     """The raw dict of ``path`` merged over its ``base`` chain (relative paths resolve from the file's folder)."""
     path = path.resolve() if path.exists() else path
     if path in _chain:
-        raise ScenarioError.one(str(path), "base", "a base chain without cycles", " -> ".join(map(str, _chain)))
+        cycle = " -> ".join(map(str, (*_chain, path)))
+        raise ScenarioError.one(str(path), "base", "a base chain without cycles", Described(cycle))
     raw = read_toml(path)
     base = raw.pop("base", None)
     if base is None:
@@ -82,7 +87,7 @@ def read_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
         raise ScenarioError.one(str(path), "base", "a file name (string)", base)
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     if not base_path.exists():
-        raise ScenarioError.one(str(path), "base", "an existing base scenario file", str(base_path))
+        raise ScenarioError.one(str(path), "base", "an existing base scenario file", Described(f"no file {base_path}"))
     return deep_merge(read_with_bases(base_path, (*_chain, path)), raw)
 
 
@@ -139,7 +144,7 @@ def _describe(label: str, err: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
         hint = f"one of {', '.join(allowed)}" if allowed else "no key here"
-        return format_problem(label, path, f"a known key ({hint})", f"unknown key {loc[-1]!r}")
+        return format_problem(label, path, f"a known key ({hint})", Described(f"unknown key {loc[-1]!r}"))
     if kind == "missing":
         return format_problem(label, path, "this key to be set", "<nothing>")
     if kind == "value_error":
