@@ -22,7 +22,7 @@ LEDGER_COLUMNS = [
     "call_id", "mh", "resident", "crisis", "district", "t_received", "t_dispatched", "t_arrived", "t_cleared",
     "identified_mh", "risk", "assessed_risk", "weapon", "responder", "unit", "disposition", "force",
     "subject_injury", "officer_injury", "ed_wait_min", "officer_min", "referred", "connected", "admitted",
-    "program", "in_warmup",
+    "program", "eligible", "unserved_reason", "in_warmup",
 ]  # fmt: skip
 
 
@@ -62,6 +62,8 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
             "connected": np.fromiter(((c.resident, c.crisis) in connected for c in mh), bool, n),
             "admitted": np.fromiter((c.admitted for c in mh), bool, n),
             "program": [c.program for c in mh],
+            "eligible": np.fromiter((c.eligible for c in mh), bool, n),
+            "unserved_reason": [c.unserved_reason for c in mh],
         }
     )
     rows = model.other_calls
@@ -95,6 +97,8 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
             "connected": np.zeros(m, bool),
             "admitted": np.zeros(m, bool),
             "program": np.full(m, "", dtype=object),
+            "eligible": np.zeros(m, bool),
+            "unserved_reason": np.full(m, "", dtype=object),
         }
     )
     ledger = pd.concat([mh_frame, other], ignore_index=True).sort_values("call_id", kind="stable")

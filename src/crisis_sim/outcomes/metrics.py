@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from crisis_sim.outcomes.program_metrics import program_metrics
 from crisis_sim.scenario.schema import Scenario
 
 DAY_MIN = 24 * 60
@@ -130,4 +131,5 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
         "cost_inpatient": cost_inpatient,
         "cost_jail": cost_jail,
         "cost_total": cost_police + cost_ed + cost_inpatient + cost_jail,
+        **program_metrics(mh),
     }

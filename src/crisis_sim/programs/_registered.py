@@ -1,1 +1,5 @@
 """Imports every program module so that each registers itself (one import line per program)."""
+
+import crisis_sim.programs.mobile_crisis  # noqa: F401
+import crisis_sim.programs.outreach  # noqa: F401
+import crisis_sim.programs.stabilization  # noqa: F401

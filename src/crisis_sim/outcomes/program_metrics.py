@@ -1,0 +1,51 @@
+"""Cross-program outputs from the ledger: who handled MH calls, and how much of the eligible demand the
+specialised responders reached (DOMAIN.md: coverage, not effect size, is what caps alternative responses).
+
+A call is *eligible* when some enabled program's rules admit it (availability aside); it is *served* when a
+responder other than patrol attended; otherwise the first program that found it eligible gave the reason.
+Coverage counts closed calls only (an open call has no responder yet); it is 0.0 when no call was eligible.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+UNSERVED_REASONS = ("busy", "off_hours", "out_of_area", "misidentified", "dispatcher_bias")
+NOT_SPECIALISED = ("patrol", "none", "")
+
+# Keys that programs report through Program.summary(); zeros when the program is absent so that every summary
+# has the same keys (a program's own figures overwrite these).
+PROGRAM_DEFAULTS = {
+    "backup_requests": 0,
+    "stabilization_admissions": 0,
+    "outreach_referrals": 0,
+    "outreach_consents": 0,
+    "outreach_visits": 0,
+    "outreach_active_caseload": 0,
+}
+
+
+def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
+    """``mh``: the counted (post-warm-up) MH rows of the ledger."""
+    responder = mh["responder"].astype(str)
+    handled = {"patrol": 0}
+    for name, n in responder[responder != "none"].value_counts(sort=False).items():
+        handled[str(name)] = int(n)
+    closed = mh["disposition"].astype(str) != "open"
+    eligible = mh["eligible"].to_numpy(bool) & closed.to_numpy(bool)
+    specialised = ~responder.isin(NOT_SPECIALISED).to_numpy(bool)
+    n_eligible = int(eligible.sum())
+    served = int((eligible & specialised).sum())
+    reasons = mh["unserved_reason"].astype(str)[eligible & ~specialised]
+    by_reason = dict.fromkeys(UNSERVED_REASONS, 0)
+    for name, n in reasons.value_counts(sort=False).items():
+        key = str(name) or "other"  # eligible, not served, and no program said why (should not happen)
+        by_reason[key] = by_reason.get(key, 0) + int(n)
+    return {
+        **PROGRAM_DEFAULTS,
+        "handled_by": dict(sorted(handled.items())),
+        "eligible_mh_calls": n_eligible,
+        "specialized_served": served,
+        "specialized_coverage": served / n_eligible if n_eligible else 0.0,
+        "unserved_eligible_by_reason": by_reason,
+    }

@@ -1,0 +1,275 @@
+"""Mobile crisis team: a clinician and a peer or EMT answer eligible low-risk MH calls without police.
+
+Teams are tokens in a SimPy Store, on duty only during the program's hours. Every call the rules admit but no
+team serves is marked with why (out of area, off hours, misidentified, dispatcher bias, busy), because the
+evidence says reach, not effect size, is what limits these teams (STAR served 44-46% of eligible calls).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from crisis_sim.model import calls as C
+from crisis_sim.model.agents import Clinician
+from crisis_sim.model.dispositions import ARREST, INVOLUNTARY, RESOLVED, VOLUNTARY
+from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.programs import register
+from crisis_sim.programs.base import Handler, Program
+
+if TYPE_CHECKING:
+    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
+
+# Latent columns owned by this program (18..31 are reserved for programs; 23-25 are mobile crisis's).
+U_BIAS = 23  # dispatcher sends an eligible call to police anyway
+U_BACKUP = 24  # the team calls police backup; the conditional quantile also times the escalation
+U_TEAM_SCENE = 25  # the team's time on scene
+DAY_MIN = 24 * 60
+RESPONDER = "mobile_crisis"
+BACKUP_RESPONDER = "mobile_crisis_backup"  # disposition odds once police have joined (patrol's)
+RISK_INDEX = {"low": 0, "medium": 1}
+
+
+class Team:
+    """One team on a shift: two clinicians and their vehicle; the token that circulates through the store."""
+
+    __slots__ = ("members", "unit", "on_duty", "off_when_free", "busy_min", "calls")
+
+    def __init__(self, members: list[Clinician]):
+        self.members = members
+        self.unit = members[0].unique_id  # the ledger's unit id for calls the team attends
+        self.on_duty = False
+        self.off_when_free = False
+        self.busy_min = 0.0
+        self.calls = 0
+
+
+@register
+class MobileCrisis(Program):
+    """Alternative response: eligible low-risk MH calls go to a clinician team when one is on duty and free."""
+
+    key = "mobile_crisis"
+    stream_key = 3
+
+    def __init__(self, config: MobileCrisisConfig):
+        super().__init__(config)
+        self.config: MobileCrisisConfig = config
+        self.backup_requests = 0  # all, warm-up included (the monthly series is cumulative)
+        self.served = 0
+        self.backups: list[dict[str, float]] = []  # one record per backup, for inspection and tests
+        self.on_duty = 0
+        self.duty_min = 0.0
+        self.busy_min = 0.0
+        self._last = 0.0
+        self._duty_at_warmup = 0.0
+
+    # --- setup -------------------------------------------------------------------------------------------
+    def attach(self, model: CrisisModel) -> None:
+        super().attach(model)
+        cfg = self.config
+        self.env = model.env
+        self.store = simpy.Store(model.env)
+        self.teams = [
+            Team(
+                [Clinician(model, cfg.clinician_role, self.key), Clinician(model, cfg.partner_role, self.key)]
+            )
+            for _ in range(cfg.teams)
+        ]
+        names = [d.name for d in model.cfg.city.districts]
+        self.covered = None if cfg.districts is None else frozenset(names.index(n) for n in cfg.districts)
+        self.max_risk = RISK_INDEX[cfg.max_assessed_risk]
+        self.start, self.end = cfg.hours_mask()
+        self.scene = scalar_sampler(cfg.on_scene)
+        self.warm_min = model.cfg.simulation.warmup_days * DAY_MIN
+        odds: dict[str, float] = dict(cfg.disposition_odds)
+        odds["arrest"] = 0.0  # no police on scene: no arrest unless backup came
+        model.dispositions.register(RESPONDER, odds, force_or=0.0)  # clinicians do not use police force
+        model.dispositions.register(BACKUP_RESPONDER, {}, force_or=1.0)
+        model.env.process(self._shifts())
+        if self.warm_min > 0:
+            model.env.timeout(self.warm_min).callbacks.append(self._snapshot_warmup)
+
+    def in_hours(self, minute_of_day: float) -> bool:
+        start, end = self.start, self.end
+        if start == end:
+            return True
+        if start < end:
+            return start <= minute_of_day < end
+        return minute_of_day >= start or minute_of_day < end
+
+    # --- duty accounting ---------------------------------------------------------------------------------
+    def _account(self) -> None:
+        now = self.env.now
+        self.duty_min += self.on_duty * (now - self._last)
+        self._last = now
+
+    def _snapshot_warmup(self, _ev: Any) -> None:
+        self._account()
+        self._duty_at_warmup = self.duty_min
+
+    def _start_shift(self) -> None:
+        self._account()
+        for team in self.teams:
+            if team.on_duty:
+                team.off_when_free = False  # still busy from the last shift: carries on
+            else:
+                team.on_duty = True
+                self.on_duty += 1
+                self.store.put(team)
+
+    def _end_shift(self) -> None:
+        self._account()
+        idle = {id(t) for t in self.store.items}
+        for team in self.teams:
+            if not team.on_duty:
+                continue
+            if id(team) in idle:
+                self.store.items.remove(team)
+                team.on_duty = False
+                self.on_duty -= 1
+            else:
+                team.off_when_free = True
+
+    def _shifts(self):
+        if self.in_hours(0.0):
+            self._start_shift()
+        if self.start == self.end:
+            return
+        day = 0
+        while True:
+            base = day * DAY_MIN
+            for minute, starts in sorted(((self.start, True), (self.end, False))):
+                t = base + minute
+                if t <= 0:
+                    continue
+                yield self.env.timeout(t - self.env.now)
+                (self._start_shift if starts else self._end_shift)()
+            day += 1
+
+    def _release(self, team: Team, busy: float) -> None:
+        team.busy_min += busy
+        self.busy_min += busy
+        if team.off_when_free:
+            self._account()
+            team.on_duty = False
+            team.off_when_free = False
+            self.on_duty -= 1
+        else:
+            self.store.put(team)
+
+    # --- dispatch ----------------------------------------------------------------------------------------
+    def route(self, call: C.Call) -> Handler | None:
+        if call.weapon or call.assessed_risk > self.max_risk:
+            return None  # not eligible under the team's rules
+        if self.covered is not None and call.district not in self.covered:
+            self.mark_unserved(call, "out_of_area")
+            return None
+        if not self.in_hours(self.env.now % DAY_MIN):
+            self.mark_unserved(call, "off_hours")
+            return None
+        if not call.identified:
+            self.mark_unserved(call, "misidentified")
+            return None
+        if float(call.latents[U_BIAS]) < self.config.police_bias:
+            self.mark_unserved(call, "dispatcher_bias")
+            return None
+        call.eligible = True
+        if self.store.items:
+            return self._attend
+        if self.config.wait_tolerance_min > 0:
+            return self._wait_then_attend
+        self.mark_unserved(call, "busy")
+        return None
+
+    def _wait_then_attend(self, call: C.Call):
+        """Hold the call for a busy team up to the tolerance, then send police."""
+        req = self.store.get()
+        yield req | self.env.timeout(self.config.wait_tolerance_min)
+        if req.triggered:
+            yield from self._serve(call, req.value)
+            return
+        req.cancel()
+        self.mark_unserved(call, "busy")
+        yield from self.model.patrol_response(call)
+
+    def _attend(self, call: C.Call):
+        team = yield self.store.get()  # a team is idle (checked in route): granted at once
+        yield from self._serve(call, team)
+
+    def _serve(self, call: C.Call, team: Team):
+        model, env, cfg = self.model, self.env, self.config
+        t0 = env.now
+        team.calls += 1
+        self.served += 1
+        call.t_dispatched = t0
+        call.responder = RESPONDER
+        call.program = self.key
+        call.unit = team.unit
+        lat = call.latents
+        u_travel = float(lat[C.U_TRAVEL])  # same quantile a patrol car would have had (CRN)
+        travel = model.travel[call.district](u_travel) * cfg.travel_factor
+        call.t_arrived = t0 + travel
+        yield env.timeout(travel)
+        scene = self.scene(float(lat[U_TEAM_SCENE]))
+        u_backup = float(lat[U_BACKUP])
+        if u_backup < cfg.backup_probability:
+            yield from self._with_backup(call, team, scene, u_backup / cfg.backup_probability, u_travel)
+            return
+        yield env.timeout(scene)
+        model.resolve_on_scene(call, RESPONDER)
+        if call.disposition == ARREST:  # zero-odds outcome reachable only through float rounding at u -> 1
+            call.disposition = RESOLVED
+        yield from model.handoff(call)
+        self._release(team, env.now - t0)
+
+    def _with_backup(self, call: C.Call, team: Team, scene: float, frac: float, u_travel: float):
+        """Risk escalates ``frac`` of the way through the visit: a district patrol unit joins until the end."""
+        model, env = self.model, self.env
+        t0 = call.t_dispatched
+        yield env.timeout(scene * frac)
+        self.backup_requests += 1
+        record = {"call_id": call.call_id, "t_request": env.now, "counted": call.t_received >= self.warm_min}
+        self.backups.append(record)
+        pool = model.patrol[call.district]
+        officer = yield pool.request()
+        t_officer = env.now
+        record.update(officer=officer.unique_id, t_officer_dispatched=t_officer)
+        travel = model.travel[call.district](u_travel)
+        yield env.timeout(travel)
+        record["t_officer_arrived"] = env.now
+        yield env.timeout(scene * (1.0 - frac))
+        model.resolve_on_scene(call, BACKUP_RESPONDER)
+        record["t_encounter_end"] = env.now
+        if call.disposition in (ARREST, INVOLUNTARY, VOLUNTARY):
+            self._release(team, env.now - t0)  # police take the person; the team is free
+            team = None
+        yield from model.handoff(call)
+        busy = env.now - t_officer
+        call.officer_min += busy * model.cfg.police.officers_per_unit
+        record["t_officer_released"] = env.now
+        pool.release(officer, busy)
+        if team is not None:
+            self._release(team, env.now - t0)
+
+    # --- outputs -----------------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        self._account()
+        counted_duty = self.duty_min - self._duty_at_warmup
+        return {
+            "cost": counted_duty / 60.0 * self.config.team_hour_cost,
+            "staff_utilisation": self.busy_min / self.duty_min if self.duty_min > 0 else 0.0,
+            "backup_requests": sum(1 for b in self.backups if b["counted"]),
+            "mobile_crisis_team_hours": counted_duty / 60.0,
+        }
+
+    def reporters(self) -> dict[str, Any]:
+        return {
+            "mobile_crisis_calls": lambda m: self.served,
+            "backup_requests": lambda m: self.backup_requests,
+            "mobile_crisis_teams_on_duty": lambda m: self.on_duty,
+        }
+
+    def cumulative(self) -> tuple[str, ...]:
+        return ("mobile_crisis_calls", "backup_requests")

@@ -1,0 +1,98 @@
+"""Crisis stabilisation centre: a destination that takes a transported person in minutes when it has a bed.
+
+It replaces the ED hand-off (hours of waiting for the unit, Hoffman 2021) only while beds are free, so its value
+depends on beds and length of stay; when full, the person goes to the ED as before.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from crisis_sim.model.dispositions import INVOLUNTARY, VOLUNTARY
+from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.programs import register
+from crisis_sim.programs.base import Program
+
+if TYPE_CHECKING:
+    from crisis_sim.model.calls import Call
+    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.scenario.program_sections.stabilization import StabilizationConfig
+
+# Latent columns owned by this program (30-31).
+U_STAY = 30  # length of stay
+U_DROP_OFF = 31  # drop-off time for the transporting unit
+DAY_MIN = 24 * 60
+
+
+@register
+class Stabilization(Program):
+    """Beds as a SimPy Resource; a bed is held for the length of stay, the unit only for the drop-off."""
+
+    key = "stabilization"
+    stream_key = 6
+
+    def __init__(self, config: StabilizationConfig):
+        super().__init__(config)
+        self.config: StabilizationConfig = config
+        self.admissions = 0  # all, warm-up included (the monthly series is cumulative)
+        self.admitted_calls: list[tuple[int, float, float]] = []  # (call id, admitted, discharged)
+        self.full_calls: list[tuple[int, float, bool]] = []  # (call id, time, counted) sent on to the ED
+        self.bed_min = 0.0  # occupied bed-minutes, accumulated at discharge (and at the horizon)
+
+    def attach(self, model: CrisisModel) -> None:
+        super().attach(model)
+        self.env = model.env
+        self.beds = simpy.Resource(model.env, capacity=self.config.beds)
+        self.stay = scalar_sampler(self.config.length_of_stay)
+        self.drop_off = scalar_sampler(self.config.drop_off)
+        self.accepted = (VOLUNTARY, INVOLUNTARY) if self.config.accepts_involuntary else (VOLUNTARY,)
+        self.warm_min = model.cfg.simulation.warmup_days * DAY_MIN
+        self.horizon_min = model.horizon_min
+        self._counted: list[bool] = []
+
+    def handoff(self, call: Call):
+        if call.disposition not in self.accepted:
+            return None
+        if self.beds.count >= self.beds.capacity:
+            self.full_calls.append((call.call_id, self.env.now, call.t_received >= self.warm_min))
+            return None  # full: the ED takes the person
+        return self._admit(call)
+
+    def _admit(self, call: Call):
+        env = self.env
+        req = self.beds.request()  # a bed is free (checked above): granted at once
+        now = env.now
+        stay = self.stay(float(call.latents[U_STAY]))
+        self.admissions += 1
+        self._counted.append(call.t_received >= self.warm_min)
+        self.admitted_calls.append((call.call_id, now, now + stay))
+        self.bed_min += min(stay, max(0.0, self.horizon_min - now))
+        env.timeout(stay).callbacks.append(lambda _ev: self.beds.release(req))
+        yield req
+        yield env.timeout(self.drop_off(float(call.latents[U_DROP_OFF])))
+
+    @property
+    def occupied(self) -> int:
+        return self.beds.count
+
+    def summary(self) -> dict[str, Any]:
+        cfg = self.config
+        counted_days = (self.horizon_min - self.warm_min) / DAY_MIN
+        capacity_min = cfg.beds * self.horizon_min
+        return {
+            "cost": cfg.beds * counted_days * cfg.bed_day_cost,
+            "stabilization_admissions": sum(self._counted),
+            "stabilization_full_to_ed": sum(1 for c in self.full_calls if c[2]),
+            "stabilization_bed_occupancy": self.bed_min / capacity_min if capacity_min > 0 else 0.0,
+        }
+
+    def reporters(self) -> dict[str, Any]:
+        return {
+            "stabilization_admissions": lambda m: self.admissions,
+            "stabilization_beds_occupied": lambda m: self.beds.count,
+        }
+
+    def cumulative(self) -> tuple[str, ...]:
+        return ("stabilization_admissions",)
