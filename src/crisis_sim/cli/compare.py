@@ -1,0 +1,200 @@
+"""``crisis-sim compare A.toml B.toml ... --replications R``: paired comparison over common random numbers.
+
+Scenarios are files or variants ``FILE::NAME:PATH=VALUE,PATH=VALUE`` (see docs/experiments.md). Runs go to a
+results store (``--out DIR``, resumable after a kill; without it a temporary store deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crisis_sim.cli import UsageError
+from crisis_sim.cli.common import add_run_options, dumps, jsonable
+
+
+def _positive(kind: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {kind}, found {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected at least 1 {kind.rstrip('s')}, found {value}")
+        return value
+
+    return parse
+
+
+def _default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def add_experiment_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by compare and sweep."""
+    p.add_argument(
+        "--replications",
+        "-R",
+        type=_positive("replications"),
+        required=True,
+        help="replications per scenario (replication k of every scenario sees the same crises)",
+    )
+    add_run_options(p)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a schema path in every scenario (repeatable); VALUE is a TOML literal",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("processes", "dask"),
+        default="processes",
+        help="local process pool (default) or Dask distributed",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive("workers"),
+        default=_default_workers(),
+        help="worker processes (default: the CPUs available)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (e.g. tcp://10.0.0.5:8786 from dask-jobqueue); implies --executor dask",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_positive("runs"),
+        default=None,
+        help="runs per task and per stored file (default: about 4 tasks per worker, at most 10)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="results store (Parquet + manifest.json), resumable: rerun the same command after a kill "
+        "to finish only the missing runs; also gets compare.json and plots/*.png",
+    )
+    p.add_argument(
+        "--metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="metric to report (repeatable; default: the key metrics)",
+    )
+    p.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    p.add_argument("--no-plots", action="store_true", help="with --out, do not write plots/*.png")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")  # fmt: skip
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios over R paired replications (mean, 95%% CI, paired difference)",
+        description="Run every scenario R times with common random numbers and compare them: per metric the "
+        "mean with a 95% t-interval, and the paired difference against the first scenario with its 95% "
+        "interval (* when it excludes 0). A SCENARIO is a TOML file or a variant FILE::NAME:PATH=VALUE,... "
+        "(e.g. scenarios/small_district.toml::more_patrol:city.districts.north.patrol_units.day=5).",
+    )
+    p.add_argument(
+        "scenarios", nargs="+", metavar="SCENARIO", help="scenario file or variant FILE::NAME:PATH=VALUE,..."
+    )
+    add_experiment_options(p)
+    p.set_defaults(func=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from crisis_sim.experiments.spec import SpecError, parse_scenario_arg
+
+    try:
+        requests = [parse_scenario_arg(text) for text in args.scenarios]
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    return execute(args, requests, command="compare")
+
+
+def execute(
+    args: argparse.Namespace,
+    requests: list[Any],
+    command: str,
+    params: dict[str, dict[str, Any]] | None = None,
+    formatter: Callable[[dict[str, Any], int], str] | None = None,
+) -> int:
+    """Build the spec, run what is missing into the store, compare, print; shared by compare and sweep."""
+    from crisis_sim.experiments.compare import compare_runs, format_table
+    from crisis_sim.experiments.runner import Interrupted, run_batch
+    from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
+    from crisis_sim.experiments.store import ResultStore, StoreError
+    from crisis_sim.outcomes import KEY_METRICS
+
+    try:
+        common = dict(parse_assignment(text) for text in args.set)
+        spec = build_spec(requests, args.replications, args.seed, args.days, common)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    metrics = list(dict.fromkeys(args.metric)) or list(KEY_METRICS)
+    unknown = [m for m in metrics if m not in spec.metrics]
+    if unknown:
+        raise UsageError(f"--metric: expected one of {', '.join(spec.metrics)}, found {unknown[0]!r}")
+
+    tmp = None if args.out else tempfile.mkdtemp(prefix="crisis-sim-experiment-")
+    out = Path(args.out or tmp)
+    try:
+        try:
+            with ResultStore(out, spec) as store:
+                run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
+                          progress=not args.no_progress)  # fmt: skip
+                runs = store.read_runs()
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+        except Interrupted as exc:
+            if args.out:
+                print(f"crisis-sim: interrupted; {exc.done} of {exc.total} runs are saved in {out}. To finish "
+                      f"the remaining runs, run the same command again:\n  {_same_command()}", file=sys.stderr)  # fmt: skip
+            else:
+                print("crisis-sim: interrupted; nothing was kept (give --out DIR to make a batch resumable)",
+                      file=sys.stderr)  # fmt: skip
+            return 130
+        result = compare_runs(runs, spec.labels, metrics)
+        document = {**result, "replications": spec.replications, "seed": spec.root_seed, "days": spec.days}
+        if params is not None:
+            document["params"] = params
+        document["store"] = str(out) if args.out else None
+        if args.out:
+            tmp_json = out / f".{command}.json.tmp"
+            tmp_json.write_text(dumps(document) + "\n")
+            os.replace(tmp_json, out / f"{command}.json")
+            if not args.no_plots:
+                from crisis_sim.experiments.plots import plot_comparison
+
+                plot_comparison(result, out / "plots")
+        if args.json:
+            print(json.dumps(jsonable(document)))
+        else:
+            print((formatter or format_table)(result, spec.replications))
+            if args.out:
+                extra = "" if args.no_plots else ", plots/*.png"
+                print(
+                    f"\nresults in {out}: runs/*.parquet (one row per run), series/*.parquet, {command}.json{extra}"
+                )
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def _same_command() -> str:
+    argv = sys.argv[1:]
+    return shlex.join(["crisis-sim", *argv]) if argv else "crisis-sim <the same arguments>"
