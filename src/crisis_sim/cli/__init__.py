@@ -21,9 +21,10 @@ class UsageError(Exception):
 
 def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]]:
     # Imported here so that `crisis-sim --help` stays fast and each command owns its module.
-    from crisis_sim.cli import check_queue, run, validate
+    from crisis_sim.cli import check_queue, compare, run, sweep, validate
 
-    return [("run", run.register), ("validate", validate.register), ("check-queue", check_queue.register)]
+    return [("run", run.register), ("validate", validate.register), ("check-queue", check_queue.register),
+            ("compare", compare.register), ("sweep", sweep.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
