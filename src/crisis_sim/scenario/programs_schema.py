@@ -7,8 +7,12 @@ Each program adds one optional field here holding its own section; a section tha
 from __future__ import annotations
 
 from crisis_sim.scenario.params import Strict
+from crisis_sim.scenario.program_sections.cit import CITConfig
+from crisis_sim.scenario.program_sections.co_response import CoResponseConfig
 from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
+from crisis_sim.scenario.program_sections.outreach import OutreachConfig
 from crisis_sim.scenario.program_sections.stabilization import StabilizationConfig
+from crisis_sim.scenario.program_sections.triage import TriageConfig
 
 
 class ProgramsConfig(Strict):
@@ -16,3 +20,7 @@ class ProgramsConfig(Strict):
 
     mobile_crisis: MobileCrisisConfig | None = None
     stabilization: StabilizationConfig | None = None
+    cit: CITConfig | None = None
+    co_response: CoResponseConfig | None = None
+    triage: TriageConfig | None = None
+    outreach: OutreachConfig | None = None

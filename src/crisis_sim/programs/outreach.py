@@ -1,0 +1,591 @@
+"""Outreach / case management after seed 000 (ÉCHINOPS): people the police keep meeting, but who do not seek care,
+are offered home-based assessment and follow-up.
+
+The pathway is seed 000's Figure 1 and Table 1, step by step: a patrol officer's report of disturbed mental state
+→ referral to the district's CRPO (with the officer's awareness as probability) → offer and signed consent (without
+it nothing is shared and the nurse never hears of the case) → nurse record review and assessment → weekly team
+meeting → home visit by the nurse (plus the psychiatrist for a share) with at least two officers → follow-up visits
+→ step-down to regular services ahead of the waitlist (the equity concern). Staff are SimPy resources (one task at
+a time) with weekly time budgets, because CRPOs and the psychiatrist have other duties; the nurse's station visits
+keep officers' awareness up, and awareness decays between them (computed lazily, never polled).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from crisis_sim.model import calls as C
+from crisis_sim.model.agents import Clinician
+from crisis_sim.model.destinations import DAY_MIN, WEEK_MIN
+from crisis_sim.model.dispositions import REPORT
+from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.programs import register
+from crisis_sim.programs.base import Program
+from crisis_sim.rng import ChunkedUniform, program_stream
+
+if TYPE_CHECKING:
+    from crisis_sim.model.agents import PatrolOfficer
+    from crisis_sim.model.calls import Call
+    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.model.destinations import Referral
+    from crisis_sim.scenario.program_sections.outreach import OutreachConfig
+
+# Latent columns of a crisis row owned by this program (18..31 are for programs; outreach has 26-29).
+LAT_REFER = C.U_PROGRAM + 8  # 26: does the attending officer refer the report to the CRPO?
+LAT_CONSENT = C.U_PROGRAM + 9  # 27: does the person sign the consent at the first offer?
+LAT_PSYCH = C.U_PROGRAM + 10  # 28: does the case need the psychiatrist at the first home visit?
+STREAM_KEY = 5
+YEAR_MIN = 365 * DAY_MIN
+
+
+class Staff:
+    """One person's outreach time: a SimPy Resource (one task at a time) and a weekly budget (a Container refilled
+    every Monday 00:00, less the weekly meeting's reserved time)."""
+
+    def __init__(self, env: simpy.Environment, name: str, minutes_per_week: float, reserved_min: float):
+        self.name = name
+        self.env = env
+        self.person = simpy.Resource(env, capacity=1)
+        self.minutes_per_week = minutes_per_week
+        self.reserved_min = reserved_min
+        self.allotment = max(0.0, minutes_per_week - reserved_min)
+        self.budget = simpy.Container(env, capacity=max(self.allotment, 1e-9), init=self.allotment)
+        self.week = 0
+        self.used_by_week: dict[
+            int, float
+        ] = {}  # minutes charged to each week's budget (tasks, not meetings)
+        self.busy_min = 0.0  # tasks + meetings, all run
+        self.busy_counted = 0.0  # the same after warm-up
+
+    def charge(self, minutes: float) -> float:
+        """Budget to take for a task of ``minutes`` (a task longer than a week's allotment takes all of it)."""
+        return min(minutes, self.allotment)
+
+    def account(self, minutes: float, counted: bool) -> None:
+        self.used_by_week[self.week] = self.used_by_week.get(self.week, 0.0) + minutes
+        self.busy_min += minutes
+        if counted:
+            self.busy_counted += minutes
+
+    def refill(self) -> None:
+        self.week += 1
+        top_up = self.allotment - self.budget.level
+        if top_up > 1e-9:
+            self.budget.put(top_up)
+
+    def free_now(self, minutes: float) -> bool:
+        """Idle, nobody queued, and enough of this week's budget left: can join a visit without waiting."""
+        return (
+            self.person.count == 0
+            and not self.person.queue
+            and not self.budget.get_queue
+            and self.budget.level >= self.charge(minutes)
+        )
+
+
+@dataclass(slots=True)
+class OutreachCase:
+    """One referral from a police report, followed until it stops or steps down."""
+
+    case_id: int
+    resident: int
+    district: int
+    call_id: int
+    crisis: int
+    officer: int
+    t_report: float
+    latents: Any
+    offers: int = 0
+    consented: bool = False
+    t_consent: float = math.nan
+    shared: bool = False  # information shared with the care team (only ever after consent)
+    status: str = "referred"
+    psychiatrist: bool = False
+    engagement_version: int | None = None
+    visits: list[int] = field(default_factory=list)
+
+
+class _StepDownReferral:
+    """What ``model.refer`` needs from a call, dated at step-down (not at the original report)."""
+
+    __slots__ = ("resident", "crisis", "call_id", "t_received", "latents", "referred")
+
+    def __init__(self, case: OutreachCase, now: float):
+        self.resident = case.resident
+        self.crisis = case.crisis
+        self.call_id = case.call_id
+        self.t_received = now
+        self.latents = case.latents  # the report's attendance/engagement columns are otherwise unused
+        self.referred = False
+
+
+@register
+class OutreachProgram(Program):
+    key = "outreach"
+    stream_key = STREAM_KEY
+
+    def __init__(self, config: OutreachConfig):
+        super().__init__(config)
+        self.cases: list[OutreachCase] = []
+        self.log: list[tuple[float, int, str]] = []  # (time, case id, step) for audit and tests
+        self.visits: list[dict[str, Any]] = []
+        self.station_visits: list[tuple[float, int]] = []
+        self.totals = dict.fromkeys(
+            ("referrals", "consents", "visits"), 0
+        )  # whole run, for the daily reporters
+        self.counted = dict.fromkeys(
+            ("referrals", "consents", "declined", "visits", "psychiatrist_visits", "step_downs", "already_in_care",
+             "dropped_waiting", "intakes", "no_crpo", "stepdown_not_referred", "meetings"),
+            0,
+        )  # fmt: skip
+        self.patrol_visit_min = 0.0
+        self._cl_area = 0.0
+        self._cl_last = 0.0
+
+    # ------------------------------------------------------------------------------------------------------
+    # set-up
+    # ------------------------------------------------------------------------------------------------------
+    def attach(self, model: CrisisModel) -> None:
+        super().attach(model)
+        cfg = self.config
+        env = model.env
+        self.env = env
+        self.warm = model.cfg.simulation.warmup_days * DAY_MIN
+        self.horizon = model.horizon_min
+        self._u = ChunkedUniform(
+            program_stream(model.root_seed, model.replication, self.stream_key), chunk=512
+        )
+        self._visit_min = scalar_sampler(cfg.visit_duration)
+        names = [d.name for d in model.cfg.city.districts]
+        self.participating = [cfg.districts is None or name in cfg.districts for name in names]
+        self._decay = math.log(2) / (cfg.awareness_half_life_days * DAY_MIN)
+        self._work_start = cfg.work_start_hour * 60
+        self._work_end = self._work_start + cfg.work_hours_per_day * 60
+        mean_trust = model.cfg.population.trust_services_mean
+        base = cfg.consent_at_mean_trust
+        self._consent_logit0 = math.log(base / (1 - base)) - cfg.consent_trust_slope * mean_trust
+
+        meet = cfg.meeting_min
+        self.nurse = Staff(env, "nurse", cfg.nurse_fte * cfg.hours_per_fte_week * 60, meet)
+        self.nurse_agent = Clinician(model, "nurse", self.key)
+        self.psych: Staff | None = None
+        if cfg.psychiatrist_hours_per_week > 0:
+            self.psych = Staff(env, "psychiatrist", cfg.psychiatrist_hours_per_week * 60, meet)
+            self.psych_agent = Clinician(model, "psychiatrist", self.key)
+        self.crpo: list[Staff | None] = []  # None where the district does not take part
+        for d, agent in enumerate(model.crpos):
+            if not self.participating[d]:
+                self.crpo.append(None)
+                continue
+            agent.hours_per_week = cfg.crpo_hours_per_week
+            agent.champion_strength = cfg.crpo_champion_strength
+            self.crpo.append(Staff(env, f"crpo{d}", cfg.crpo_hours_per_week * 60, meet))
+        self.caseload = simpy.Resource(env, capacity=cfg.caseload_cap)
+        self._aw_t: dict[int, float] = {}
+        self._index_officers()
+
+        # No responder type is registered: outreach never attends a 911 call, it follows up police reports.
+        self._meeting = env.event()
+        env.process(self._weeks())
+        env.process(self._meetings())
+        if cfg.station_visits_per_month > 0:
+            stations = [d for d in range(len(model.crpos)) if self.participating[d]]
+            for i, d in enumerate(stations):
+                env.process(self._station_visits(d, i / len(stations)))
+
+    def _index_officers(self) -> None:
+        officers = self.model.officers
+        self._n_officers = len(officers)
+        self._officer_by_id = {o.unique_id: o for o in officers}
+        self._district_officers: list[list[PatrolOfficer]] = [[] for _ in self.model.crpos]
+        for o in officers:
+            self._district_officers[o.district].append(o)
+
+    def _officer(self, uid: int) -> PatrolOfficer | None:
+        if len(self.model.officers) != self._n_officers:  # staffing events added officers
+            self._index_officers()
+        return self._officer_by_id.get(uid)
+
+    # ------------------------------------------------------------------------------------------------------
+    # awareness: decays towards the floor between station visits, computed when used
+    # ------------------------------------------------------------------------------------------------------
+    def awareness(self, officer: PatrolOfficer, now: float) -> float:
+        """The officer's awareness now (exponential decay above the floor since its last update)."""
+        uid = officer.unique_id
+        t0 = self._aw_t.get(uid, 0.0)
+        if now > t0:
+            floor = self.config.awareness_floor
+            a = officer.awareness
+            if a > floor:
+                officer.awareness = floor + (a - floor) * math.exp(-self._decay * (now - t0))
+            self._aw_t[uid] = now
+        return officer.awareness
+
+    def _station_visits(self, d: int, phase: float):
+        """The nurse visits district d's station N times a month; officers' awareness moves towards the ceiling."""
+        cfg = self.config
+        env = self.env
+        interval = self.model.cfg.simulation.month_days * DAY_MIN / cfg.station_visits_per_month
+        yield env.timeout(interval * phase)  # stagger the stations
+        while True:
+            t_plan = env.now
+            yield from self._task(self.nurse, cfg.station_visit_min)
+            now = env.now
+            crpo = self.model.crpos[d]
+            gain = cfg.station_visit_gain * (crpo.champion_strength if crpo.in_post else 0.0)
+            if len(self.model.officers) != self._n_officers:
+                self._index_officers()
+            ceiling = cfg.awareness_ceiling
+            for o in self._district_officers[d]:
+                if o.in_post:
+                    a = self.awareness(o, now)
+                    if a < ceiling:
+                        o.awareness = a + gain * (ceiling - a)
+            self.station_visits.append((now, d))
+            yield env.timeout(max(0.0, t_plan + interval - env.now))
+
+    def mean_awareness(self) -> float:
+        now = self.env.now
+        officers = [o for o in self.model.officers if o.in_post]
+        return sum(self.awareness(o, now) for o in officers) / len(officers) if officers else 0.0
+
+    # ------------------------------------------------------------------------------------------------------
+    # working time and staff tasks
+    # ------------------------------------------------------------------------------------------------------
+    def next_work_time(self, t: float) -> float:
+        """``t`` if within working hours (Monday-Friday), else the start of the next working day."""
+        day, minute = divmod(t, DAY_MIN)
+        day = int(day)
+        if day % 7 < 5 and self._work_start <= minute < self._work_end:
+            return t
+        if minute >= self._work_start:
+            day += 1
+        while day % 7 >= 5:
+            day += 1
+        return day * DAY_MIN + self._work_start
+
+    def _at_work(self):
+        t = self.next_work_time(self.env.now)
+        if t > self.env.now:
+            yield self.env.timeout(t - self.env.now)
+
+    def _charge(self, staff: Staff, minutes: float):
+        amount = staff.charge(minutes)
+        yield staff.budget.get(amount)
+        staff.account(amount, self.env.now >= self.warm)
+
+    def _task(self, staff: Staff, minutes: float):
+        """One task: wait for the person, for this week's budget and for working hours, then work."""
+        with staff.person.request() as req:
+            yield req
+            yield from self._charge(staff, minutes)
+            yield from self._at_work()
+            yield self.env.timeout(minutes)
+
+    def _weeks(self):
+        """Refill every staff budget each Monday 00:00 (unused time does not carry over)."""
+        env = self.env
+        while True:
+            yield env.timeout(WEEK_MIN - env.now % WEEK_MIN)
+            for s in self._all_staff():
+                s.refill()
+
+    def _all_staff(self) -> list[Staff]:
+        return [self.nurse, *([self.psych] if self.psych else []), *(s for s in self.crpo if s is not None)]
+
+    def _meetings(self):
+        """The weekly team meeting: cases waiting for it are discussed and released to the visit schedule."""
+        cfg = self.config
+        env = self.env
+        first = cfg.meeting_weekday * DAY_MIN + cfg.meeting_hour * 60
+        yield env.timeout(first)
+        while True:
+            t_plan = env.now
+            counted = env.now >= self.warm
+            attending = [self.nurse, *([self.psych] if self.psych else [])]
+            attending += [
+                s for s, a in zip(self.crpo, self.model.crpos, strict=True) if s is not None and a.in_post
+            ]
+            for s in attending:  # the meeting's time is reserved out of each weekly budget
+                s.busy_min += cfg.meeting_min
+                if counted:
+                    s.busy_counted += cfg.meeting_min
+            yield env.timeout(cfg.meeting_min)
+            ev, self._meeting = self._meeting, env.event()
+            if counted:
+                self.counted["meetings"] += 1
+            ev.succeed()
+            yield env.timeout(t_plan + WEEK_MIN - env.now)
+
+    # ------------------------------------------------------------------------------------------------------
+    # the pathway
+    # ------------------------------------------------------------------------------------------------------
+    def after_disposition(self, call: Call) -> None:
+        """A report of disturbed mental state by a patrol officer may become a CRPO referral."""
+        if call.disposition != REPORT:
+            return
+        officer = self._officer(call.unit)
+        if officer is None:  # not attended by a patrol officer (e.g. a clinician-only team)
+            return
+        if not self.participating[call.district]:
+            return
+        r = self.model.residents[call.resident]
+        if r.program_flags.get(self.key) is not None:  # already in the pathway
+            return
+        now = self.env.now
+        if not self.model.crpos[call.district].in_post:
+            if now >= self.warm:
+                self.counted["no_crpo"] += 1
+            return
+        if float(call.latents[LAT_REFER]) >= self.awareness(officer, now):
+            return
+        case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, officer.unique_id,
+                            now, call.latents)  # fmt: skip
+        self.cases.append(case)
+        r.program_flags[self.key] = case
+        self.totals["referrals"] += 1
+        if now >= self.warm:
+            self.counted["referrals"] += 1
+        self._log(case, "referral")
+        self.env.process(self._case(case))
+
+    def consent_probability(self, trust_services: float) -> float:
+        """Logistic in trust in services, equal to ``consent_at_mean_trust`` at the population's mean trust."""
+        x = self._consent_logit0 + self.config.consent_trust_slope * trust_services
+        return 1.0 / (1.0 + math.exp(-x))
+
+    def _case(self, case: OutreachCase):
+        cfg = self.config
+        env = self.env
+        model = self.model
+        r = model.residents[case.resident]
+        crpo = self.crpo[case.district]
+        # 1. The CRPO offers the service; without a signed consent nothing is shared.
+        while True:
+            case.offers += 1
+            yield from self._task(crpo, cfg.offer_min)
+            self._log(case, "offer")
+            u = float(case.latents[LAT_CONSENT]) if case.offers == 1 else self._u()
+            if u < self.consent_probability(r.trust_services):
+                yield env.timeout(cfg.consent_delay_days * DAY_MIN)  # the signed authorisation comes back
+                case.consented = True
+                case.t_consent = env.now
+                self.totals["consents"] += 1
+                if env.now >= self.warm:
+                    self.counted["consents"] += 1
+                self._log(case, "consent")
+                break
+            self._log(case, "decline")
+            if case.offers >= cfg.max_offers:
+                if env.now >= self.warm:
+                    self.counted["declined"] += 1
+                self._close(case, "declined")
+                return
+            yield env.timeout(cfg.reoffer_after_days * DAY_MIN)
+        # 2. Information goes to the care team; the case waits for a caseload slot.
+        self._share(case)
+        req = self.caseload.request()
+        got = yield req | env.timeout(cfg.max_wait_days * DAY_MIN)
+        if req not in got:
+            req.cancel()
+            if env.now >= self.warm:
+                self.counted["dropped_waiting"] += 1
+            self._close(case, "dropped_waiting")
+            return
+        self._caseload_changed(+1)
+        self._log(case, "caseload_in")
+        # 3. Nurse: record review and assessment; someone already followed is linked back to their team.
+        yield from self._task(self.nurse, cfg.assessment_min)
+        self._log(case, "assessment")
+        if r.engaged:
+            if env.now >= self.warm:
+                self.counted["already_in_care"] += 1
+            self._leave_caseload(req, case, "already_in_care")
+            return
+        # 4. The weekly meeting discusses the case before anyone meets the person.
+        yield self._meeting
+        self._log(case, "meeting")
+        # 5. First home visit (with the psychiatrist for a share), then follow-ups.
+        case.psychiatrist = self.psych is not None and float(case.latents[LAT_PSYCH]) < cfg.psychiatrist_share
+        yield from self._home_visit(case, case.psychiatrist, "first")
+        if not r.engaged:  # treatment starts: engaged in care until step-down
+            model.set_engaged(r, True, env.now)
+            case.engagement_version = r.engagement_version
+        for _ in range(cfg.follow_up_visits):
+            yield env.timeout(cfg.follow_up_interval_days * DAY_MIN)
+            yield from self._home_visit(case, False, "follow_up")
+        # 6. Step-down to regular services, ahead of the waitlist (priority 0).
+        if (
+            case.engagement_version is not None
+            and r.engaged
+            and r.engagement_version == case.engagement_version
+        ):
+            model.set_engaged(r, False, env.now)
+        counted = env.now >= self.warm
+        if not model.refer(_StepDownReferral(case, env.now), priority=0, source=self.key) and counted:
+            self.counted["stepdown_not_referred"] += 1  # already on the waitlist or engaged elsewhere
+        if counted:
+            self.counted["step_downs"] += 1
+        self._leave_caseload(req, case, "stepped_down")
+
+    def _home_visit(self, case: OutreachCase, psychiatrist: bool, kind: str):
+        """Nurse (+ psychiatrist) with at least two officers: the CRPO if free, patrol units for the rest."""
+        cfg = self.config
+        env = self.env
+        d = case.district
+        minutes = self._visit_min(self._u())
+        preq = None
+        if (
+            psychiatrist
+        ):  # the scarcer clinician first, so the nurse is not held while the psychiatrist is booked
+            preq = self.psych.person.request()
+            yield preq
+            yield from self._charge(self.psych, minutes)
+        with self.nurse.person.request() as nreq:
+            yield nreq
+            yield from self._charge(self.nurse, minutes)
+            yield from self._at_work()
+            officers: list[tuple[str, int]] = []
+            crpo, crpo_req = self.crpo[d], None
+            if cfg.crpo_attends_visits and self.model.crpos[d].in_post and crpo.free_now(minutes):
+                crpo_req = crpo.person.request()
+                yield crpo_req
+                yield from self._charge(crpo, minutes)
+                officers.append(("crpo", self.model.crpos[d].unique_id))
+            pool = self.model.patrol[d]
+            patrol = []
+            for _ in range(cfg.officers_per_visit - len(officers)):
+                officer = yield pool.request()
+                patrol.append((officer, env.now))
+                officers.append(("patrol", officer.unique_id))
+            t0 = env.now
+            yield env.timeout(minutes)
+            for officer, t_got in patrol:
+                busy = env.now - t_got
+                pool.release(officer, busy)
+                if t0 >= self.warm:
+                    self.patrol_visit_min += busy
+            if crpo_req is not None:
+                crpo.person.release(crpo_req)
+        if preq is not None:
+            self.psych.person.release(preq)
+        counted = t0 >= self.warm
+        self.visits.append(
+            {"case": case.case_id, "district": d, "kind": kind, "t_start": t0, "t_end": env.now, "minutes": minutes,
+             "psychiatrist": psychiatrist, "officers": tuple(officers), "nurse_week": self.nurse.week}
+        )  # fmt: skip
+        case.visits.append(len(self.visits) - 1)
+        self.totals["visits"] += 1
+        if counted:
+            self.counted["visits"] += 1
+            self.counted["psychiatrist_visits"] += psychiatrist
+        self._log(case, "visit")
+
+    def _share(self, case: OutreachCase) -> None:
+        if not case.consented:
+            raise RuntimeError(f"outreach case {case.case_id}: information shared without signed consent")
+        case.shared = True
+        self._log(case, "shared")
+
+    def _leave_caseload(self, req, case: OutreachCase, status: str) -> None:
+        self.caseload.release(req)
+        self._caseload_changed(-1)
+        self._close(case, status)
+
+    def _close(self, case: OutreachCase, status: str) -> None:
+        case.status = status
+        self._log(case, status)
+        r = self.model.residents[case.resident]
+        if r.program_flags.get(self.key) is case:
+            del r.program_flags[self.key]
+
+    def _caseload_changed(self, delta: int) -> None:
+        """Time-integrate the caseload over the counted period (its count before this change)."""
+        now = self.env.now
+        start = max(self._cl_last, self.warm)
+        if now > start:
+            self._cl_area += (self.caseload.count - delta) * (now - start)
+        self._cl_last = now
+
+    def _log(self, case: OutreachCase, step: str) -> None:
+        self.log.append((self.env.now, case.case_id, step))
+
+    def at_intake(self, referral: Referral) -> None:
+        if referral.source == self.key and self.env.now >= self.warm:
+            self.counted["intakes"] += 1
+
+    # ------------------------------------------------------------------------------------------------------
+    # outputs
+    # ------------------------------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        cfg = self.config
+        model = self.model
+        now = self.env.now
+        self._caseload_changed(0)
+        counted_min = max(0.0, now - self.warm)
+        weeks = counted_min / WEEK_MIN
+        years = counted_min / YEAR_MIN
+        c = cfg.costs
+        n_crpo = sum(1 for s, a in zip(self.crpo, model.crpos, strict=True) if s is not None and a.in_post)
+        cost_nurse = cfg.nurse_fte * c.nurse_salary_per_year * years
+        cost_psych = cfg.psychiatrist_hours_per_week * c.psychiatrist_hour * weeks
+        cost_crpo = n_crpo * cfg.crpo_hours_per_week * c.crpo_hour * weeks
+        cost_officers = self.patrol_visit_min / 60 * model.cfg.costs.officer_hour
+        cost = cost_nurse + cost_psych + cost_crpo + cost_officers
+        client_years = self._cl_area / YEAR_MIN
+        nurse_paid = self.nurse.minutes_per_week * weeks
+
+        def util(s: Staff | None) -> float | None:
+            return s.busy_counted / (s.minutes_per_week * weeks) if s and weeks > 0 else None
+
+        crpo_utils = [util(s) for s in self.crpo if s is not None]
+        k = self.counted
+        return {
+            "outreach_referrals": k["referrals"],
+            "outreach_consents": k["consents"],
+            "outreach_declined": k["declined"],
+            "outreach_visits": k["visits"],
+            "outreach_psychiatrist_visits": k["psychiatrist_visits"],
+            "outreach_active_caseload": self.caseload.count,  # at the horizon
+            "outreach_mean_caseload": self._cl_area / counted_min if counted_min else 0.0,  # time-average
+            "outreach_caseload_waiting": len(self.caseload.queue),
+            "outreach_step_downs": k["step_downs"],
+            "outreach_stepdown_intakes": k["intakes"],
+            "outreach_already_in_care": k["already_in_care"],
+            "outreach_dropped_waiting": k["dropped_waiting"],
+            "outreach_no_crpo": k["no_crpo"],
+            "outreach_meetings": k["meetings"],
+            "outreach_station_visits": sum(1 for t, _ in self.station_visits if t >= self.warm),
+            "outreach_officer_hours_visits": self.patrol_visit_min / 60,
+            "outreach_mean_awareness": self.mean_awareness(),
+            "outreach_cost_per_client_year": cost / client_years if client_years > 0 else None,
+            "outreach_cost_breakdown": {
+                "nurse": cost_nurse,
+                "psychiatrist": cost_psych,
+                "crpo": cost_crpo,
+                "patrol_officers": cost_officers,
+            },  # fmt: skip
+            "outreach_utilisation": {
+                "nurse": util(self.nurse),
+                "psychiatrist": util(self.psych),
+                "crpo_mean": sum(crpo_utils) / len(crpo_utils) if crpo_utils and weeks > 0 else None,
+            },
+            "cost": cost,
+            "staff_utilisation": self.nurse.busy_counted / nurse_paid if nurse_paid > 0 else 0.0,
+        }
+
+    def reporters(self) -> dict[str, Any]:
+        return {
+            "outreach_referrals": lambda m: self.totals["referrals"],
+            "outreach_consents": lambda m: self.totals["consents"],
+            "outreach_visits": lambda m: self.totals["visits"],
+            "outreach_active_caseload": lambda m: self.caseload.count,
+            "outreach_mean_awareness": lambda m: self.mean_awareness(),
+        }
+
+    def cumulative(self) -> tuple[str, ...]:
+        return ("outreach_referrals", "outreach_consents", "outreach_visits")
