@@ -1,0 +1,319 @@
+"""Co-response: a police officer and a clinician answer identified MH calls together, on limited shifts.
+
+Units are tokens in the program's own SimPy store, put in and taken out at shift boundaries, so both people on a
+unit stay busy from dispatch until the hand-off ends (and during follow-up contacts). A call the unit would take
+but cannot (no unit on duty, all busy, not recognised as MH) goes to patrol and is recorded as unserved.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from crisis_sim.model.agents import Clinician, PatrolOfficer
+from crisis_sim.model.calls import U_SCENE, U_TRAVEL
+from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.programs import register
+from crisis_sim.programs.base import Program
+from crisis_sim.scenario.schema import RISK_LEVELS
+
+if TYPE_CHECKING:
+    from crisis_sim.model.calls import Call
+    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.scenario.program_sections.co_response import CoResponseConfig
+
+DAY_MIN = 24 * 60
+U_CLINICIAN_TRAVEL = 21  # meet-at-scene mode: the clinician's own travel time
+U_FOLLOW_UP = 22  # follow-up or not, then referral or not, then follow-up duration (conditional uniforms)
+
+
+class StaffToken:
+    """One unit of program staff in a :class:`ShiftedStaff` store (a co-response car, a triage clinician)."""
+
+    __slots__ = ("idx", "shift", "people", "on_duty", "off_when_free", "busy_min", "jobs")
+
+    def __init__(self, idx: int, shift: int, people: tuple[Any, ...]):
+        self.idx = idx
+        self.shift = shift
+        self.people = people
+        self.on_duty = False
+        self.off_when_free = False  # shift ended while busy: goes off duty when the job ends
+        self.busy_min = 0.0
+        self.jobs = 0
+
+
+class ShiftedStaff:
+    """A SimPy Store of staff tokens whose content follows daily shifts (shifts may wrap past midnight).
+
+    Shift start puts the shift's tokens in the store; shift end takes the idle ones out and lets the busy ones
+    finish their job first. Duty and busy minutes are integrated for utilisation.
+    """
+
+    def __init__(
+        self, env: simpy.Environment, shifts: list[tuple[float, float]], tokens: list[list[StaffToken]]
+    ):
+        self.env = env
+        self.store = simpy.Store(env)
+        self.windows = [(round(start * 60) % DAY_MIN, round(hours * 60)) for start, hours in shifts]
+        self.tokens = tokens
+        self.on_duty = 0
+        self.duty_min = 0.0
+        self.busy_min = 0.0
+        self._last = 0.0
+        day_events = []  # (minute of day, order, shift, start?): ends before starts at the same minute
+        for s, (start, length) in enumerate(self.windows):
+            if (0 - start) % DAY_MIN < length:
+                self._start(s)
+            if length < DAY_MIN:
+                day_events.append((start, 1, s, True))
+                day_events.append(((start + length) % DAY_MIN, 0, s, False))
+        day_events.sort()
+        if day_events:
+            env.process(self._run(day_events))
+
+    def _run(self, day_events: list[tuple[int, int, int, bool]]):
+        day = 0
+        while True:
+            for minute, _, s, is_start in day_events:
+                t = day * DAY_MIN + minute
+                if t <= 0:
+                    continue
+                yield self.env.timeout(t - self.env.now)
+                (self._start if is_start else self._end)(s)
+            day += 1
+
+    def _account(self) -> None:
+        now = self.env.now
+        self.duty_min += self.on_duty * (now - self._last)
+        self._last = now
+
+    def _start(self, s: int) -> None:
+        self._account()
+        for token in self.tokens[s]:
+            if token.on_duty:
+                token.off_when_free = False  # still on last shift's job: stays on
+            else:
+                token.on_duty = True
+                self.on_duty += 1
+                self.store.put(token)
+
+    def _end(self, s: int) -> None:
+        self._account()
+        for token in self.tokens[s]:
+            if not token.on_duty:
+                continue
+            if token in self.store.items:
+                self.store.items.remove(token)
+                token.on_duty = False
+                self.on_duty -= 1
+            else:
+                token.off_when_free = True
+
+    def in_shift(self, t: float) -> bool:
+        """True if some shift covers time ``t`` (minutes)."""
+        m = t % DAY_MIN
+        return any((m - start) % DAY_MIN < length for start, length in self.windows)
+
+    def take(self) -> StaffToken | None:
+        """A free token now, or None (callers that can wait use ``store.get()``)."""
+        if not self.store.items:
+            return None
+        return self.store.get().value  # a Store get with items succeeds at once
+
+    def release(self, token: StaffToken, busy: float) -> None:
+        self.busy_min += busy
+        token.busy_min += busy
+        token.jobs += 1
+        for person in token.people:
+            person.busy_min += busy
+        if token.off_when_free:
+            self._account()
+            token.on_duty = False
+            token.off_when_free = False
+            self.on_duty -= 1
+        else:
+            self.store.put(token)
+
+    def utilisation(self) -> float:
+        self._account()
+        return self.busy_min / self.duty_min if self.duty_min > 0 else 0.0
+
+    def scheduled_minutes(self, t0: float, t1: float) -> float:
+        """Staff-minutes rostered in [t0, t1] (one per token on duty), from the shift table."""
+        total = 0.0
+        for s, (start, length) in enumerate(self.windows):
+            n = len(self.tokens[s])
+            if length >= DAY_MIN:
+                total += n * max(0.0, t1 - t0)
+                continue
+            for day in range(math.floor(t0 / DAY_MIN) - 1, math.ceil(t1 / DAY_MIN) + 1):
+                a = day * DAY_MIN + start
+                total += n * max(0.0, min(a + length, t1) - max(a, t0))
+        return total
+
+
+@register
+class CoResponse(Program):
+    """Officer + clinician units on shifts in covered districts; see docs/programs/co_response.md."""
+
+    key = "co_response"
+    stream_key = 2
+
+    def __init__(self, config: CoResponseConfig):
+        super().__init__(config)
+        self.config: CoResponseConfig = config
+        self.records: list[tuple[str, int, int, float, float]] = []  # (kind, call id, unit, t_start, t_end)
+        self.served = 0  # counted period only (after warm-up), like the run summary
+        self.calls_total = 0  # whole run, for the daily series
+        self.follow_ups = 0
+        self.follow_ups_total = 0
+        self.follow_up_referrals = 0
+        self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0}
+        self._counted_officer_min = 0.0
+
+    def attach(self, model: CrisisModel) -> None:
+        super().attach(model)
+        cfg = self.config
+        sc = model.cfg
+        names = [d.name for d in sc.city.districts]
+        self.covered = (
+            frozenset(names.index(n) for n in cfg.districts)
+            if cfg.districts
+            else frozenset(range(len(names)))
+        )
+        self.max_risk = RISK_LEVELS.index(cfg.max_assessed_risk)
+        self.warm = sc.simulation.warmup_days * DAY_MIN
+        model.dispositions.register(
+            "co_response",
+            {
+                "arrest": cfg.arrest_or,
+                "voluntary_transport": cfg.voluntary_transport_or,
+                "involuntary": cfg.involuntary_or,
+                "referral": cfg.referral_or,
+            },
+            force_or=cfg.force_or,
+        )
+        home = min(self.covered)
+        tokens: list[list[StaffToken]] = []
+        idx = 0
+        for s, shift in enumerate(cfg.shifts):
+            team = []
+            for _ in range(shift.units):
+                officer = PatrolOfficer(model, home, s, sc.police.referral_awareness)
+                clinician = Clinician(model, cfg.clinician_role, self.key, home)
+                team.append(StaffToken(idx, s, (officer, clinician)))
+                idx += 1
+            tokens.append(team)
+        self.pool = ShiftedStaff(model.env, [(s.start_hour, s.hours) for s in cfg.shifts], tokens)
+        self.meet_at_scene = cfg.mode == "meet_at_scene"
+        self.clinician_travel = scalar_sampler(cfg.clinician_travel)
+        self.follow_up_time = scalar_sampler(cfg.follow_up_time)
+        self.follow_up_delay = cfg.follow_up_delay_days * DAY_MIN
+
+    # --- dispatch ----------------------------------------------------------------------------------------
+    def route(self, call: Call):
+        if call.district not in self.covered:
+            return None
+        if call.assessed_risk > self.max_risk or (call.weapon and not self.config.weapon_calls):
+            return None
+        if not call.identified:
+            self._unserved(call, "misidentified")
+            return None
+        if not self.pool.store.items:
+            self._unserved(call, "busy" if self.pool.on_duty else "off_hours")
+            return None
+        return self._respond
+
+    def _unserved(self, call: Call, reason: str) -> None:
+        self.mark_unserved(call, reason)
+        if call.t_received >= self.warm:
+            self.unserved[reason] += 1
+
+    def _respond(self, call: Call):
+        """Both people travel (the clinician by their own car in meet-at-scene mode), work the scene together and
+        stay with the person through the hand-off; the unit is released only then."""
+        m = self.model
+        env = m.env
+        unit = self.pool.take()
+        if unit is None:  # taken in the same instant by a follow-up: police as usual
+            self._unserved(call, "busy")
+            yield from m.patrol_response(call)
+            return
+        call.eligible = True
+        call.t_dispatched = t0 = env.now
+        call.unit = unit.people[0].unique_id
+        call.responder = "co_response"
+        call.program = self.key
+        lat = call.latents
+        travel = m.travel[call.district](float(lat[U_TRAVEL]))
+        call.t_arrived = t0 + travel
+        if self.meet_at_scene:
+            travel = max(travel, self.clinician_travel(float(lat[U_CLINICIAN_TRAVEL])))
+        yield env.timeout(travel + m.mh_scene(float(lat[U_SCENE])) * self.config.on_scene_factor)
+        m.resolve_on_scene(call, "co_response")
+        yield from m.handoff(call)
+        busy = env.now - t0
+        call.officer_min += busy  # the unit's officer (the clinician's time is the program's cost)
+        self.pool.release(unit, busy)
+        self.records.append(("call", call.call_id, unit.idx, t0, env.now))
+        self.calls_total += 1
+        if call.t_received >= self.warm:
+            self.served += 1
+            self._counted_officer_min += busy
+
+    # --- follow-up ---------------------------------------------------------------------------------------
+    def after_disposition(self, call: Call) -> None:
+        if call.program != self.key:
+            return
+        u = float(call.latents[U_FOLLOW_UP])
+        share = self.config.follow_up_share
+        if u < share:
+            self.model.env.process(self._follow_up(call, u / share))
+
+    def _follow_up(self, call: Call, v: float):
+        """A contact a few days later by the next free unit; it may end in a referral to services."""
+        env = self.model.env
+        yield env.timeout(self.follow_up_delay)
+        unit = yield self.pool.store.get()
+        t0 = env.now
+        ref = self.config.follow_up_referral_share
+        refer = v < ref
+        w = v / ref if refer else (v - ref) / (1.0 - ref)
+        yield env.timeout(self.follow_up_time(w))
+        self.pool.release(unit, env.now - t0)
+        self.records.append(("follow_up", call.call_id, unit.idx, t0, env.now))
+        self.follow_ups_total += 1
+        counted = int(call.t_received >= self.warm)
+        self.follow_ups += counted
+        if refer and self.model.refer(call, priority=1, source="co_response_follow_up"):
+            self.follow_up_referrals += counted
+
+    # --- outputs -----------------------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        m = self.model
+        sc = m.cfg
+        staffed_h = self.pool.scheduled_minutes(self.warm, m.horizon_min) / 60
+        # The officer's time on calls is already in the run's police cost (ledger officer_min): not counted twice.
+        cost = staffed_h * (self.config.clinician_hour + sc.costs.officer_hour)
+        cost -= self._counted_officer_min / 60 * sc.costs.officer_hour
+        return {
+            "cost": max(cost, 0.0),
+            "staff_utilisation": self.pool.utilisation(),
+            "co_response_calls": self.served,
+            "co_response_follow_ups": self.follow_ups,
+            "co_response_follow_up_referrals": self.follow_up_referrals,
+            "co_response_unserved_busy": self.unserved["busy"],
+            "co_response_unserved_off_hours": self.unserved["off_hours"],
+            "co_response_unserved_misidentified": self.unserved["misidentified"],
+        }
+
+    def reporters(self):
+        return {
+            "co_response_calls": lambda m: self.calls_total,
+            "co_response_follow_ups": lambda m: self.follow_ups_total,
+        }
+
+    def cumulative(self) -> tuple[str, ...]:
+        return ("co_response_calls", "co_response_follow_ups")
