@@ -222,7 +222,7 @@ class CoResponse(Program):
             self._unserved(call, "misidentified")
             return None
         if not self.pool.store.items:
-            self._unserved(call, "busy" if self.pool.on_duty else "off_hours")
+            self._unserved(call, "busy" if self.pool.in_shift(call.t_received) else "off_hours")
             return None
         return self._respond
 
