@@ -79,7 +79,7 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
         "--chunk-size",
         type=_positive("runs"),
         default=None,
-        help="runs per task and per stored file (default: about 4 tasks per worker, at most 10)",
+        help="runs per task and per stored file (default: about 8 tasks per worker, at most 5)",
     )
     p.add_argument(
         "--out",
@@ -133,7 +133,7 @@ def execute(
     formatter: Callable[[dict[str, Any], int], str] | None = None,
 ) -> int:
     """Build the spec, run what is missing into the store, compare, print; shared by compare and sweep."""
-    from crisis_sim.experiments.compare import compare_runs, format_table
+    from crisis_sim.experiments.compare import compare_runs, format_table, numeric_extras, with_extra_metrics
     from crisis_sim.experiments.runner import Interrupted, run_batch
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
     from crisis_sim.experiments.store import ResultStore, StoreError
@@ -145,9 +145,9 @@ def execute(
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     metrics = list(dict.fromkeys(args.metric)) or list(KEY_METRICS)
-    unknown = [m for m in metrics if m not in spec.metrics]
-    if unknown:
-        raise UsageError(f"--metric: expected one of {', '.join(spec.metrics)}, found {unknown[0]!r}")
+    bad = [m for m in metrics if not m.isidentifier()]
+    if bad:
+        raise UsageError(f"--metric: expected a metric name like arrests or cost_total, found {bad[0]!r}")
 
     tmp = None if args.out else tempfile.mkdtemp(prefix="crisis-sim-experiment-")
     out = Path(args.out or tmp)
@@ -167,6 +167,10 @@ def execute(
                 print("crisis-sim: interrupted; nothing was kept (give --out DIR to make a batch resumable)",
                       file=sys.stderr)  # fmt: skip
             return 130
+        runs, unknown = with_extra_metrics(runs, metrics)
+        if unknown:
+            known = ", ".join([*spec.metrics, *numeric_extras(runs)])
+            raise UsageError(f"--metric: expected one of {known}, found {unknown[0]!r}")
         result = compare_runs(runs, spec.labels, metrics)
         document = {**result, "replications": spec.replications, "seed": spec.root_seed, "days": spec.days}
         if params is not None:

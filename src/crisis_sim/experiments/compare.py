@@ -10,6 +10,7 @@ left out of that metric's difference.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -76,6 +77,44 @@ def compare_runs(
                           "n": int(np.isfinite(x[s]).sum())}  # fmt: skip
         result["metrics"][metric] = per
     return result
+
+
+def _extras(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    if "extra" not in runs:
+        return [{} for _ in range(len(runs))]
+    return [json.loads(text) if isinstance(text, str) else {} for text in runs["extra"]]
+
+
+def numeric_extras(runs: pd.DataFrame) -> list[str]:
+    """Scalar numeric entries of the ``extra`` JSON column (program-specific figures such as program_cost)."""
+    names: dict[str, None] = {}
+    for extra in _extras(runs):
+        for key, value in extra.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                names[key] = None
+    return sorted(names)
+
+
+def with_extra_metrics(runs: pd.DataFrame, metrics: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Add requested metrics that are not columns from the ``extra`` JSON (missing → NaN); also return the
+    names found nowhere."""
+    wanted = [m for m in metrics if m not in runs.columns]
+    if not wanted:
+        return runs, []
+    available = set(numeric_extras(runs))
+    unknown = [m for m in wanted if m not in available]
+    extras = _extras(runs)
+    runs = runs.copy()
+    for m in wanted:
+        if m in available:
+            runs[m] = [_as_float(e.get(m)) for e in extras]
+    return runs, unknown
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return math.nan
 
 
 # --- text table ----------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Layout of ``--out DIR``::
 
-    manifest.json              spec hash, readable spec, runs done / total, chunk files (rewritten atomically)
+    manifest.json              spec hash, runs done / total, chunk count (small; rewritten atomically per chunk)
+    spec.json                  the full experiment (readable spec + hashed identity), written once
     runs/part-*.parquet        one row per (scenario, replication): identity, stored metrics, extra JSON, timings
     series/part-*.parquet      monthly series, long format: scenario_index, replication, month, day_end, variable, value
     .tmp/                      files being written (never read; cleared on open)
@@ -157,6 +158,7 @@ class ResultStore:
         self.series_dir = self.root / "series"
         self.tmp_dir = self.root / ".tmp"
         self.manifest_path = self.root / "manifest.json"
+        self.spec_path = self.root / "spec.json"
         self.schema = runs_schema(spec.metrics)
         self._lock_fd: int | None = None
         self._chunks: list[str] = []
@@ -177,7 +179,9 @@ class ResultStore:
         root.mkdir(parents=True, exist_ok=True)
         existing = [p.name for p in root.iterdir() if p.name != ".lock"]
         # A store killed while being created holds only our empty folders: treat it as new.
-        fresh = set(existing) <= {"runs", "series", ".tmp"} and not any(self.runs_dir.glob("*.parquet"))
+        fresh = set(existing) <= {"runs", "series", ".tmp", "spec.json"} and not any(
+            self.runs_dir.glob("*.parquet")
+        )
         if existing and not self.manifest_path.exists() and not fresh:
             raise StoreError(f"{root}: expected an empty folder or a crisis-sim results store (manifest.json), "
                              f"found other files ({', '.join(sorted(existing)[:3])}); choose another --out")  # fmt: skip
@@ -190,6 +194,13 @@ class ResultStore:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir.mkdir()
             self._scan()
+            if not self.manifest_path.exists():
+                spec_doc = {
+                    "spec_hash": self.hash,
+                    "spec": self.spec.describe(),
+                    "identity": self.spec.identity(),
+                }
+                self._write_json(spec_doc, self.spec_path)
             self._write_manifest()
         except BaseException:
             self.close()
@@ -220,7 +231,11 @@ class ResultStore:
             raise StoreError(f"{self.manifest_path}: expected a crisis-sim results manifest, found an unreadable "
                              "file; choose another --out") from None  # fmt: skip
         if stored_hash != self.hash:
-            why = spec_difference(manifest.get("identity", {}), self.spec.identity())
+            try:
+                old = json.loads(self.spec_path.read_text()).get("identity", {})
+            except (OSError, ValueError, AttributeError):
+                old = {}
+            why = spec_difference(old, self.spec.identity()) if old else "different spec hash"
             raise StoreError(f"{self.root}: holds results of a different experiment ({why}); rerun the original "
                              "command to resume it, or choose another --out")  # fmt: skip
 
@@ -282,17 +297,21 @@ class ResultStore:
             "tool": "crisis-sim experiments",
             "format": FORMAT,
             "spec_hash": self.hash,
+            "scenarios": self.spec.labels if len(self.spec.scenarios) <= 50 else len(self.spec.scenarios),
+            "replications": self.spec.replications,
             "total_runs": len(self.spec.pairs()),
             "done_runs": len(self._done),
             "complete": self.complete,
-            "chunks": sorted(self._chunks),
-            "spec": self.spec.describe(),
-            "identity": self.spec.identity(),
+            "chunk_files": len(self._chunks),
+            "note": "runs/*.parquet is the record of what is done; spec.json holds the full experiment",
         }
-        tmp = self.tmp_dir / "manifest.json"
-        tmp.write_text(json.dumps(_plain(manifest), indent=1) + "\n")
+        self._write_json(manifest, self.manifest_path)
+
+    def _write_json(self, doc: dict[str, Any], dest: Path) -> None:
+        tmp = self.tmp_dir / dest.name
+        tmp.write_text(json.dumps(_plain(doc), indent=1) + "\n")
         _fsync(tmp)
-        os.replace(tmp, self.manifest_path)
+        os.replace(tmp, dest)
 
     # reading
     def read_runs(self) -> pd.DataFrame:
