@@ -8,7 +8,9 @@ streams keyed by (replication, stream), never by the scenario (see ``crisis_sim.
 from __future__ import annotations
 
 import math
+import operator
 import time
+from array import array
 from functools import partial
 
 import mesa
@@ -57,13 +59,14 @@ class CrisisModel(mesa.Model):
         self.horizon_min = scenario.simulation.horizon_days * DAY_MIN
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.mh_calls: list[C.Call] = []
-        self.other_calls: list[list] = []  # [call_id, district, t_received, t_dispatched, t_arrived, t_cleared, unit]
         self._next_call_id = 0
         self.open_mh: dict[int, C.Call] = {}
         self.wall_s = 0.0
 
         self.dispositions = DispositionModel(scenario.dispositions)
-        self.dispatcher = Dispatcher(self, scenario.dispatch.mh_identification, scenario.dispatch.risk_assessment_accuracy)
+        self.dispatcher = Dispatcher(
+            self, scenario.dispatch.mh_identification, scenario.dispatch.risk_assessment_accuracy
+        )
         self._build_police()
         self.crpos = [CommunityRelationsOfficer(self, d) for d in range(len(scenario.city.districts))]
         self.ed = EmergencyDepartment(self)
@@ -82,11 +85,13 @@ class CrisisModel(mesa.Model):
 
         reporters = {name: partial(_counter, name=name) for name in COUNTERS}
         reporters.update(
-            engaged=lambda m: sum(1 for r in m.residents if r.engaged),
+            engaged=lambda m: m.n_engaged,  # running counts: reporters never scan the residents
             waitlist_length=lambda m: m.waitlist.length,
             patrol_on_duty=lambda m: sum(p.on_duty for p in m.patrol),
-            mean_trust_police=lambda m: float(np.mean([r.trust_police for r in m.residents])) if m.residents else 0.0,
-            officer_awareness=lambda m: float(np.mean([o.awareness for o in m.officers])) if m.officers else 0.0,
+            mean_trust_police=lambda m: m._trust_police_sum / len(m.residents) if m.residents else 0.0,
+            officer_awareness=lambda m: (
+                math.fsum(map(_AWARENESS, m.officers)) / len(m.officers) if m.officers else 0.0
+            ),
         )
         for program in self.programs:
             reporters.update(program.reporters())
@@ -104,7 +109,10 @@ class CrisisModel(mesa.Model):
         for d, district in enumerate(sc.city.districts):
             roster = []
             for s, name in enumerate(shift_names):
-                team = [PatrolOfficer(self, d, s, sc.police.referral_awareness) for _ in range(district.patrol_units[name])]
+                team = [
+                    PatrolOfficer(self, d, s, sc.police.referral_awareness)
+                    for _ in range(district.patrol_units[name])
+                ]
                 self.officers.extend(team)
                 roster.append(team)
             self.patrol.append(PatrolPool(self.env, d, roster))
@@ -139,30 +147,58 @@ class CrisisModel(mesa.Model):
         p_elev = self.onset_per_min / (self.onset_per_min + self.recovery_per_min)
         elevated = u[:, 8] < p_elev
         # Scale the base hazard so that expected MH calls match demand.mh_share of police calls.
-        target_per_min = sc.city.population / 1000 * sc.demand.police_calls_per_1000_per_day * sc.demand.mh_share / DAY_MIN
+        target_per_min = (
+            sc.city.population / 1000 * sc.demand.police_calls_per_1000_per_day * sc.demand.mh_share / DAY_MIN
+        )
         mean_state = (1 - p_elev) + p_elev * pop.distress_hazard
         mean_eng = (1 - pop.engaged_share) + pop.engaged_share * pop.engaged_hazard_ratio
         self.base_rate = target_per_min / (mult.sum() * mean_state * mean_eng) if n else 0.0
 
         self.mh_profile = WeeklyProfile(sc.demand.mh_hourly_profile, sc.demand.mh_weekday_profile)
-        self.crisis_clocks = PerEntityDraws(self.root_seed, self.replication, "crisis_clocks", n, 16, 2, exp=True)
+        # Column 0: unit exponentials for successive crises; column 1: for successive distress sojourns. Each column
+        # has its own cursor, so how many crises a resident has had never shifts their distress clock (CRN).
+        self.crisis_clocks = PerEntityDraws(
+            self.root_seed, self.replication, "crisis_clocks", n, 16, 2, exp=True
+        )
         self.crisis_latents = PerEntityDraws(
             self.root_seed, self.replication, "crisis_latents", n, PRE_DRAWN_CRISES, C.N_LATENTS, exp=False
         )
         eng_days = -pop.engagement_mean_days * np.log1p(-u[:, 9])
+
+        # Each resident has at most ONE pending clock event: the earliest of next crisis, distress flip and end of
+        # engagement. Events due on a later day wait in that day's bucket and enter SimPy's queue when the day
+        # starts, so the event heap holds one day of resident events (~100) rather than one per resident (~10^4),
+        # which keeps every heappush/heappop of the whole model cheap. SimPy still runs every resident event.
+        inf = math.inf
+        self._t_crisis = [inf] * n  # next crisis (real minutes) at the current hazard
+        self._t_flip = [inf] * n  # next distress flip
+        self._t_eng_end = [inf] * n  # end of the current engagement spell
+        self._t_pending = [inf] * n  # time of the resident's one pending clock event (inf: none)
+        self._buckets: list[list[tuple[Resident, int]]] = [[] for _ in range(sc.simulation.horizon_days + 1)]
+        self._released_until = 0.0  # clock events before this time go straight to SimPy
+        self._next_release_day = 0
+        self.n_engaged = 0
+        self._holding: Resident | None = None
+        self._trust_police_sum = 0.0
+
         self.residents: list[Resident] = []
+        district_l, severity_l = district.tolist(), severity.tolist()
+        substance_l, unhoused_l, frequent_l = substance.tolist(), unhoused.tolist(), frequent.tolist()
+        trust_s_l, trust_p_l, mult_l = trust_s.tolist(), trust_p.tolist(), mult.tolist()
+        elevated_l, engaged_l, eng_days_l = elevated.tolist(), engaged.tolist(), eng_days.tolist()
         for i in range(n):
-            r = Resident(self, i, int(district[i]), int(severity[i]), bool(substance[i]), bool(unhoused[i]),
-                         bool(frequent[i]), float(trust_s[i]), float(trust_p[i]), float(mult[i]))  # fmt: skip
-            r.elevated = bool(elevated[i])
+            r = Resident(self, i, district_l[i], severity_l[i], substance_l[i], unhoused_l[i], frequent_l[i],
+                         trust_s_l[i], trust_p_l[i], mult_l[i])  # fmt: skip
+            r.elevated = elevated_l[i]
+            self._trust_police_sum += r.trust_police
             self.residents.append(r)
-            clocks = self.crisis_clocks.next_row(i)
-            r.e_left = float(clocks[0])
-            self._schedule_distress(r, float(clocks[1]))
-            if engaged[i]:
-                self.set_engaged(r, True, 0.0, float(eng_days[i]) * DAY_MIN)
+            r.e_left = self.crisis_clocks.next_value(i, 0)
+            self._t_flip[i] = self._sojourn(r)
+            if engaged_l[i]:
+                self.set_engaged(r, True, 0.0, eng_days_l[i] * DAY_MIN)
             else:
                 self._set_rate(r, 0.0)
+        self._release_clocks()
 
     # ------------------------------------------------------------------------------------------------------
     # residents: event-driven hazards
@@ -176,65 +212,104 @@ class CrisisModel(mesa.Model):
             rate *= pop.engaged_hazard_ratio
         return rate
 
+    def _sojourn(self, r: Resident) -> float:
+        """Time of the resident's next distress flip, from now, in the current distress state."""
+        rate = self.recovery_per_min if r.elevated else self.onset_per_min
+        return self.env.now + self.crisis_clocks.next_value(r.idx, 1) / rate
+
     def _set_rate(self, r: Resident, t_eff: float) -> None:
         """Recompute the resident's hazard from ``t_eff`` (not before its last change) and reschedule."""
         t_eff = max(t_eff, r.last_change)
-        op_eff = self.mh_profile.to_op(t_eff)
+        to_op = self.mh_profile.to_op
+        op_eff = to_op(t_eff)
         if r.rate > 0:
             r.e_left = max(0.0, r.e_left - r.rate * (op_eff - r.last_op))
         r.last_op = op_eff
         r.last_change = t_eff
-        r.rate = self.crisis_rate(r)
+        rate = r.rate = self.crisis_rate(r)
+        self._t_crisis[r.idx] = self.mh_profile.from_op(op_eff + r.e_left / rate) if rate > 0 else math.inf
+        self._reschedule(r)
+
+    def _reschedule(self, r: Resident) -> None:
+        """Keep exactly one pending clock event for the resident, at its earliest transition."""
+        i = r.idx
+        t = min(self._t_crisis[i], self._t_flip[i], self._t_eng_end[i])
+        now = self.env.now
+        if t < now:
+            t = now
+        if t >= self.horizon_min:
+            t = math.inf
+        if r is self._holding or t == self._t_pending[i]:
+            return  # being handled by _clock_due, or the pending event (or its absence) is already right
         r.clock_version += 1
-        if r.rate <= 0:
+        self._t_pending[i] = t
+        if t == math.inf:
             return
-        self._schedule_crisis(r, self.mh_profile.from_op(op_eff + r.e_left / r.rate))
+        if t < self._released_until:
+            self.env.timeout(t - now).callbacks.append(partial(self._clock_due, r, r.clock_version))
+        else:
+            self._buckets[int(t // DAY_MIN)].append((r, r.clock_version))
 
-    def _schedule_crisis(self, r: Resident, t_next: float) -> None:
-        if t_next >= self.horizon_min:  # beyond the run: nothing to schedule (keeps the event heap small)
-            return
-        ev = self.env.timeout(max(0.0, t_next - self.env.now))
-        ev.callbacks.append(partial(self._crisis, r, r.clock_version))
+    def _release_clocks(self, _ev=None) -> None:
+        """Start of a day: move the day's resident clock events into SimPy's queue; drop superseded ones."""
+        day = self._next_release_day
+        self._next_release_day = day + 1
+        self._released_until = (day + 1) * DAY_MIN
+        bucket, self._buckets[day] = self._buckets[day], []
+        env, now, pending, due = self.env, self.env.now, self._t_pending, self._clock_due
+        for r, version in bucket:
+            if version == r.clock_version:
+                env.timeout(pending[r.idx] - now).callbacks.append(partial(due, r, version))
+        if self._released_until < self.horizon_min:
+            env.timeout(self._released_until - now).callbacks.append(self._release_clocks)
 
-    def _schedule_distress(self, r: Resident, e: float) -> None:
-        rate = self.recovery_per_min if r.elevated else self.onset_per_min
-        r.distress_version += 1
-        if self.env.now + e / rate >= self.horizon_min:
-            return
-        ev = self.env.timeout(e / rate)
-        ev.callbacks.append(partial(self._distress_flip, r, r.distress_version))
-
-    def _distress_flip(self, r: Resident, version: int, _ev) -> None:
-        if version != r.distress_version:
-            return
-        r.elevated = not r.elevated
-        self._set_rate(r, self.env.now)
-        self._schedule_distress(r, float(self.crisis_clocks.next_row(r.idx)[1]))
-
-    def set_engaged(self, r: Resident, engaged: bool, t_eff: float, duration_min: float | None = None) -> None:
-        """Start or end engagement in care (effective at ``t_eff``); programs call this too."""
-        r.engaged = engaged
-        r.engagement_version += 1
-        if engaged and duration_min is not None:
-            version = r.engagement_version
-            ev = self.env.timeout(max(0.0, t_eff + duration_min - self.env.now))
-            ev.callbacks.append(lambda _e: self._end_engagement(r, version))
-        self._set_rate(r, t_eff)
-
-    def _end_engagement(self, r: Resident, version: int) -> None:
-        if version == r.engagement_version and r.engaged:
-            self.set_engaged(r, False, self.env.now)
-
-    def _crisis(self, r: Resident, version: int, _ev) -> None:
+    def _clock_due(self, r: Resident, version: int, _ev) -> None:
+        """The resident's pending event: end of engagement, distress flip and/or crisis, whichever are due."""
         if version != r.clock_version:
             return
+        i = r.idx
         now = self.env.now
-        r.e_left = float(self.crisis_clocks.next_row(r.idx)[0])
-        r.last_op = self.mh_profile.to_op(now)
-        r.last_change = now
-        r.crises += 1
-        self._schedule_crisis(r, self.mh_profile.from_op(r.last_op + r.e_left / r.rate))
-        self.env.process(self._mh_call(self._new_mh_call(r)))
+        self._t_pending[i] = math.inf
+        self._holding = r  # one reschedule at the end, not one per transition handled here
+        if self._t_eng_end[i] <= now:
+            self._t_eng_end[i] = math.inf
+            if r.engaged:
+                self.set_engaged(r, False, now)
+        if self._t_flip[i] <= now:
+            r.distress_version += 1
+            r.elevated = not r.elevated
+            self._t_flip[i] = self._sojourn(r)
+            self._set_rate(r, now)
+        if self._t_crisis[i] <= now:
+            r.e_left = self.crisis_clocks.next_value(i, 0)
+            r.last_op = op = self.mh_profile.to_op(now)
+            r.last_change = now
+            r.crises += 1
+            self._t_crisis[i] = self.mh_profile.from_op(op + r.e_left / r.rate)
+            self.env.process(self._mh_call(self._new_mh_call(r)))
+        self._holding = None
+        self._reschedule(r)
+
+    def set_engaged(
+        self, r: Resident, engaged: bool, t_eff: float, duration_min: float | None = None
+    ) -> None:
+        """Start or end engagement in care (effective at ``t_eff``); programs call this too."""
+        if engaged != r.engaged:
+            self.n_engaged += 1 if engaged else -1
+        r.engaged = engaged
+        r.engagement_version += 1
+        self._t_eng_end[r.idx] = t_eff + duration_min if engaged and duration_min is not None else math.inf
+        self._set_rate(r, t_eff)
+
+    def adjust_trust(self, r: Resident, police: float = 0.0, services: float = 0.0) -> None:
+        """Change a resident's trust (clipped to [0, 1]); use this rather than writing the attributes, so the
+        daily mean-trust reporter stays exact without scanning every resident."""
+        if police:
+            new = min(1.0, max(0.0, r.trust_police + police))
+            self._trust_police_sum += new - r.trust_police
+            r.trust_police = new
+        if services:
+            r.trust_services = min(1.0, max(0.0, r.trust_services + services))
 
     # ------------------------------------------------------------------------------------------------------
     # MH calls
@@ -335,9 +410,8 @@ class CrisisModel(mesa.Model):
         cfg = self.cfg.dispositions
         disp = call.disposition
         if disp in COERCIVE or call.force:
-            r.trust_police = max(0.0, r.trust_police - cfg.coercion_trust_loss)
-            if disp == INVOLUNTARY:
-                r.trust_services = max(0.0, r.trust_services - cfg.coercion_trust_loss / 2)
+            loss = cfg.coercion_trust_loss
+            self.adjust_trust(r, police=-loss, services=-loss / 2 if disp == INVOLUNTARY else 0.0)
             if r.engaged and lat[C.U_DISENGAGE] < cfg.coercion_disengage:
                 self.set_engaged(r, False, call.t_received)
         if disp == INVOLUNTARY:
@@ -359,7 +433,9 @@ class CrisisModel(mesa.Model):
         r.waitlisted = True
         call.referred = True
         lag = self.waitlist.lag_min
-        self.waitlist.refer(Referral(r.idx, call.crisis, call.call_id, call.t_received + lag, priority, source, call.latents))
+        self.waitlist.refer(
+            Referral(r.idx, call.crisis, call.call_id, call.t_received + lag, priority, source, call.latents)
+        )
         return True
 
     def _intake(self, ref: Referral) -> None:
@@ -370,7 +446,9 @@ class CrisisModel(mesa.Model):
         lat = ref.latents
         pop = self.cfg.population
         cs = self.cfg.destinations.community_services
-        p_attend = min(1.0, cs.attendance_at_mean_trust * r.trust_services / max(pop.trust_services_mean, 1e-9))
+        p_attend = min(
+            1.0, cs.attendance_at_mean_trust * r.trust_services / max(pop.trust_services_mean, 1e-9)
+        )
         if lat[C.U_ATTEND] < p_attend:
             ref.attended = True
             self.counters["connected_to_services"] += 1
@@ -405,7 +483,25 @@ class CrisisModel(mesa.Model):
     # ------------------------------------------------------------------------------------------------------
     def _start_other_calls(self) -> None:
         sc = self.cfg
-        self.other_rate = sc.city.population / 1000 * sc.demand.police_calls_per_1000_per_day * (1 - sc.demand.mh_share) / DAY_MIN
+        # Columns indexed by the call's position in the non-MH stream, extended a chunk at a time ahead of the
+        # arrivals (flat arrays: no object per call, nothing for the garbage collector to walk). Only the first
+        # ``_oc_n`` entries have arrived.
+        self._oc_n = 0
+        self._oc_id = array("q")  # call id (-1 until the call arrives)
+        self._oc_district = array("q")
+        self._oc_t = array("d")  # planned arrival; the actual arrival time once it has arrived
+        self._oc_travel = array("d")
+        self._oc_service = array("d")  # travel + on scene
+        self._oc_dispatched = array("d")
+        self._oc_cleared = array("d")
+        self._oc_unit: list[PatrolOfficer | None] = []
+        self.other_rate = (
+            sc.city.population
+            / 1000
+            * sc.demand.police_calls_per_1000_per_day
+            * (1 - sc.demand.mh_share)
+            / DAY_MIN
+        )
         if self.other_rate <= 0:
             return
         self._other_rng = rngmod.stream(self.root_seed, self.replication, "other_calls")
@@ -415,7 +511,7 @@ class CrisisModel(mesa.Model):
         self._other_cum_share = np.cumsum([d.population_share for d in sc.city.districts])
         self._other_op = 0.0
         self._refill_other()
-        self._schedule_other()
+        self.env.timeout(self._oc_t[0]).callbacks.append(self._other_arrival)
 
     def _refill_other(self, n: int = 8192) -> None:
         g = self._other_rng
@@ -423,48 +519,68 @@ class CrisisModel(mesa.Model):
         ops = self._other_op + np.cumsum(gaps)
         self._other_op = float(ops[-1])
         u = g.random((n, 3))
-        district = np.minimum(np.searchsorted(self._other_cum_share, u[:, 0], side="right"), len(self._other_travel) - 1)
+        district = np.minimum(
+            np.searchsorted(self._other_cum_share, u[:, 0], side="right"), len(self._other_travel) - 1
+        )
         travel = np.zeros(n)
         for d, sampler in enumerate(self._other_travel):
             mask = district == d
             travel[mask] = sampler(u[mask, 1])
-        self._o_t = self._other_profile.from_op_many(ops).tolist()
-        self._o_d = district.tolist()
-        self._o_travel = travel.tolist()
-        self._o_service = (travel + self._other_scene(u[:, 2])).tolist()
-        self._o_i = 0
-
-    def _schedule_other(self) -> None:
-        if self._o_i == len(self._o_t):
-            self._refill_other()
-        ev = self.env.timeout(self._o_t[self._o_i] - self.env.now)
-        ev.callbacks.append(self._other_arrival)
+        self._oc_t.frombytes(self._other_profile.from_op_many(ops).astype(np.float64).tobytes())
+        self._oc_district.frombytes(district.astype(np.int64).tobytes())
+        self._oc_travel.frombytes(travel.tobytes())
+        self._oc_service.frombytes((travel + self._other_scene(u[:, 2])).astype(np.float64).tobytes())
+        self._oc_id.frombytes(np.full(n, -1, np.int64).tobytes())
+        nan = np.full(n, np.nan).tobytes()
+        self._oc_dispatched.frombytes(nan)
+        self._oc_cleared.frombytes(nan)
+        self._oc_unit.extend([None] * n)
 
     def _other_arrival(self, _ev) -> None:
-        i = self._o_i
-        self._o_i = i + 1
-        d = self._o_d[i]
-        row = [self._next_call_id, d, self.env.now, math.nan, math.nan, math.nan, -1, self._o_travel[i]]
+        k = self._oc_n
+        self._oc_n = k + 1
+        now = self.env.now
+        self._oc_t[k] = now
+        self._oc_id[k] = self._next_call_id
         self._next_call_id += 1
-        self.other_calls.append(row)
-        req = self.patrol[d].request()
-        req.callbacks.append(partial(self._other_dispatched, row, self._o_service[i]))
-        self._schedule_other()
+        self.patrol[self._oc_district[k]].request().callbacks.append(partial(self._other_dispatched, k))
+        k += 1
+        if k == len(self._oc_t):
+            self._refill_other()
+        self.env.timeout(self._oc_t[k] - now).callbacks.append(self._other_arrival)
 
-    def _other_dispatched(self, row: list, service: float, ev) -> None:
-        officer = ev.value
-        now = self.env.now
-        row[3] = now
-        row[4] = now + row[7]
-        row[6] = officer.unique_id
-        done = self.env.timeout(service)
-        done.callbacks.append(partial(self._other_done, row, officer))
+    def _other_dispatched(self, k: int, ev) -> None:
+        self._oc_unit[k] = ev.value
+        self._oc_dispatched[k] = self.env.now
+        self.env.timeout(self._oc_service[k], k).callbacks.append(self._other_done)
 
-    def _other_done(self, row: list, officer: PatrolOfficer, _ev) -> None:
+    def _other_done(self, ev) -> None:
+        k = ev.value
         now = self.env.now
-        row[5] = now
+        self._oc_cleared[k] = now
         self.counters["calls"] += 1
-        self.patrol[row[1]].release(officer, now - row[3])
+        self.patrol[self._oc_district[k]].release(self._oc_unit[k], now - self._oc_dispatched[k])
+
+    def other_call_columns(self) -> dict[str, np.ndarray]:
+        """The non-MH calls that have arrived, as arrays (times in minutes; ``unit`` -1 while undispatched)."""
+        n = self._oc_n
+        dispatched = np.frombuffer(self._oc_dispatched, np.float64)[:n].copy()
+        return {
+            "call_id": np.frombuffer(self._oc_id, np.int64)[:n].copy(),
+            "district": np.frombuffer(self._oc_district, np.int64)[:n].copy(),
+            "t_received": np.frombuffer(self._oc_t, np.float64)[:n].copy(),
+            "t_dispatched": dispatched,
+            "t_arrived": dispatched + np.frombuffer(self._oc_travel, np.float64)[:n],
+            "t_cleared": np.frombuffer(self._oc_cleared, np.float64)[:n].copy(),
+            "unit": np.fromiter((-1 if o is None else o.unique_id for o in self._oc_unit[:n]), np.int64, n),
+        }
+
+    @property
+    def other_calls(self) -> list[list]:
+        """Non-MH calls as rows [call_id, district, t_received, t_dispatched, t_arrived, t_cleared, unit] (slow:
+        for inspection; the ledger reads :meth:`other_call_columns`)."""
+        cols = self.other_call_columns()
+        return [list(row) for row in zip(*(cols[k].tolist() for k in cols), strict=True)]
 
     # ------------------------------------------------------------------------------------------------------
     # shifts and stepping
@@ -520,6 +636,8 @@ class CrisisModel(mesa.Model):
         return scheduled - len(self.env._queue) - 1
 
 
+_AWARENESS = operator.attrgetter("awareness")
+
+
 def _counter(model: CrisisModel, name: str) -> int:
     return model.counters[name]
-

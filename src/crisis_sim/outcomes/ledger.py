@@ -5,7 +5,7 @@ The model records, it does not aggregate; every metric is a pure function of the
 
 from __future__ import annotations
 
-import math
+import operator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,89 +26,105 @@ LEDGER_COLUMNS = [
 ]  # fmt: skip
 
 
+_MH_FIELDS = (
+    "call_id", "resident", "crisis", "district", "t_received", "t_dispatched", "t_arrived", "t_cleared",
+    "identified", "risk", "assessed_risk", "weapon", "unit", "disposition", "force", "subject_injury",
+    "officer_injury", "ed_wait", "officer_min", "referred", "admitted", "eligible",
+)  # fmt: skip
+_MH_DTYPES = (
+    np.int64, np.int64, np.int64, np.int64, float, float, float, float,
+    bool, np.int64, np.int64, bool, np.int64, np.int64, bool, bool,
+    bool, float, float, bool, bool, bool,
+)  # fmt: skip
+_OPEN = DISPOSITION_CATEGORIES.index("open")
+_NON_MH = DISPOSITION_CATEGORIES.index("non_mh_service")
+
+
 def build_ledger(model: CrisisModel) -> pd.DataFrame:
-    """All calls of a run, MH and other, sorted by call id; times in minutes from the start."""
+    """All calls of a run, MH and other, sorted by call id; times in minutes from the start.
+
+    Built column by column with numpy (one pass over the MH call objects, none over the non-MH calls, which the
+    model already keeps as arrays); categorical columns are built from codes, never from per-row strings.
+    """
     warm = model.cfg.simulation.warmup_days * 24 * 60
-    connected = {(r.resident, r.crisis) for r in model.waitlist.referrals if r.attended}
-    risk_labels = list(RISK_LEVELS)
     mh = model.mh_calls
     n = len(mh)
-    mh_frame = pd.DataFrame(
-        {
-            "call_id": np.fromiter((c.call_id for c in mh), np.int64, n),
-            "mh": np.ones(n, bool),
-            "resident": np.fromiter((c.resident for c in mh), np.int64, n),
-            "crisis": np.fromiter((c.crisis for c in mh), np.int64, n),
-            "district": np.fromiter((c.district for c in mh), np.int64, n),
-            "t_received": np.fromiter((c.t_received for c in mh), float, n),
-            "t_dispatched": np.fromiter((c.t_dispatched for c in mh), float, n),
-            "t_arrived": np.fromiter((c.t_arrived for c in mh), float, n),
-            "t_cleared": np.fromiter((c.t_cleared for c in mh), float, n),
-            "identified_mh": np.fromiter((c.identified for c in mh), bool, n),
-            "risk": pd.Categorical.from_codes([c.risk for c in mh], risk_labels),
-            "assessed_risk": pd.Categorical.from_codes([c.assessed_risk for c in mh], risk_labels),
-            "weapon": np.fromiter((c.weapon for c in mh), bool, n),
-            "responder": [c.responder or "none" for c in mh],
-            "unit": np.fromiter((c.unit for c in mh), np.int64, n),
-            "disposition": [
-                DISPOSITION_LABELS[c.disposition] if not math.isnan(c.t_cleared) else "open" for c in mh
-            ],
-            "force": np.fromiter((c.force for c in mh), bool, n),
-            "subject_injury": np.fromiter((c.subject_injury for c in mh), bool, n),
-            "officer_injury": np.fromiter((c.officer_injury for c in mh), bool, n),
-            "ed_wait_min": np.fromiter((c.ed_wait for c in mh), float, n),
-            "officer_min": np.fromiter((c.officer_min for c in mh), float, n),
-            "referred": np.fromiter((c.referred for c in mh), bool, n),
-            "connected": np.fromiter(((c.resident, c.crisis) in connected for c in mh), bool, n),
-            "admitted": np.fromiter((c.admitted for c in mh), bool, n),
-            "program": [c.program for c in mh],
-            "eligible": np.fromiter((c.eligible for c in mh), bool, n),
-            "unserved_reason": [c.unserved_reason for c in mh],
-        }
+    rows = list(map(operator.attrgetter(*_MH_FIELDS), mh))
+    cols = list(zip(*rows, strict=True)) if n else [()] * len(_MH_FIELDS)
+    m_ = {name: np.array(col, dtype=dt) for name, col, dt in zip(_MH_FIELDS, cols, _MH_DTYPES, strict=True)}
+    connected = {(r.resident, r.crisis) for r in model.waitlist.referrals if r.attended}
+    m_connected = np.fromiter(((c.resident, c.crisis) in connected for c in mh), bool, n)
+    m_disp = np.where(np.isnan(m_["t_cleared"]), _OPEN, m_["disposition"])
+    m_responder = [c.responder or "none" for c in mh]
+    m_program = [c.program for c in mh]
+    m_unserved = [c.unserved_reason for c in mh]
+
+    o = model.other_call_columns()
+    k = len(o["call_id"])
+    o_open = np.isnan(o["t_cleared"])
+    o_dispatched = ~np.isnan(o["t_dispatched"])
+
+    def cat(a, b):
+        return np.concatenate([a, b])
+
+    call_id = cat(m_["call_id"], o["call_id"])
+    order = np.argsort(call_id, kind="stable")
+    N = n + k
+
+    responders = sorted(set(m_responder) | ({"patrol"} if o_dispatched.any() else set()) |
+                        ({"none"} if (~o_dispatched).any() else set()))  # fmt: skip
+    r_index = {name: i for i, name in enumerate(responders)}
+    resp_codes = cat(
+        np.fromiter((r_index[x] for x in m_responder), np.int64, n),
+        np.where(o_dispatched, r_index.get("patrol", -1), r_index.get("none", -1)),
     )
-    rows = model.other_calls
-    m = len(rows)
-    arr = np.array([r[:7] for r in rows], dtype=float).reshape(m, 7)
-    cleared = arr[:, 5]
-    other = pd.DataFrame(
-        {
-            "call_id": arr[:, 0].astype(np.int64),
-            "mh": np.zeros(m, bool),
-            "resident": np.full(m, -1, np.int64),
-            "crisis": np.full(m, -1, np.int64),
-            "district": arr[:, 1].astype(np.int64),
-            "t_received": arr[:, 2],
-            "t_dispatched": arr[:, 3],
-            "t_arrived": arr[:, 4],
-            "t_cleared": cleared,
-            "identified_mh": np.zeros(m, bool),
-            "risk": pd.Categorical.from_codes(np.full(m, -1), risk_labels),
-            "assessed_risk": pd.Categorical.from_codes(np.full(m, -1), risk_labels),
-            "weapon": np.zeros(m, bool),
-            "responder": np.where(np.isnan(arr[:, 3]), "none", "patrol"),
-            "unit": arr[:, 6].astype(np.int64),
-            "disposition": np.where(np.isnan(cleared), "open", "non_mh_service"),
-            "force": np.zeros(m, bool),
-            "subject_injury": np.zeros(m, bool),
-            "officer_injury": np.zeros(m, bool),
-            "ed_wait_min": np.full(m, np.nan),
-            "officer_min": np.where(np.isnan(cleared), 0.0, (cleared - arr[:, 3]) * model.cfg.police.officers_per_unit),
-            "referred": np.zeros(m, bool),
-            "connected": np.zeros(m, bool),
-            "admitted": np.zeros(m, bool),
-            "program": np.full(m, "", dtype=object),
-            "eligible": np.zeros(m, bool),
-            "unserved_reason": np.full(m, "", dtype=object),
-        }
-    )
-    ledger = pd.concat([mh_frame, other], ignore_index=True).sort_values("call_id", kind="stable")
-    ledger["in_warmup"] = ledger["t_received"] < warm
-    ledger["disposition"] = pd.Categorical(ledger["disposition"], DISPOSITION_CATEGORIES)
-    ledger["responder"] = ledger["responder"].astype("category")
-    ledger["district"] = pd.Categorical.from_codes(
-        ledger["district"].to_numpy(), [d.name for d in model.cfg.city.districts]
-    )
-    return ledger.reset_index(drop=True)[LEDGER_COLUMNS]
+    program = np.full(N, "", dtype=object)
+    program[:n] = m_program
+    unserved = np.full(N, "", dtype=object)
+    unserved[:n] = m_unserved
+
+    t_received = cat(m_["t_received"], o["t_received"])[order]
+    t_cleared_o = o["t_cleared"]
+    data = {
+        "call_id": call_id[order],
+        "mh": cat(np.ones(n, bool), np.zeros(k, bool))[order],
+        "resident": cat(m_["resident"], np.full(k, -1, np.int64))[order],
+        "crisis": cat(m_["crisis"], np.full(k, -1, np.int64))[order],
+        "district": pd.Categorical.from_codes(
+            cat(m_["district"], o["district"])[order], [d.name for d in model.cfg.city.districts]
+        ),
+        "t_received": t_received,
+        "t_dispatched": cat(m_["t_dispatched"], o["t_dispatched"])[order],
+        "t_arrived": cat(m_["t_arrived"], o["t_arrived"])[order],
+        "t_cleared": cat(m_["t_cleared"], t_cleared_o)[order],
+        "identified_mh": cat(m_["identified"], np.zeros(k, bool))[order],
+        "risk": pd.Categorical.from_codes(cat(m_["risk"], np.full(k, -1, np.int64))[order], RISK_LEVELS),
+        "assessed_risk": pd.Categorical.from_codes(
+            cat(m_["assessed_risk"], np.full(k, -1, np.int64))[order], RISK_LEVELS
+        ),
+        "weapon": cat(m_["weapon"], np.zeros(k, bool))[order],
+        "responder": pd.Categorical.from_codes(resp_codes[order], responders),
+        "unit": cat(m_["unit"], o["unit"])[order],
+        "disposition": pd.Categorical.from_codes(
+            cat(m_disp, np.where(o_open, _OPEN, _NON_MH))[order], DISPOSITION_CATEGORIES
+        ),
+        "force": cat(m_["force"], np.zeros(k, bool))[order],
+        "subject_injury": cat(m_["subject_injury"], np.zeros(k, bool))[order],
+        "officer_injury": cat(m_["officer_injury"], np.zeros(k, bool))[order],
+        "ed_wait_min": cat(m_["ed_wait"], np.full(k, np.nan))[order],
+        "officer_min": cat(
+            m_["officer_min"],
+            np.where(o_open, 0.0, (t_cleared_o - o["t_dispatched"]) * model.cfg.police.officers_per_unit),
+        )[order],
+        "referred": cat(m_["referred"], np.zeros(k, bool))[order],
+        "connected": cat(m_connected, np.zeros(k, bool))[order],
+        "admitted": cat(m_["admitted"], np.zeros(k, bool))[order],
+        "program": program[order],
+        "eligible": cat(m_["eligible"], np.zeros(k, bool))[order],
+        "unserved_reason": unserved[order],
+        "in_warmup": t_received < warm,
+    }
+    return pd.DataFrame(data, columns=LEDGER_COLUMNS)
 
 
 def build_referrals(model: CrisisModel) -> pd.DataFrame:
