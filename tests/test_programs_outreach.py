@@ -159,13 +159,16 @@ def test_step_down_refers_ahead_of_waitlist(default_run):
 
 def test_station_visits_keep_awareness_up():
     with_visits = run(short(240))[1]
-    without = run(short(240, **{"programs.outreach.station_visits_per_month": 0.0}))[1]
+    model, without = run(short(240, **{"programs.outreach.station_visits_per_month": 0.0}))
     cfg = without.config
+    start = model.cfg.police.referral_awareness
     assert not without.station_visits and with_visits.station_visits
     a_with, a_without = with_visits.mean_awareness(), without.mean_awareness()
     assert a_without < a_with
     # no reminders: awareness decays towards the floor with the configured half-life
-    expected = cfg.awareness_floor + (0.3 - cfg.awareness_floor) * 0.5 ** (240 / cfg.awareness_half_life_days)
+    expected = cfg.awareness_floor + (start - cfg.awareness_floor) * 0.5 ** (
+        240 / cfg.awareness_half_life_days
+    )
     assert a_without == pytest.approx(expected, rel=1e-6)
     assert len(without.cases) < len(with_visits.cases)
 

@@ -143,6 +143,7 @@ class OutreachProgram(Program):
             0,
         )  # fmt: skip
         self.patrol_visit_min = 0.0
+        self._stepdown_wait_min = 0.0
         self._cl_area = 0.0
         self._cl_last = 0.0
 
@@ -249,8 +250,17 @@ class OutreachProgram(Program):
             yield env.timeout(max(0.0, t_plan + interval - env.now))
 
     def mean_awareness(self) -> float:
+        """Mean awareness of in-post officers of the participating districts, now."""
         now = self.env.now
-        officers = [o for o in self.model.officers if o.in_post]
+        if len(self.model.officers) != self._n_officers:
+            self._index_officers()
+        officers = [
+            o
+            for d, team in enumerate(self._district_officers)
+            if self.participating[d]
+            for o in team
+            if o.in_post
+        ]
         return sum(self.awareness(o, now) for o in officers) / len(officers) if officers else 0.0
 
     # ------------------------------------------------------------------------------------------------------
@@ -517,6 +527,7 @@ class OutreachProgram(Program):
     def at_intake(self, referral: Referral) -> None:
         if referral.source == self.key and self.env.now >= self.warm:
             self.counted["intakes"] += 1
+            self._stepdown_wait_min += self.env.now - referral.t_referred
 
     # ------------------------------------------------------------------------------------------------------
     # outputs
@@ -555,6 +566,9 @@ class OutreachProgram(Program):
             "outreach_caseload_waiting": len(self.caseload.queue),
             "outreach_step_downs": k["step_downs"],
             "outreach_stepdown_intakes": k["intakes"],
+            "outreach_stepdown_wait_days": self._stepdown_wait_min / DAY_MIN / k["intakes"]
+            if k["intakes"]
+            else None,
             "outreach_already_in_care": k["already_in_care"],
             "outreach_dropped_waiting": k["dropped_waiting"],
             "outreach_no_crpo": k["no_crpo"],
