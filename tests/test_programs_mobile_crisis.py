@@ -232,3 +232,15 @@ def test_rules_hold_for_any_seed_and_hours(seed, days, teams, start, length):
     assert s["eligible_mh_calls"] == s["specialized_served"] + sum(s["unserved_eligible_by_reason"].values())
     assert 0 <= s["program_staff_utilisation"]["mobile_crisis"] <= 1
     assert mc.on_duty >= 0 and np.all(res.timeseries["mobile_crisis_teams_on_duty"] >= 0)
+
+
+@pytest.mark.slow
+def test_backup_share_matches_the_parameter():
+    """Backup requests are a per-call probability (CAHOOTS ~0.6%); check the rate at a larger value over a year."""
+    p = 0.05
+    model, res = run(365, 1, over=BUSY_CITY, teams=3, backup_probability=p)
+    n = res.summary["handled_by"]["mobile_crisis"]
+    k = len(program(model).backups)
+    assert n > 500
+    sd = math.sqrt(p * (1 - p) / n)
+    assert abs(k / n - p) < 4 * sd, (k, n)
