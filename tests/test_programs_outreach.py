@@ -61,13 +61,21 @@ def check_visits(model: CrisisModel, program: OutreachProgram, officers: int = 2
     district_of = {o.unique_id: o.district for o in model.officers}
     for v in program.visits:
         ids = v["officers"]
-        assert len(ids) >= officers and len(set(ids)) == len(ids), v
-        for kind, uid in ids:
+        assert sum(n for *_, n in ids) >= officers and len({i[:2] for i in ids}) == len(ids), v
+        for kind, uid, _ in ids:
             if kind == "patrol":
                 assert district_of[uid] == v["district"]
             else:
                 assert kind == "crpo" and uid == model.crpos[v["district"]].unique_id
         assert v["t_end"] - v["t_start"] == pytest.approx(v["minutes"])
+    # visits take real patrol capacity: each unit's busy time covers the visits it attended
+    on_visits = Counter()
+    for v in program.visits:
+        for kind, uid, _ in v["officers"]:
+            if kind == "patrol":
+                on_visits[uid] += v["t_end"] - v["t_start"]
+    by_id = {o.unique_id: o for o in model.officers}
+    assert all(by_id[uid].busy_min >= minutes - 1e-6 for uid, minutes in on_visits.items())
     # the nurse does one thing at a time: visits never overlap
     spans = sorted((v["t_start"], v["t_end"]) for v in program.visits)
     for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
@@ -125,6 +133,15 @@ def test_three_officers_when_configured():
     model, program = run(short(90, **{"programs.outreach.officers_per_visit": 3}))
     assert program.visits
     check_visits(model, program, officers=3)
+
+
+def test_two_officer_cars_send_one_unit():
+    model, program = run(
+        short(90, **{"police.officers_per_unit": 2, "programs.outreach.crpo_attends_visits": False})
+    )
+    assert program.visits
+    check_visits(model, program)
+    assert all(len(v["officers"]) == 1 and v["officers"][0][2] == 2 for v in program.visits)
 
 
 def test_scarce_nurse_limits_visits_per_week():

@@ -449,9 +449,8 @@ class OutreachProgram(Program):
         d = case.district
         minutes = self._visit_min(self._u())
         preq = None
-        if (
-            psychiatrist
-        ):  # the scarcer clinician first, so the nurse is not held while the psychiatrist is booked
+        # The scarcer clinician is booked first, so the nurse is not held while the psychiatrist's hours are taken.
+        if psychiatrist:
             preq = self.psych.person.request()
             yield preq
             yield from self._charge(self.psych, minutes)
@@ -459,26 +458,27 @@ class OutreachProgram(Program):
             yield nreq
             yield from self._charge(self.nurse, minutes)
             yield from self._at_work()
-            officers: list[tuple[str, int]] = []
+            officers: list[tuple[str, int, int]] = []  # (kind, unit id, officers in it)
             crpo, crpo_req = self.crpo[d], None
             if cfg.crpo_attends_visits and self.model.crpos[d].in_post and crpo.free_now(minutes):
                 crpo_req = crpo.person.request()
                 yield crpo_req
                 yield from self._charge(crpo, minutes)
-                officers.append(("crpo", self.model.crpos[d].unique_id))
+                officers.append(("crpo", self.model.crpos[d].unique_id, 1))
             pool = self.model.patrol[d]
+            per_unit = self.model.cfg.police.officers_per_unit
             patrol = []
-            for _ in range(cfg.officers_per_visit - len(officers)):
+            while sum(n for *_, n in officers) < cfg.officers_per_visit:  # units may carry two officers
                 officer = yield pool.request()
                 patrol.append((officer, env.now))
-                officers.append(("patrol", officer.unique_id))
+                officers.append(("patrol", officer.unique_id, per_unit))
             t0 = env.now
             yield env.timeout(minutes)
             for officer, t_got in patrol:
                 busy = env.now - t_got
                 pool.release(officer, busy)
                 if t0 >= self.warm:
-                    self.patrol_visit_min += busy
+                    self.patrol_visit_min += busy * per_unit  # officer-minutes, as the ledger's officer_min
             if crpo_req is not None:
                 crpo.person.release(crpo_req)
         if preq is not None:
@@ -574,7 +574,7 @@ class OutreachProgram(Program):
             "outreach_no_crpo": k["no_crpo"],
             "outreach_meetings": k["meetings"],
             "outreach_station_visits": sum(1 for t, _ in self.station_visits if t >= self.warm),
-            "outreach_officer_hours_visits": self.patrol_visit_min / 60,
+            "outreach_officer_hours_visits": self.patrol_visit_min / 60,  # patrol officer-hours
             "outreach_mean_awareness": self.mean_awareness(),
             "outreach_cost_per_client_year": cost / client_years if client_years > 0 else None,
             "outreach_cost_breakdown": {
