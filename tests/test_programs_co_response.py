@@ -92,7 +92,7 @@ def test_units_work_only_in_their_shift_hours_and_districts(seed, start, hours, 
         elif c.unserved_reason == "busy":
             assert c.district == d and in_window(c.t_received, start, hours)
         elif c.unserved_reason == "misidentified":
-            assert c.district == d and not c.identified
+            assert c.district == d and not c.identified and in_window(c.t_received, start, hours)
         if c.district != d:
             assert not c.eligible and c.responder != "co_response"
 

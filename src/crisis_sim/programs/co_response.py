@@ -218,11 +218,15 @@ class CoResponse(Program):
             return None
         if call.assessed_risk > self.max_risk or (call.weapon and not self.config.weapon_calls):
             return None
+        # Reasons in the same order as the mobile crisis team's: the binding cap first (hours, then recognition).
+        if not self.pool.in_shift(call.t_received):
+            self._unserved(call, "off_hours")
+            return None
         if not call.identified:
             self._unserved(call, "misidentified")
             return None
         if not self.pool.store.items:
-            self._unserved(call, "busy" if self.pool.in_shift(call.t_received) else "off_hours")
+            self._unserved(call, "busy")
             return None
         return self._respond
 
