@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.programs.outreach import OutreachProgram
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
 from crisis_sim.scenario.loader import read_with_bases, validate_raw
@@ -196,6 +197,26 @@ def test_only_participating_districts_refer():
     assert {c.district for c in program.cases} <= {0, 2}
     assert {d for _, d in program.station_visits} == {0, 2}
     assert program.crpo[1] is None and model.crpos[1].hours_per_week == 0.0
+
+
+def test_nurse_post_cut_stops_nurse_work_and_pay():
+    """Seed 000 §2.4: the nurse post was cut; from then on only the week's remaining nurse time can be used."""
+    cut_day = 63  # a Monday
+    model = CrisisModel(short(150), replication=0, root_seed=0)
+    (program,) = model.programs
+    cut = cut_day * DAY_MIN
+    model.env.timeout(cut - 1).callbacks.append(lambda _e: setattr(program.nurse_agent, "in_post", False))
+    model.run()
+    nurse = program.nurse
+    allotment = nurse.allotment
+    cut_week = cut_day // 7
+    assert sum(m for w, m in nurse.used_by_week.items() if w >= cut_week) <= allotment + 1e-6
+    before = sum(1 for v in program.visits if cut - 42 * DAY_MIN <= v["t_start"] < cut)
+    after = sum(1 for v in program.visits if cut + 21 * DAY_MIN <= v["t_start"] < cut + 63 * DAY_MIN)
+    assert before > 10 and after < before / 5  # only the remnant of the week of the cut can still be used
+    assert nurse.paid_counted == pytest.approx(nurse.minutes_per_week * cut_week)
+    full = run(short(150))[1]
+    assert program.summary()["cost"] < full.summary()["cost"]
 
 
 def test_switched_off_ledger_identical_to_baseline():

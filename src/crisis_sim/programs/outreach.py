@@ -44,22 +44,27 @@ YEAR_MIN = 365 * DAY_MIN
 
 class Staff:
     """One person's outreach time: a SimPy Resource (one task at a time) and a weekly budget (a Container refilled
-    every Monday 00:00, less the weekly meeting's reserved time)."""
+    every Monday 00:00, less the weekly meeting's reserved time). ``agent.in_post`` False (a post cut, a departure)
+    stops the refills: the week's remaining time is used up, then the person's tasks wait until back in post."""
 
-    def __init__(self, env: simpy.Environment, name: str, minutes_per_week: float, reserved_min: float):
+    def __init__(self, env: simpy.Environment, name: str, minutes_per_week: float, reserved_min: float, agent: Any,
+                 window: tuple[float, float]):  # fmt: skip
         self.name = name
         self.env = env
+        self.agent = agent
+        self.window = window  # counted period (warm-up end, horizon)
         self.person = simpy.Resource(env, capacity=1)
         self.minutes_per_week = minutes_per_week
         self.reserved_min = reserved_min
         self.allotment = max(0.0, minutes_per_week - reserved_min)
         self.budget = simpy.Container(env, capacity=max(self.allotment, 1e-9), init=self.allotment)
         self.week = 0
-        self.used_by_week: dict[
-            int, float
-        ] = {}  # minutes charged to each week's budget (tasks, not meetings)
+        # minutes charged to each week's budget (tasks, not meetings)
+        self.used_by_week: dict[int, float] = {}
         self.busy_min = 0.0  # tasks + meetings, all run
         self.busy_counted = 0.0  # the same after warm-up
+        self.paid_counted = 0.0  # minutes paid in the counted period (weeks in post)
+        self._pay(0.0)
 
     def charge(self, minutes: float) -> float:
         """Budget to take for a task of ``minutes`` (a task longer than a week's allotment takes all of it)."""
@@ -71,10 +76,17 @@ class Staff:
         if counted:
             self.busy_counted += minutes
 
+    def _pay(self, t: float) -> None:
+        if self.agent.in_post:
+            lo, hi = self.window
+            overlap = max(0.0, min(t + WEEK_MIN, hi) - max(t, lo))
+            self.paid_counted += self.minutes_per_week * overlap / WEEK_MIN
+
     def refill(self) -> None:
         self.week += 1
+        self._pay(self.env.now)
         top_up = self.allotment - self.budget.level
-        if top_up > 1e-9:
+        if top_up > 1e-9 and self.agent.in_post:
             self.budget.put(top_up)
 
     def free_now(self, minutes: float) -> bool:
@@ -171,12 +183,16 @@ class OutreachProgram(Program):
         self._consent_logit0 = math.log(base / (1 - base)) - cfg.consent_trust_slope * mean_trust
 
         meet = cfg.meeting_min
-        self.nurse = Staff(env, "nurse", cfg.nurse_fte * cfg.hours_per_fte_week * 60, meet)
+        window = (self.warm, self.horizon)
         self.nurse_agent = Clinician(model, "nurse", self.key)
+        self.nurse = Staff(
+            env, "nurse", cfg.nurse_fte * cfg.hours_per_fte_week * 60, meet, self.nurse_agent, window
+        )
         self.psych: Staff | None = None
         if cfg.psychiatrist_hours_per_week > 0:
-            self.psych = Staff(env, "psychiatrist", cfg.psychiatrist_hours_per_week * 60, meet)
             self.psych_agent = Clinician(model, "psychiatrist", self.key)
+            self.psych = Staff(env, "psychiatrist", cfg.psychiatrist_hours_per_week * 60, meet, self.psych_agent,
+                               window)  # fmt: skip
         self.crpo: list[Staff | None] = []  # None where the district does not take part
         for d, agent in enumerate(model.crpos):
             if not self.participating[d]:
@@ -184,7 +200,7 @@ class OutreachProgram(Program):
                 continue
             agent.hours_per_week = cfg.crpo_hours_per_week
             agent.champion_strength = cfg.crpo_champion_strength
-            self.crpo.append(Staff(env, f"crpo{d}", cfg.crpo_hours_per_week * 60, meet))
+            self.crpo.append(Staff(env, f"crpo{d}", cfg.crpo_hours_per_week * 60, meet, agent, window))
         self.caseload = simpy.Resource(env, capacity=cfg.caseload_cap)
         self._aw_t: dict[int, float] = {}
         self._index_officers()
@@ -316,10 +332,7 @@ class OutreachProgram(Program):
         while True:
             t_plan = env.now
             counted = env.now >= self.warm
-            attending = [self.nurse, *([self.psych] if self.psych else [])]
-            attending += [
-                s for s, a in zip(self.crpo, self.model.crpos, strict=True) if s is not None and a.in_post
-            ]
+            attending = [s for s in self._all_staff() if s.agent.in_post]
             for s in attending:  # the meeting's time is reserved out of each weekly budget
                 s.busy_min += cfg.meeting_min
                 if counted:
@@ -538,22 +551,21 @@ class OutreachProgram(Program):
         now = self.env.now
         self._caseload_changed(0)
         counted_min = max(0.0, now - self.warm)
-        weeks = counted_min / WEEK_MIN
-        years = counted_min / YEAR_MIN
         c = cfg.costs
-        n_crpo = sum(1 for s, a in zip(self.crpo, model.crpos, strict=True) if s is not None and a.in_post)
-        cost_nurse = cfg.nurse_fte * c.nurse_salary_per_year * years
-        cost_psych = cfg.psychiatrist_hours_per_week * c.psychiatrist_hour * weeks
-        cost_crpo = n_crpo * cfg.crpo_hours_per_week * c.crpo_hour * weeks
+        crpos = [s for s in self.crpo if s is not None]
+        # Staff are paid for the weeks they are in post (allocated hours, used or not).
+        nurse_hour = c.nurse_salary_per_year / (cfg.hours_per_fte_week * YEAR_MIN / WEEK_MIN)
+        cost_nurse = self.nurse.paid_counted / 60 * nurse_hour
+        cost_psych = self.psych.paid_counted / 60 * c.psychiatrist_hour if self.psych else 0.0
+        cost_crpo = sum(s.paid_counted for s in crpos) / 60 * c.crpo_hour
         cost_officers = self.patrol_visit_min / 60 * model.cfg.costs.officer_hour
         cost = cost_nurse + cost_psych + cost_crpo + cost_officers
         client_years = self._cl_area / YEAR_MIN
-        nurse_paid = self.nurse.minutes_per_week * weeks
 
         def util(s: Staff | None) -> float | None:
-            return s.busy_counted / (s.minutes_per_week * weeks) if s and weeks > 0 else None
+            return s.busy_counted / s.paid_counted if s and s.paid_counted > 0 else None
 
-        crpo_utils = [util(s) for s in self.crpo if s is not None]
+        crpo_utils = [u for u in map(util, crpos) if u is not None]
         k = self.counted
         return {
             "outreach_referrals": k["referrals"],
@@ -586,10 +598,10 @@ class OutreachProgram(Program):
             "outreach_utilisation": {
                 "nurse": util(self.nurse),
                 "psychiatrist": util(self.psych),
-                "crpo_mean": sum(crpo_utils) / len(crpo_utils) if crpo_utils and weeks > 0 else None,
+                "crpo_mean": sum(crpo_utils) / len(crpo_utils) if crpo_utils else None,
             },
             "cost": cost,
-            "staff_utilisation": self.nurse.busy_counted / nurse_paid if nurse_paid > 0 else 0.0,
+            "staff_utilisation": util(self.nurse) or 0.0,
         }
 
     def reporters(self) -> dict[str, Any]:

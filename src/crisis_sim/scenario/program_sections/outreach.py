@@ -165,7 +165,7 @@ class OutreachConfig(Strict):
     )
     caseload_cap: Annotated[int, Field(ge=1, le=500)] = param(
         25,
-        source="assumption: active outreach clients per nurse FTE (intensive case management)",
+        source="assumption: active clients the team carries at once (intensive case management, one nurse)",
         unit="clients",
         range=(10, 40),
     )
@@ -226,12 +226,12 @@ class OutreachConfig(Strict):
     def _feasible(self) -> OutreachConfig:
         if self.awareness_floor > self.awareness_ceiling:
             raise ValueError(
-                f"awareness_floor must not exceed awareness_ceiling ({self.awareness_ceiling}), "
+                f"awareness_floor to be at most awareness_ceiling ({self.awareness_ceiling}), "
                 f"found {self.awareness_floor}"
             )
         if self.work_start_hour + self.work_hours_per_day > 24.0:
             raise ValueError(
-                "work_start_hour + work_hours_per_day must end the working day by 24:00, "
+                "work_start_hour + work_hours_per_day to end the working day by 24:00, "
                 f"found {self.work_start_hour + self.work_hours_per_day:g}"
             )
         if self.districts is not None:
@@ -243,17 +243,17 @@ class OutreachConfig(Strict):
         nurse_min = self.nurse_fte * self.hours_per_fte_week * 60
         if nurse_min <= self.meeting_min:
             raise ValueError(
-                f"nurse_fte * hours_per_fte_week must leave time after the weekly meeting ({self.meeting_min:g} min), "
+                f"nurse_fte * hours_per_fte_week to leave time after the weekly meeting ({self.meeting_min:g} min), "
                 f"found {nurse_min:g} min"
             )
         if self.crpo_hours_per_week * 60 <= self.meeting_min:
             raise ValueError(
-                f"crpo_hours_per_week must leave time after the weekly meeting ({self.meeting_min:g} min), "
+                f"crpo_hours_per_week to leave time after the weekly meeting ({self.meeting_min:g} min), "
                 f"found {self.crpo_hours_per_week * 60:g} min"
             )
         if self.psychiatrist_share > 0 and self.psychiatrist_hours_per_week * 60 <= self.meeting_min:
             raise ValueError(
-                "psychiatrist_hours_per_week must leave time after the weekly meeting when psychiatrist_share > 0, "
+                "psychiatrist_hours_per_week to leave time after the weekly meeting when psychiatrist_share > 0, "
                 f"found {self.psychiatrist_hours_per_week * 60:g} min"
             )
         return self
