@@ -20,7 +20,8 @@ DAY = 24 * 60
 def ledger_of(rows):
     defaults = {"mh": True, "identified_mh": False, "force": False, "subject_injury": False, "officer_injury": False,
                 "ed_wait_min": np.nan, "officer_min": 60.0, "referred": False, "connected": False, "admitted": False,
-                "in_warmup": False, "t_dispatched": 0.0}  # fmt: skip
+                "in_warmup": False, "t_dispatched": 0.0, "responder": "patrol", "eligible": False,
+                "unserved_reason": "", "program": ""}  # fmt: skip
     df = pd.DataFrame([{**defaults, **row} for row in rows])
     df["t_arrived"] = df["t_received"] + 10.0
     df["t_cleared"] = np.where(df["disposition"] == "open", np.nan, df["t_received"] + 60)
