@@ -61,6 +61,11 @@ def test_preference_rule_holds_call_by_call(seed, tol):
             assert c.unit in trained
     led = result.ledger
     assert set(led.loc[led["responder"] == "cit", "program"]) <= {"cit"}
+    # no officer token is lost when a CIT-only request is cancelled: every on-duty officer is idle or on an open call
+    open_rows = led[(led["disposition"].astype(str) == "open") & (led["unit"] >= 0)]
+    for d, pool in enumerate(model.patrol):
+        on_duty = sum(o.on_duty for o in model.officers if o.district == d)
+        assert on_duty == pool.idle + int((open_rows["district"].cat.codes == d).sum())
 
 
 def test_free_cit_officer_is_taken_even_when_other_units_are_free():
