@@ -348,7 +348,9 @@ class CrisisModel(mesa.Model):
     def patrol_response(self, call: C.Call, responder: str = "patrol"):
         """Police as usual: wait for a district unit, travel, on scene, disposition, hand-off."""
         pool = self.patrol[call.district]
-        officer = yield pool.request()
+        officer = pool.take_idle()
+        if officer is None:
+            officer = yield pool.request()
         yield from self.attend_with_officer(call, officer, responder)
 
     def attend_with_officer(self, call: C.Call, officer: PatrolOfficer, responder: str):
@@ -543,7 +545,14 @@ class CrisisModel(mesa.Model):
         self._oc_t[k] = now
         self._oc_id[k] = self._next_call_id
         self._next_call_id += 1
-        self.patrol[self._oc_district[k]].request().callbacks.append(partial(self._other_dispatched, k))
+        pool = self.patrol[self._oc_district[k]]
+        officer = pool.take_idle()
+        if officer is None:  # wait in the district's queue
+            pool.request().callbacks.append(partial(self._other_dispatched, k))
+        else:
+            self._oc_unit[k] = officer
+            self._oc_dispatched[k] = now
+            self.env.timeout(self._oc_service[k], k).callbacks.append(self._other_done)
         k += 1
         if k == len(self._oc_t):
             self._refill_other()

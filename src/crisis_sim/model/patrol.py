@@ -28,6 +28,16 @@ class _OfficerStore(simpy.FilterStore):
     up. Unfiltered requests take the longest-idle officer without calling a filter.
     """
 
+    def put_now(self, officer: PatrolOfficer) -> None:
+        """Return an officer: the first waiting request that accepts it gets it now, else it waits idle.
+
+        The assignment is the one ``put`` makes; ``put`` would also schedule an event that only serves the waiting
+        requests one step later, at the same simulated time. Here nothing is scheduled.
+        """
+        self.items.append(officer)
+        if self.get_queue:
+            self._trigger_get(None)
+
     def _do_get(self, event) -> bool:
         items = self.items
         if items:
@@ -74,7 +84,7 @@ class PatrolPool:
                 officer.on_duty = True
                 officer.off_when_free = False
                 self.on_duty += 1
-                self.store.put(officer)
+                self.store.put_now(officer)
 
     def end_shift(self, shift: int) -> None:
         self._account()
@@ -106,6 +116,16 @@ class PatrolPool:
         """Event that yields a free officer (FIFO among waiting calls); ``accept`` filters officers."""
         return self.store.get(accept if accept is not None else _any_officer)
 
+    def take_idle(self) -> PatrolOfficer | None:
+        """The longest-idle officer if one is free and no call is waiting, else None (then use :meth:`request`).
+
+        This is the officer an unfiltered :meth:`request` would be handed at once, without the request event.
+        """
+        store = self.store
+        if store.items and not store.get_queue:
+            return store.items.pop(0)
+        return None
+
     def release(self, officer: PatrolOfficer, busy: float) -> None:
         """Return an officer after ``busy`` minutes of work."""
         self.busy_min += busy
@@ -117,7 +137,7 @@ class PatrolPool:
             officer.off_when_free = False
             self.on_duty -= 1
         else:
-            self.store.put(officer)
+            self.store.put_now(officer)
 
     @property
     def idle(self) -> int:
