@@ -100,7 +100,9 @@ class CIT(Program):
             officer = req.value
         else:
             req.cancel()  # leave the CIT-only queue; nothing was taken
-            officer = yield pool.request()
+            officer = pool.take_idle()
+            if officer is None:
+                officer = yield pool.request()
         self.waits.append(env.now - t0)
         if not officer.cit_trained:
             self.mark_unserved(call, "busy" if on_duty else "off_hours")
@@ -111,7 +113,10 @@ class CIT(Program):
 
     def _any_unit(self, call: Call):
         """A call not recognised as MH: the first free unit goes; a trained officer still uses the training."""
-        officer = yield self.model.patrol[call.district].request()
+        pool = self.model.patrol[call.district]
+        officer = pool.take_idle()  # as police as usual does: no request event when an officer is idle
+        if officer is None:
+            officer = yield pool.request()
         if not officer.cit_trained:
             self.mark_unserved(call, "misidentified")
         yield from self._attend(call, officer)
