@@ -37,37 +37,47 @@ def test_both_people_busy_for_the_whole_encounter_including_handoff(mode):
     jobs = [r for r in prog.records if r[0] == "call"]
     assert len(jobs) >= 20
     transported = 0
-    for _, call_id, _unit, t0, t1 in jobs:
+    for _, call_id, _unit, t0, t1, officer_id, t_officer in jobs:
         c = calls[call_id]
         assert c.responder == "co_response" and c.program == "co_response"
-        assert (
-            t0 == c.t_dispatched and t1 == c.t_cleared
-        )  # released only when the call (hand-off included) ended
-        assert c.officer_min == pytest.approx(t1 - t0)
+        assert t1 == c.t_cleared  # released only when the call, hand-off included, ended
+        assert c.t_dispatched == t_officer and c.unit == officer_id
+        assert c.officer_min == pytest.approx(t1 - t_officer)
+        assert t0 == t_officer if mode == "ride_along" else t0 <= t_officer
         if c.disposition in (VOLUNTARY, INVOLUNTARY):
             transported += 1
             assert t1 - c.t_arrived > 0 and not math.isnan(c.ed_wait)
     assert transported > 0
-    # a unit (officer and clinician together) never works two jobs at once, and both were busy the same minutes
+    # a unit (clinician, and riding along its officer) never works two jobs at once; both busy the same minutes
     for token in (t for team in prog.pool.tokens for t in team):
         mine = sorted((r[3], r[4]) for r in prog.records if r[2] == token.idx)
         assert all(a[1] <= b[0] + 1e-9 for a, b in zip(mine, mine[1:], strict=False))
-        officer, clinician = token.people
-        assert officer.busy_min == pytest.approx(clinician.busy_min)
-        assert officer.busy_min == pytest.approx(sum(b - a for a, b in mine))
-    led = result.ledger
+        clinician = token.people[-1]
+        assert clinician.busy_min == pytest.approx(sum(b - a for a, b in mine))
+        if mode == "ride_along":
+            assert token.people[0].busy_min == pytest.approx(clinician.busy_min)
+    # every officer (dedicated or patrol) is on one job at a time, from dispatch to clearance, across all calls
+    led = result.ledger.dropna(subset=["t_dispatched", "t_cleared"])
+    for _, g in led.sort_values("t_dispatched").groupby("unit"):
+        assert (g["t_dispatched"].to_numpy()[1:] >= g["t_cleared"].to_numpy()[:-1] - 1e-9).all()
     assert (led["responder"] == "co_response").sum() == len(jobs)
 
 
-def test_meet_at_scene_clinician_travel_delays_the_scene():
-    ride, _ = simulate(co_scenario(60, mode="ride_along"), 0, 9)
-    meet, _ = simulate(co_scenario(60, mode="meet_at_scene"), 0, 9)
+def test_meet_at_scene_uses_a_patrol_officer_and_the_clinician_s_own_travel():
+    ride, r_ride = simulate(co_scenario(60, mode="ride_along"), 0, 9)
+    meet, r_meet = simulate(co_scenario(60, mode="meet_at_scene"), 0, 9)
 
     def busy(model):
         recs = [r for r in program(model).records if r[0] == "call"]
         return sum(r[4] - r[3] for r in recs) / len(recs)
 
     assert busy(meet) > busy(ride)
+    patrol_ids = {o.unique_id for o in meet.officers}
+    assert all(r[5] in patrol_ids for r in program(meet).records if r[0] == "call")
+    assert not any(r[5] in patrol_ids for r in program(ride).records if r[0] == "call")
+    # the clinician seat only: the patrol officer's minutes are in the police cost already
+    assert r_meet.summary["program_cost"]["co_response"] == pytest.approx(60 * 8 * 55.0)
+    assert r_ride.summary["program_cost"]["co_response"] > r_meet.summary["program_cost"]["co_response"]
 
 
 @settings(max_examples=10, deadline=None)
@@ -82,8 +92,8 @@ def test_units_work_only_in_their_shift_hours_and_districts(seed, start, hours, 
     model, _ = simulate(sc, 0, seed)
     prog = program(model)
     d = [x.name for x in sc.city.districts].index(district)
-    for kind, _call_id, _unit, t0, _t1 in prog.records:
-        assert in_window(t0, start, hours), (kind, t0 % DAY)
+    for rec in prog.records:
+        assert in_window(rec[3], start, hours), (rec[0], rec[3] % DAY)
     for c in model.mh_calls:
         if c.responder == "co_response":
             assert c.district == d and in_window(c.t_dispatched, start, hours)
@@ -118,7 +128,7 @@ def test_follow_up_contacts_come_after_the_encounter_and_may_refer():
     calls = {c.call_id: c for c in model.mh_calls}
     fus = [r for r in prog.records if r[0] == "follow_up"]
     assert len(fus) > 10
-    for _, call_id, _unit, t0, t1 in fus:
+    for _, call_id, _unit, t0, t1, _officer, _t in fus:
         assert calls[call_id].program == "co_response"
         assert t0 >= calls[call_id].t_cleared + sc.programs.co_response.follow_up_delay_days * DAY - 1e-6
         assert t1 > t0

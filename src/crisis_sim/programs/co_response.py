@@ -164,7 +164,8 @@ class CoResponse(Program):
     def __init__(self, config: CoResponseConfig):
         super().__init__(config)
         self.config: CoResponseConfig = config
-        self.records: list[tuple[str, int, int, float, float]] = []  # (kind, call id, unit, t_start, t_end)
+        # (kind, call id, unit token, t_start, t_end, officer agent id, officer's t_start): one per call or follow-up
+        self.records: list[tuple[str, int, int, float, float, int, float]] = []
         self.served = 0  # counted period only (after warm-up), like the run summary
         self.calls_total = 0  # whole run, for the daily series
         self.follow_ups = 0
@@ -195,19 +196,24 @@ class CoResponse(Program):
             },
             force_or=cfg.force_or,
         )
+        # ride_along: a unit is a dedicated officer and a clinician in one car (the token carries both);
+        # meet_at_scene: the token is the clinician, the officer is the district's next free patrol unit.
+        self.meet_at_scene = cfg.mode == "meet_at_scene"
         home = min(self.covered)
         tokens: list[list[StaffToken]] = []
         idx = 0
         for s, shift in enumerate(cfg.shifts):
             team = []
             for _ in range(shift.units):
-                officer = PatrolOfficer(model, home, s, sc.police.referral_awareness)
                 clinician = Clinician(model, cfg.clinician_role, self.key, home)
-                team.append(StaffToken(idx, s, (officer, clinician)))
+                if self.meet_at_scene:
+                    people: tuple[Any, ...] = (clinician,)
+                else:
+                    people = (PatrolOfficer(model, home, s, sc.police.referral_awareness), clinician)
+                team.append(StaffToken(idx, s, people))
                 idx += 1
             tokens.append(team)
         self.pool = ShiftedStaff(model.env, [(s.start_hour, s.hours) for s in cfg.shifts], tokens)
-        self.meet_at_scene = cfg.mode == "meet_at_scene"
         self.clinician_travel = scalar_sampler(cfg.clinician_travel)
         self.follow_up_time = scalar_sampler(cfg.follow_up_time)
         self.follow_up_delay = cfg.follow_up_delay_days * DAY_MIN
@@ -236,8 +242,8 @@ class CoResponse(Program):
             self.unserved[reason] += 1
 
     def _respond(self, call: Call):
-        """Both people travel (the clinician by their own car in meet-at-scene mode), work the scene together and
-        stay with the person through the hand-off; the unit is released only then."""
+        """Officer and clinician work the scene together and stay with the person through the hand-off; the
+        clinician (and, riding along, the unit's officer) is released only then, a patrol officer likewise."""
         m = self.model
         env = m.env
         unit = self.pool.take()
@@ -246,26 +252,39 @@ class CoResponse(Program):
             yield from m.patrol_response(call)
             return
         call.eligible = True
-        call.t_dispatched = t0 = env.now
-        call.unit = unit.people[0].unique_id
         call.responder = "co_response"
         call.program = self.key
+        t0 = env.now
         lat = call.latents
-        travel = m.travel[call.district](float(lat[U_TRAVEL]))
-        call.t_arrived = t0 + travel
         if self.meet_at_scene:
-            travel = max(travel, self.clinician_travel(float(lat[U_CLINICIAN_TRAVEL])))
-        yield env.timeout(travel + m.mh_scene(float(lat[U_SCENE])) * self.config.on_scene_factor)
+            pool = m.patrol[call.district]
+            officer = pool.take_idle()
+            if officer is None:
+                officer = yield pool.request()
+            clinician_on_scene = t0 + self.clinician_travel(float(lat[U_CLINICIAN_TRAVEL]))
+        else:
+            officer = unit.people[0]
+        t_officer = call.t_dispatched = env.now
+        call.unit = officer.unique_id
+        call.t_arrived = t_officer + m.travel[call.district](float(lat[U_TRAVEL]))
+        start = max(call.t_arrived, clinician_on_scene) if self.meet_at_scene else call.t_arrived
+        yield env.timeout(start - env.now + m.mh_scene(float(lat[U_SCENE])) * self.config.on_scene_factor)
         m.resolve_on_scene(call, "co_response")
         yield from m.handoff(call)
-        busy = env.now - t0
-        call.officer_min += busy  # the unit's officer (the clinician's time is the program's cost)
-        self.pool.release(unit, busy)
-        self.records.append(("call", call.call_id, unit.idx, t0, env.now))
+        end = env.now
+        officer_busy = end - t_officer
+        self.pool.release(unit, end - t0)
+        if self.meet_at_scene:
+            call.officer_min += officer_busy * m.cfg.police.officers_per_unit
+            m.patrol[call.district].release(officer, officer_busy)
+        else:
+            call.officer_min += officer_busy  # the unit's own officer
+        self.records.append(("call", call.call_id, unit.idx, t0, end, officer.unique_id, t_officer))
         self.calls_total += 1
         if call.t_received >= self.warm:
             self.served += 1
-            self._counted_officer_min += busy
+            if not self.meet_at_scene:
+                self._counted_officer_min += officer_busy
 
     # --- follow-up ---------------------------------------------------------------------------------------
     def after_disposition(self, call: Call) -> None:
@@ -287,7 +306,7 @@ class CoResponse(Program):
         w = v / ref if refer else (v - ref) / (1.0 - ref)
         yield env.timeout(self.follow_up_time(w))
         self.pool.release(unit, env.now - t0)
-        self.records.append(("follow_up", call.call_id, unit.idx, t0, env.now))
+        self.records.append(("follow_up", call.call_id, unit.idx, t0, env.now, -1, t0))
         self.follow_ups_total += 1
         counted = int(call.t_received >= self.warm)
         self.follow_ups += counted
@@ -299,9 +318,11 @@ class CoResponse(Program):
         m = self.model
         sc = m.cfg
         staffed_h = self.pool.scheduled_minutes(self.warm, m.horizon_min) / 60
-        # The officer's time on calls is already in the run's police cost (ledger officer_min): not counted twice.
-        cost = staffed_h * (self.config.clinician_hour + sc.costs.officer_hour)
-        cost -= self._counted_officer_min / 60 * sc.costs.officer_hour
+        # A dedicated officer's time on calls is already in the run's police cost (ledger officer_min): not counted
+        # twice. Meeting at the scene, the officer is a patrol unit, costed by the core.
+        cost = staffed_h * self.config.clinician_hour
+        if not self.meet_at_scene:
+            cost += staffed_h * sc.costs.officer_hour - self._counted_officer_min / 60 * sc.costs.officer_hour
         return {
             "cost": max(cost, 0.0),
             "staff_utilisation": self.pool.utilisation(),
