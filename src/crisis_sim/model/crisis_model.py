@@ -153,6 +153,11 @@ class CrisisModel(mesa.Model):
         mean_state = (1 - p_elev) + p_elev * pop.distress_hazard
         mean_eng = (1 - pop.engaged_share) + pop.engaged_share * pop.engaged_hazard_ratio
         self.base_rate = target_per_min / (mult.sum() * mean_state * mean_eng) if n else 0.0
+        eng = pop.engaged_hazard_ratio
+        self._state_mult = (
+            (1.0, eng),
+            (pop.distress_hazard, pop.distress_hazard * eng),
+        )  # [elevated][engaged]
 
         self.mh_profile = WeeklyProfile(sc.demand.mh_hourly_profile, sc.demand.mh_weekday_profile)
         # Column 0: unit exponentials for successive crises; column 1: for successive distress sojourns. Each column
@@ -204,13 +209,8 @@ class CrisisModel(mesa.Model):
     # residents: event-driven hazards
     # ------------------------------------------------------------------------------------------------------
     def crisis_rate(self, r: Resident) -> float:
-        pop = self.cfg.population
-        rate = self.base_rate * r.static_mult
-        if r.elevated:
-            rate *= pop.distress_hazard
-        if r.engaged:
-            rate *= pop.engaged_hazard_ratio
-        return rate
+        """Crisis hazard per operational minute: base x the person's static risk x distress x engagement."""
+        return self.base_rate * r.static_mult * self._state_mult[r.elevated][r.engaged]
 
     def _sojourn(self, r: Resident) -> float:
         """Time of the resident's next distress flip, from now, in the current distress state."""
@@ -541,7 +541,8 @@ class CrisisModel(mesa.Model):
     def _other_arrival(self, _ev) -> None:
         k = self._oc_n
         self._oc_n = k + 1
-        now = self.env.now
+        env = self.env
+        now = env.now
         self._oc_t[k] = now
         self._oc_id[k] = self._next_call_id
         self._next_call_id += 1
@@ -549,14 +550,14 @@ class CrisisModel(mesa.Model):
         officer = pool.take_idle()
         if officer is None:  # wait in the district's queue
             pool.request().callbacks.append(partial(self._other_dispatched, k))
-        else:
+        else:  # dispatched at once: the next event of this call is its end
             self._oc_unit[k] = officer
             self._oc_dispatched[k] = now
-            self.env.timeout(self._oc_service[k], k).callbacks.append(self._other_done)
+            env.timeout(self._oc_service[k], k).callbacks.append(self._other_done)
         k += 1
         if k == len(self._oc_t):
             self._refill_other()
-        self.env.timeout(self._oc_t[k] - now).callbacks.append(self._other_arrival)
+        env.timeout(self._oc_t[k] - now).callbacks.append(self._other_arrival)
 
     def _other_dispatched(self, k: int, ev) -> None:
         self._oc_unit[k] = ev.value
