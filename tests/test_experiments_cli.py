@@ -68,14 +68,31 @@ def _wait_for_chunk(runs: Path, proc: subprocess.Popen, timeout: float = 60) -> 
     pytest.fail("no chunk written in time")
 
 
+def _live_in_group(pgid: int) -> list[int]:
+    """Processes of a process group that are still running (zombies excluded)."""
+    live = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            live.append(int(stat.parent.name))
+    return live
+
+
 def test_resume_after_kill_minus_9(tmp_path, capsys):
     args = [SMALL, VARIANT, "--replications", "4", "--workers", "1", "--chunk-size", "1", *FAST]
     out = tmp_path / "killed"
     proc = subprocess.Popen([*_cli_argv(), "compare", *args, "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
     _wait_for_chunk(out / "runs", proc)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver, the forkserver and the workers, mid-batch
+    os.kill(proc.pid, signal.SIGKILL)  # the driver alone, mid-batch, as `kill -9 PID` does
     proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while _live_in_group(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _live_in_group(proc.pid), "orphaned workers must exit when the driver dies"
     before = {p.name for p in (out / "runs").glob("*.parquet")}
     assert 1 <= len(before) < 8, "the kill must land in the middle of the batch"
 

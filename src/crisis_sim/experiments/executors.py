@@ -10,9 +10,13 @@ Workers ignore SIGINT; the driver alone handles Ctrl-C, then stops the workers i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
+import os
 import signal
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -51,8 +55,40 @@ def run_chunk(task: ChunkTask) -> ChunkResult:
     return rows, (merge_columns(series) if task.series else None)
 
 
-def _ignore_sigint() -> None:
+def _init_worker(driver_pid: int) -> None:
+    """Pool worker set-up: leave Ctrl-C to the driver, and exit if the driver dies (kill -9 of the driver
+    alone would otherwise leave the workers, and the forkserver they keep open, waiting forever)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(driver_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - pid reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="driver-watchdog", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint() -> Iterator[None]:
+    """Start child processes with SIGINT ignored (an ignored disposition survives fork and exec, and Python
+    keeps it), so a Ctrl-C sent to the terminal's process group reaches only the driver, which then stops the
+    workers itself. SIGINT is also blocked meanwhile: a Ctrl-C during start-up stays pending and is delivered
+    here once the handler is back (Linux keeps blocked signals pending even while ignored)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    old_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
 
 
 class ProcessExecutor:
@@ -68,7 +104,9 @@ class ProcessExecutor:
             ctx.set_forkserver_preload(["crisis_sim.experiments.executors"])
         else:  # pragma: no cover - not Linux
             ctx = mp.get_context("spawn")
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_ignore_sigint)
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
+        )
 
     def run(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         pending: set[Future] = {self.pool.submit(fn, t) for t in tasks}
@@ -104,14 +142,15 @@ class DaskExecutor:
         if scheduler:
             self.client = Client(scheduler)
         else:
-            self.cluster = LocalCluster(
-                n_workers=int(workers),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
-            self.client = Client(self.cluster)
+            with _workers_ignore_sigint():
+                self.cluster = LocalCluster(
+                    n_workers=int(workers),
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+                self.client = Client(self.cluster)
         self.workers = len(self.client.scheduler_info().get("workers", {})) or int(workers)
         self._futures: list[Any] = []
 

@@ -85,7 +85,7 @@ def run_batch(
         if pool is not None:
             pool.abort()
             pool = None
-        raise Interrupted(already + ran, total) from None
+        raise Interrupted(store.count_on_disk(), total) from None
     finally:
         bar.close()
         if pool is not None:

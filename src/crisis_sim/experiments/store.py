@@ -265,6 +265,10 @@ class ResultStore:
     def missing_pairs(self) -> list[tuple[int, int]]:
         return [p for p in self.spec.pairs() if p not in self._done]
 
+    def count_on_disk(self) -> int:
+        """Runs in finished chunk files (after an interrupt the in-memory count may lag one rename behind)."""
+        return sum(pq.read_metadata(path).num_rows for path in self.runs_dir.glob("*.parquet"))
+
     @property
     def complete(self) -> bool:
         return not self.missing_pairs()
