@@ -179,7 +179,9 @@ class CrisisModel(mesa.Model):
         self._t_flip = [inf] * n  # next distress flip
         self._t_eng_end = [inf] * n  # end of the current engagement spell
         self._t_pending = [inf] * n  # time of the resident's one pending clock event (inf: none)
-        self._buckets: list[list[tuple[Resident, int]]] = [[] for _ in range(sc.simulation.horizon_days + 1)]
+        self._pending_ev: list[simpy.Event | None] = [None] * n  # that event, once it is in SimPy's queue
+        self._pend_day = [-1] * n  # else the day bucket that holds it (-1: none)
+        self._buckets: list[list[int]] = [[] for _ in range(sc.simulation.horizon_days + 1)]
         self._released_until = 0.0  # clock events before this time go straight to SimPy
         self._next_release_day = 0
         self.n_engaged = 0
@@ -243,12 +245,18 @@ class CrisisModel(mesa.Model):
             return  # being handled by _clock_due, or the pending event (or its absence) is already right
         r.clock_version += 1
         self._t_pending[i] = t
+        self._pending_ev[i] = None  # an event already in SimPy's queue for this resident is now stale
         if t == math.inf:
-            return
-        if t < self._released_until:
-            self.env.timeout(t - now).callbacks.append(partial(self._clock_due, r, r.clock_version))
+            self._pend_day[i] = -1
+        elif t < self._released_until:
+            self._pend_day[i] = -1
+            ev = self._pending_ev[i] = self.env.timeout(t - now, i)
+            ev.callbacks.append(self._clock_due)
         else:
-            self._buckets[int(t // DAY_MIN)].append((r, r.clock_version))
+            day = int(t // DAY_MIN)
+            if self._pend_day[i] != day:  # (an entry left in another day's bucket is skipped there)
+                self._pend_day[i] = day
+                self._buckets[day].append(i)
 
     def _release_clocks(self, _ev=None) -> None:
         """Start of a day: move the day's resident clock events into SimPy's queue; drop superseded ones."""
@@ -256,18 +264,23 @@ class CrisisModel(mesa.Model):
         self._next_release_day = day + 1
         self._released_until = (day + 1) * DAY_MIN
         bucket, self._buckets[day] = self._buckets[day], []
-        env, now, pending, due = self.env, self.env.now, self._t_pending, self._clock_due
-        for r, version in bucket:
-            if version == r.clock_version:
-                env.timeout(pending[r.idx] - now).callbacks.append(partial(due, r, version))
+        env, now, due = self.env, self.env.now, self._clock_due
+        t_pending, pend_day, pending_ev = self._t_pending, self._pend_day, self._pending_ev
+        for i in bucket:
+            if pend_day[i] == day:  # still due that day, and not released yet
+                pend_day[i] = -1
+                ev = pending_ev[i] = env.timeout(t_pending[i] - now, i)
+                ev.callbacks.append(due)
         if self._released_until < self.horizon_min:
             env.timeout(self._released_until - now).callbacks.append(self._release_clocks)
 
-    def _clock_due(self, r: Resident, version: int, _ev) -> None:
+    def _clock_due(self, ev: simpy.Event) -> None:
         """The resident's pending event: end of engagement, distress flip and/or crisis, whichever are due."""
-        if version != r.clock_version:
-            return
-        i = r.idx
+        i = ev.value
+        if self._pending_ev[i] is not ev:
+            return  # superseded by a reschedule
+        self._pending_ev[i] = None
+        r = self.residents[i]
         now = self.env.now
         self._t_pending[i] = math.inf
         self._holding = r  # one reschedule at the end, not one per transition handled here
