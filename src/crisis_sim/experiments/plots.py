@@ -25,7 +25,7 @@ def plot_comparison(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
         highs = [_f(per[lab]["ci_high"]) for lab in labels]
         err = [[_nz(m - lo) for m, lo in zip(means, lows, strict=True)],
                [_nz(hi - m) for m, hi in zip(means, highs, strict=True)]]  # fmt: skip
-        fig, ax = plt.subplots(figsize=(max(4.0, 0.6 * len(labels) + 2), 3.6), dpi=100)
+        fig, ax = plt.subplots(figsize=(max(5.0, 0.6 * len(labels) + 2), 3.8), dpi=100)
         x = list(range(len(labels)))
         colors = ["#4c72b0" if i == 0 else ("#dd8452" if per[lab]["significant"] else "#8c8c8c")
                   for i, lab in enumerate(labels)]  # fmt: skip
@@ -35,7 +35,7 @@ def plot_comparison(result: dict[str, Any], out_dir: str | Path) -> list[Path]:
             x, labels, rotation=30 if len(labels) > 3 else 0, ha="right" if len(labels) > 3 else "center"
         )
         ax.set_title(
-            f"{metric}: mean and 95% CI (orange: paired difference vs {labels[0]} excludes 0)", fontsize=8
+            f"{metric}\nmean and 95% CI; orange: paired difference vs {labels[0]} excludes 0", fontsize=8
         )
         ax.set_ylabel(metric)
         fig.tight_layout()
