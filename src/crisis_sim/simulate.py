@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from crisis_sim.events.outputs import add_series_columns
 from crisis_sim.model.crisis_model import COUNTERS, CrisisModel
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
 from crisis_sim.scenario.schema import Scenario
@@ -45,11 +46,13 @@ def simulate(scenario: Scenario, replication: int = 0, root_seed: int = 0) -> tu
     summary["cost_programs"] = sum(costs.values())
     summary["cost_total"] = float(summary["cost_total"]) + summary["cost_programs"]
     summary["patrol_utilisation"] = [round(p.utilisation(), 6) for p in model.patrol]
+    summary.update(model.timeline.summary())  # operational days, suspensions, fired events, staff in post
     summary["events"] = model.events_processed
     summary["sim_wall_s"] = model.wall_s
     summary["wall_s"] = time.perf_counter() - t0
     cumulative = tuple(COUNTERS) + tuple(name for p in model.programs for name in p.cumulative())
     series = monthly(model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative)
+    series = add_series_columns(series, ledger)  # columns every run has (repeat_calls, outreach_* zeros)
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals)
     return model, result
 

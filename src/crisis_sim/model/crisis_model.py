@@ -18,6 +18,7 @@ import numpy as np
 import simpy
 
 from crisis_sim import rng as rngmod
+from crisis_sim.events.runtime import attach_timeline
 from crisis_sim.model import calls as C
 from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher, PatrolOfficer, Resident
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Referral, Waitlist
@@ -58,6 +59,7 @@ class CrisisModel(mesa.Model):
         self.env = simpy.Environment()
         self.horizon_min = scenario.simulation.horizon_days * DAY_MIN
         self.counters = dict.fromkeys(COUNTERS, 0)
+        self.mh_rate_factor = [1.0] * len(scenario.city.districts)  # MH demand multiplier (timeline events)
         self.mh_calls: list[C.Call] = []
         self._next_call_id = 0
         self.open_mh: dict[int, C.Call] = {}
@@ -82,6 +84,7 @@ class CrisisModel(mesa.Model):
         for program in self.programs:
             program.attach(self)
         self.env.process(self._shifts())
+        self.timeline = attach_timeline(self)  # dated events (crisis_sim.events); empty: schedules nothing
 
         reporters = {name: partial(_counter, name=name) for name in COUNTERS}
         reporters.update(
@@ -95,6 +98,7 @@ class CrisisModel(mesa.Model):
         )
         for program in self.programs:
             reporters.update(program.reporters())
+        reporters.update(self.timeline.reporters())
         self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
@@ -212,7 +216,8 @@ class CrisisModel(mesa.Model):
     # ------------------------------------------------------------------------------------------------------
     def crisis_rate(self, r: Resident) -> float:
         """Crisis hazard per operational minute: base x the person's static risk x distress x engagement."""
-        return self.base_rate * r.static_mult * self._state_mult[r.elevated][r.engaged]
+        state = self._state_mult[r.elevated][r.engaged]
+        return self.base_rate * r.static_mult * state * self.mh_rate_factor[r.district]
 
     def _sojourn(self, r: Resident) -> float:
         """Time of the resident's next distress flip, from now, in the current distress state."""

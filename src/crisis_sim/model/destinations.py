@@ -32,6 +32,7 @@ class EmergencyDepartment:
         self.slots = simpy.Resource(model.env, capacity=cfg.assessment_slots)
         self.assess = scalar_sampler(cfg.assessment_time)
         self.handover = scalar_sampler(cfg.handover)
+        self.assess_factor = 1.0  # assessment (boarding) time multiplier; timeline events raise it
         self.background_per_min = cfg.background_arrivals_per_day / DAY_MIN
         self._bg_vec = vector_sampler(cfg.assessment_time)
         self.background_arrivals = 0
@@ -55,7 +56,7 @@ class EmergencyDepartment:
 
     def _background_arrival(self, _ev) -> None:
         self.background_arrivals += 1
-        stay = self._bg_times[self._bg_i]
+        stay = self._bg_times[self._bg_i] * self.assess_factor
         self._bg_i += 1
         req = self.slots.request()
         req.callbacks.append(lambda e, r=req, s=stay: self._hold(r, s))
@@ -67,7 +68,7 @@ class EmergencyDepartment:
     def admit(self, assessment_u: float):
         """Request a slot; the caller waits on the returned request, then calls :meth:`start_assessment`."""
         req = self.slots.request()
-        return req, self.assess(assessment_u)
+        return req, self.assess(assessment_u) * self.assess_factor
 
     def start_assessment(self, req, minutes: float) -> None:
         self._hold(req, minutes)

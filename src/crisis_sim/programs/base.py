@@ -32,6 +32,64 @@ class Program:
     def __init__(self, config: Any):
         self.config = config
         self.model: CrisisModel | None = None
+        self.ended = False  # end_program(): the program takes no more cases anywhere
+        self.suspended: set[int] = set()  # districts where it takes no cases (its key staff are not in post)
+        self.capacity_share = 1.0  # share of its configured hours/units left after budget cuts
+
+    # --- staffing and budget hooks (timeline events, crisis_sim.events) ---------------------------------------
+    def staff(self) -> list[Any]:
+        """The program's own staff (Clinician agents it created)."""
+        from crisis_sim.model.agents import Clinician
+
+        if self.model is None:
+            return []
+        return [a for a in self.model.agents_by_type.get(Clinician, ()) if a.program == self.key]
+
+    def covers(self, district: int) -> bool:
+        """Whether the program works in this district (for operational days and suspensions)."""
+        return True
+
+    def key_staff_in_post(self, district: int) -> bool:
+        """Whether someone holds each post the program cannot work without in this district (default: at least
+        one of its staff, or True for a program without staff of its own)."""
+        staff = [a for a in self.staff() if a.district is None or a.district == district]
+        return not staff or any(a.in_post for a in staff)
+
+    def is_suspended(self, district: int) -> bool:
+        return self.ended or district in self.suspended
+
+    def suspend(self, district: int | None = None) -> None:
+        """Take no new cases in ``district`` (None: everywhere). Programs that route calls check
+        :meth:`is_suspended`; the default only records it."""
+        if district is None:
+            self.suspended.update(range(len(self.model.cfg.city.districts)) if self.model else ())
+        else:
+            self.suspended.add(district)
+
+    def resume(self, district: int | None = None) -> None:
+        if district is None:
+            self.suspended.clear()
+        else:
+            self.suspended.discard(district)
+
+    def scale_capacity(self, share: float) -> None:
+        """Hours or units become ``share`` of the configured level (default: recorded only)."""
+        self.capacity_share = share
+
+    def unfunded_staff(self) -> list[Any]:
+        """Staff whose posts the current capacity share no longer pays for (they leave their posts)."""
+        return []
+
+    def end_program(self) -> None:
+        """The program stops for good (funding gone, political decision)."""
+        self.ended = True
+        self.suspend(None)
+
+    def staff_changed(self, agent: Any) -> None:
+        """A person's ``in_post`` changed (vacancy, absence, departure, cut, return)."""
+
+    def officer_replaced(self, officer: Any) -> None:
+        """A new person took a patrol post (or was briefed): programs tracking officer state may reset it."""
 
     def attach(self, model: CrisisModel) -> None:
         """Create resources, agents and processes; register responder types with ``model.dispositions``."""

@@ -80,6 +80,7 @@ class MobileCrisis(Program):
         names = [d.name for d in model.cfg.city.districts]
         self.covered = None if cfg.districts is None else frozenset(names.index(n) for n in cfg.districts)
         self.max_risk = RISK_INDEX[cfg.max_assessed_risk]
+        self.n_active = len(self.teams)  # teams funded (budget cuts lower it)
         self.start, self.end = cfg.hours_mask()
         self.scene = scalar_sampler(cfg.on_scene)
         self.warm_min = model.cfg.simulation.warmup_days * DAY_MIN
@@ -112,6 +113,8 @@ class MobileCrisis(Program):
     def _start_shift(self) -> None:
         self._account()
         for team in self.teams:
+            if not self._available(team):
+                continue
             if team.on_duty:
                 team.off_when_free = False  # still busy from the last shift: carries on
             else:
@@ -148,6 +151,49 @@ class MobileCrisis(Program):
                 (self._start_shift if starts else self._end_shift)()
             day += 1
 
+    # --- timeline hooks (crisis_sim.events) ----------------------------------------------------------------
+    def _available(self, team: Team) -> bool:
+        """Funded, program not ended, and every member in post."""
+        funded = not self.ended and self.teams.index(team) < self.n_active
+        return funded and all(m.in_post for m in team.members)
+
+    def covers(self, district: int) -> bool:
+        return self.covered is None or district in self.covered
+
+    def key_staff_in_post(self, district: int) -> bool:
+        return self.covers(district) and any(self._available(t) for t in self.teams)
+
+    def _sync_teams(self) -> None:
+        """Teams no longer available leave duty (when free); teams available again join if within hours."""
+        self._account()
+        idle = {id(t) for t in self.store.items}
+        for team in self.teams:
+            if not self._available(team) and team.on_duty:
+                if id(team) in idle:
+                    self.store.items.remove(team)
+                    team.on_duty = False
+                    self.on_duty -= 1
+                else:
+                    team.off_when_free = True
+        if self.in_hours(self.env.now % DAY_MIN):
+            self._start_shift()
+
+    def staff_changed(self, agent: Any) -> None:
+        if any(agent in t.members for t in self.teams):
+            self._sync_teams()
+
+    def scale_capacity(self, share: float) -> None:
+        super().scale_capacity(share)
+        self.n_active = round(len(self.teams) * share)
+        self._sync_teams()
+
+    def unfunded_staff(self) -> list[Any]:
+        return [m for team in self.teams[self.n_active :] for m in team.members]
+
+    def end_program(self) -> None:
+        super().end_program()
+        self._sync_teams()
+
     def _release(self, team: Team, busy: float) -> None:
         team.busy_min += busy
         self.busy_min += busy
@@ -165,6 +211,9 @@ class MobileCrisis(Program):
             return None  # not eligible under the team's rules
         if self.covered is not None and call.district not in self.covered:
             self.mark_unserved(call, "out_of_area")
+            return None
+        if self.is_suspended(call.district):  # no team staffed, or the program ended
+            self.mark_unserved(call, "suspended")
             return None
         if not self.in_hours(self.env.now % DAY_MIN):
             self.mark_unserved(call, "off_hours")

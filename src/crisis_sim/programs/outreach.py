@@ -151,7 +151,7 @@ class OutreachProgram(Program):
         )  # whole run, for the daily reporters
         self.counted = dict.fromkeys(
             ("referrals", "consents", "declined", "visits", "psychiatrist_visits", "step_downs", "already_in_care",
-             "dropped_waiting", "intakes", "no_crpo", "stepdown_not_referred", "meetings"),
+             "dropped_waiting", "intakes", "no_crpo", "stepdown_not_referred", "meetings", "suspended"),
             0,
         )  # fmt: skip
         self.patrol_visit_min = 0.0
@@ -179,12 +179,15 @@ class OutreachProgram(Program):
         self._work_start = cfg.work_start_hour * 60
         self._work_end = self._work_start + cfg.work_hours_per_day * 60
         mean_trust = model.cfg.population.trust_services_mean
-        base = cfg.consent_at_mean_trust
-        self._consent_logit0 = math.log(base / (1 - base)) - cfg.consent_trust_slope * mean_trust
+        self._mean_trust = mean_trust
+        # Mutable copies of the consent parameters: consent events change them (the config is frozen).
+        self.consent_delay_days = cfg.consent_delay_days
+        self.set_consent(cfg.consent_at_mean_trust, None)
 
         meet = cfg.meeting_min
         window = (self.warm, self.horizon)
         self.nurse_agent = Clinician(model, "nurse", self.key)
+        self.nurse_agent.champion_strength = 1.0  # scales station-visit gains (champion events)
         self.nurse = Staff(
             env, "nurse", cfg.nurse_fte * cfg.hours_per_fte_week * 60, meet, self.nurse_agent, window
         )
@@ -202,6 +205,7 @@ class OutreachProgram(Program):
             agent.champion_strength = cfg.crpo_champion_strength
             self.crpo.append(Staff(env, f"crpo{d}", cfg.crpo_hours_per_week * 60, meet, agent, window))
         self.caseload = simpy.Resource(env, capacity=cfg.caseload_cap)
+        self._base_minutes = {id(s): s.minutes_per_week for s in self._all_staff()}
         self._aw_t: dict[int, float] = {}
         self._index_officers()
 
@@ -254,6 +258,7 @@ class OutreachProgram(Program):
             now = env.now
             crpo = self.model.crpos[d]
             gain = cfg.station_visit_gain * (crpo.champion_strength if crpo.in_post else 0.0)
+            gain *= self.nurse_agent.champion_strength
             if len(self.model.officers) != self._n_officers:
                 self._index_officers()
             ceiling = cfg.awareness_ceiling
@@ -364,6 +369,10 @@ class OutreachProgram(Program):
             if now >= self.warm:
                 self.counted["no_crpo"] += 1
             return
+        if self.is_suspended(call.district):  # key staff not in post there, or the program ended
+            if now >= self.warm:
+                self.counted["suspended"] += 1
+            return
         if float(call.latents[LAT_REFER]) >= self.awareness(officer, now):
             return
         case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, officer.unique_id,
@@ -375,6 +384,41 @@ class OutreachProgram(Program):
             self.counted["referrals"] += 1
         self._log(case, "referral")
         self.env.process(self._case(case))
+
+    def set_consent(self, at_mean_trust: float | None, delay_days: float | None) -> None:
+        """Consent probability at the population's mean trust and/or days for the signed form (consent events)."""
+        if at_mean_trust is not None:
+            slope = self.config.consent_trust_slope
+            self._consent_logit0 = math.log(at_mean_trust / (1 - at_mean_trust)) - slope * self._mean_trust
+        if delay_days is not None:
+            self.consent_delay_days = delay_days
+
+    # --- timeline hooks (crisis_sim.events) -------------------------------------------------------------------
+    def covers(self, district: int) -> bool:
+        return self.participating[district]
+
+    def key_staff_in_post(self, district: int) -> bool:
+        """The district's CRPO (referrals and consent) and the nurse (assessments, visits) must be in post."""
+        crpo = self.model.crpos[district]
+        return self.participating[district] and crpo.in_post and self.nurse_agent.in_post
+
+    def scale_capacity(self, share: float) -> None:
+        """Every outreach person's weekly hours become ``share`` of the configured hours (from next Monday)."""
+        super().scale_capacity(share)
+        for s in self._all_staff():
+            s.minutes_per_week = self._base_minutes[id(s)] * share
+            s.allotment = min(max(0.0, s.minutes_per_week - s.reserved_min), s.budget.capacity)
+
+    def officer_replaced(self, officer: PatrolOfficer) -> None:
+        self._aw_t[officer.unique_id] = self.env.now  # the awareness just set is current
+
+    def awareness_now(self, officer: PatrolOfficer, now: float) -> float:
+        """:meth:`awareness` without updating the officer (for reporters)."""
+        t0 = self._aw_t.get(officer.unique_id, 0.0)
+        floor, a = self.config.awareness_floor, officer.awareness
+        if now > t0 and a > floor:
+            return floor + (a - floor) * math.exp(-self._decay * (now - t0))
+        return a
 
     def consent_probability(self, trust_services: float) -> float:
         """Logistic in trust in services, equal to ``consent_at_mean_trust`` at the population's mean trust."""
@@ -394,7 +438,7 @@ class OutreachProgram(Program):
             self._log(case, "offer")
             u = float(case.latents[LAT_CONSENT]) if case.offers == 1 else self._u()
             if u < self.consent_probability(r.trust_services):
-                yield env.timeout(cfg.consent_delay_days * DAY_MIN)  # the signed authorisation comes back
+                yield env.timeout(self.consent_delay_days * DAY_MIN)  # the signed authorisation comes back
                 case.consented = True
                 case.t_consent = env.now
                 self.totals["consents"] += 1
@@ -433,7 +477,11 @@ class OutreachProgram(Program):
         yield self._meeting
         self._log(case, "meeting")
         # 5. First home visit (with the psychiatrist for a share), then follow-ups.
-        case.psychiatrist = self.psych is not None and float(case.latents[LAT_PSYCH]) < cfg.psychiatrist_share
+        case.psychiatrist = (
+            self.psych is not None
+            and float(case.latents[LAT_PSYCH]) < cfg.psychiatrist_share
+            and self.psych_agent.in_post  # no psychiatrist in post: the nurse visits alone
+        )
         yield from self._home_visit(case, case.psychiatrist, "first")
         if not r.engaged:  # treatment starts: engaged in care until step-down
             model.set_engaged(r, True, env.now)
@@ -584,6 +632,7 @@ class OutreachProgram(Program):
             "outreach_already_in_care": k["already_in_care"],
             "outreach_dropped_waiting": k["dropped_waiting"],
             "outreach_no_crpo": k["no_crpo"],
+            "outreach_suspended_reports": k["suspended"],
             "outreach_meetings": k["meetings"],
             "outreach_station_visits": sum(1 for t, _ in self.station_visits if t >= self.warm),
             "outreach_officer_hours_visits": self.patrol_visit_min / 60,  # patrol officer-hours

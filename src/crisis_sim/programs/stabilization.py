@@ -51,11 +51,15 @@ class Stabilization(Program):
         self.warm_min = model.cfg.simulation.warmup_days * DAY_MIN
         self.horizon_min = model.horizon_min
         self._counted: list[bool] = []
+        self.capacity = self.config.beds  # beds funded (budget cuts lower it; occupied beds are not emptied)
+        self._cap_changes: list[tuple[float, int]] = []  # (time, beds funded from then)
 
     def handoff(self, call: Call):
         if call.disposition not in self.accepted:
             return None
-        if self.beds.count >= self.beds.capacity:
+        if self.is_suspended(call.district):
+            return None  # ended: the ED takes the person
+        if self.beds.count >= self.capacity:
             self.full_calls.append((call.call_id, self.env.now, call.t_received >= self.warm_min))
             return None  # full: the ED takes the person
         return self._admit(call)
@@ -73,6 +77,24 @@ class Stabilization(Program):
         yield req
         yield env.timeout(self.drop_off(float(call.latents[U_DROP_OFF])))
 
+    def scale_capacity(self, share: float) -> None:
+        super().scale_capacity(share)
+        self.capacity = round(self.config.beds * share)
+        self._cap_changes.append((self.env.now, self.capacity))
+
+    def end_program(self) -> None:
+        super().end_program()
+        self.capacity = 0
+        self._cap_changes.append((self.env.now, 0))
+
+    def _funded_bed_days(self) -> float:
+        """Funded bed-days in the counted period (capacity changes from budget events)."""
+        total, t, beds = 0.0, 0.0, self.config.beds
+        for t_next, beds_next in [*self._cap_changes, (self.horizon_min, 0)]:
+            total += beds * max(0.0, min(t_next, self.horizon_min) - max(t, self.warm_min))
+            t, beds = t_next, beds_next
+        return total / DAY_MIN
+
     @property
     def occupied(self) -> int:
         return self.beds.count
@@ -81,8 +103,9 @@ class Stabilization(Program):
         cfg = self.config
         counted_days = (self.horizon_min - self.warm_min) / DAY_MIN
         capacity_min = cfg.beds * self.horizon_min
+        bed_days = self._funded_bed_days() if self._cap_changes else cfg.beds * counted_days
         return {
-            "cost": cfg.beds * counted_days * cfg.bed_day_cost,
+            "cost": bed_days * cfg.bed_day_cost,
             "stabilization_admissions": sum(self._counted),
             "stabilization_full_to_ed": sum(1 for c in self.full_calls if c[2]),
             "stabilization_bed_occupancy": self.bed_min / capacity_min if capacity_min > 0 else 0.0,

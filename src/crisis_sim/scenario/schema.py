@@ -68,6 +68,7 @@ Duration = Annotated[LogNormalDuration | ExponentialDuration | FixedDuration, Fi
 
 
 # Program sections may use the duration types above, so their schema is imported only after them.
+from crisis_sim.events import TimelineEvents, check_timeline  # noqa: E402
 from crisis_sim.scenario.programs_schema import ProgramsConfig  # noqa: E402
 
 
@@ -567,6 +568,7 @@ class Scenario(Strict):
     dispositions: Dispositions = Dispositions()
     costs: Costs = Costs()
     programs: ProgramsConfig = ProgramsConfig()
+    timeline: TimelineEvents = Field(default_factory=list, description="dated events (docs/events.md)")
 
     @model_validator(mode="after")
     def _combinations(self) -> Scenario:
@@ -593,4 +595,5 @@ class Scenario(Strict):
             check = getattr(getattr(self.programs, key), "check_scenario", None)
             if check is not None:
                 check(self)
+        check_timeline(self)
         return self

@@ -1,0 +1,74 @@
+"""Budget events: cut posts, cut a program's hours or units by a share, end a program, and funding sources that
+end (a grant) so that blended funding can be compared with a single source (seeds 000-002; DOMAIN.md "Budget cut").
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field
+
+from crisis_sim.events.base import EventBase, Role, Share, check_program, check_role
+
+if TYPE_CHECKING:
+    from crisis_sim.events.runtime import Timeline
+    from crisis_sim.scenario.schema import Scenario
+
+
+class CutPost(EventBase):
+    """``count`` posts of a role (absent: all of them in scope) are cut for good, e.g. the outreach nurse after
+    three years (seed 000)."""
+
+    type: Literal["cut_post"]
+    role: Role
+    program: str | None = None
+    district: str | None = None
+    count: Annotated[int, Field(ge=1)] | None = None
+
+    def check_scenario(self, scenario: Scenario, index: int) -> None:
+        super().check_scenario(scenario, index)
+        check_role(scenario, index, self.role, self.program, self.district)
+
+    def apply(self, tl: Timeline, index: int) -> None:
+        tl.cut_posts(index, self)
+
+
+class _ProgramEvent(EventBase):
+    program: str
+
+    def check_scenario(self, scenario: Scenario, index: int) -> None:
+        super().check_scenario(scenario, index)
+        check_program(scenario, index, self.program)
+
+
+class ScaleProgram(_ProgramEvent):
+    """The program's hours or units are cut by ``cut_share`` of their current level (staff hours for outreach,
+    teams for mobile crisis, beds for stabilisation)."""
+
+    type: Literal["scale_program"]
+    cut_share: Share
+
+    def apply(self, tl: Timeline, index: int) -> None:
+        tl.scale_program(self.program, 1.0 - self.cut_share)
+
+
+class EndProgram(_ProgramEvent):
+    """Political change or lost funding: the program stops taking cases everywhere, for good."""
+
+    type: Literal["end_program"]
+
+    def apply(self, tl: Timeline, index: int) -> None:
+        tl.end_program(self.program)
+
+
+class FundingEnds(_ProgramEvent):
+    """A funding source that paid ``share`` of the program ends (a grant). The program keeps the share the
+    other sources pay; when nothing is left it ends. Blended funding: several sources, one ending; single
+    source: ``share = 1``."""
+
+    type: Literal["funding_ends"]
+    funder: str = Field(min_length=1, description="name of the funding source, e.g. 'state grant'")
+    share: Annotated[float, Field(gt=0.0, le=1.0)]
+
+    def apply(self, tl: Timeline, index: int) -> None:
+        tl.funding_ends(self.program, self.share)

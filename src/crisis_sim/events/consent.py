@@ -1,0 +1,38 @@
+"""Consent and information-sharing friction (seed 000: a signed authorisation before CRPOs may share anything):
+the probability and the delay of the signed consent change at a date."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from crisis_sim.events.base import EventBase, NonNegative, Share, check_program
+
+if TYPE_CHECKING:
+    from crisis_sim.events.runtime import Timeline
+    from crisis_sim.scenario.schema import Scenario
+
+
+class ConsentChange(EventBase):
+    """From ``day``, outreach's consent probability at mean trust and/or the days for the signed form to come back
+    take new values (absent fields keep theirs)."""
+
+    type: Literal["consent_change"]
+    program: Literal["outreach"] = "outreach"
+    consent_at_mean_trust: Share | None = None
+    consent_delay_days: NonNegative | None = None
+
+    def check_scenario(self, scenario: Scenario, index: int) -> None:
+        super().check_scenario(scenario, index)
+        check_program(scenario, index, self.program)
+        if self.consent_at_mean_trust is None and self.consent_delay_days is None:
+            raise ValueError(
+                f"timeline.{index} to set consent_at_mean_trust and/or consent_delay_days, found neither"
+            )
+        if self.consent_at_mean_trust is not None and not 0.0 < self.consent_at_mean_trust < 1.0:
+            raise ValueError(
+                f"timeline.{index}.consent_at_mean_trust to be strictly between 0 and 1, "
+                f"found {self.consent_at_mean_trust}"
+            )
+
+    def apply(self, tl: Timeline, index: int) -> None:
+        tl.program(self.program).set_consent(self.consent_at_mean_trust, self.consent_delay_days)
