@@ -1,0 +1,107 @@
+"""Random timelines never make staff counts negative or lose track of who is on duty."""
+
+from __future__ import annotations
+
+import functools
+
+from conftest import SCENARIOS, short
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.scenario import load_scenario, with_overrides
+
+DAYS = 40
+ROLES = ("patrol", "crpo", "nurse", "psychiatrist")
+
+
+@functools.cache
+def base():
+    sc = load_scenario(SCENARIOS / "outreach_echinops.toml")
+    sc = with_overrides(sc, {"city.population": 40_000}, label="<test>")
+    return short(sc, DAYS)
+
+
+day = st.floats(min_value=0, max_value=DAYS - 1, allow_nan=False).map(lambda d: round(d, 2))
+district = st.sampled_from([None, "station_a", "station_b", "station_c"])
+share = st.floats(min_value=0, max_value=1, allow_nan=False)
+role = st.sampled_from(ROLES)
+
+EVENTS = st.one_of(
+    st.builds(
+        lambda d, r, s, x: {"day": d, "type": "vacancy", "role": r, "share": s, "district": x},
+        day,
+        st.sampled_from(("patrol", "crpo")),
+        share,
+        district,
+    ),  # fmt: skip
+    st.builds(lambda d, r, s: {"day": d, "type": "absence", "role": r, "share": s}, day, role, share),
+    st.builds(
+        lambda d, r, rate, lag: {
+            "day": d,
+            "type": "turnover",
+            "role": r,
+            "annual_rate": rate,
+            "hiring_lag_days": lag,
+            "training_days": 0.0,
+        },
+        day,
+        role,
+        st.floats(0, 20),
+        st.floats(0, 10),
+    ),  # fmt: skip
+    st.builds(
+        lambda d, n, x, dur: {
+            "day": d,
+            "type": "lose_patrol",
+            "count": n,
+            "district": x,
+            "duration_days": dur,
+        },
+        day,
+        st.integers(1, 40),
+        district,
+        st.one_of(st.none(), st.floats(0, 10)),
+    ),  # fmt: skip
+    st.builds(lambda d, r: {"day": d, "type": "cut_post", "role": r}, day, role),
+    st.builds(
+        lambda d, x, lag: {
+            "day": d,
+            "type": "champion_departs",
+            "role": "crpo",
+            "district": x or "station_a",
+            "replacement_after_days": lag,
+        },
+        day,
+        district,
+        st.one_of(st.none(), st.floats(0, 10)),
+    ),  # fmt: skip
+    st.builds(
+        lambda d, c: {"day": d, "type": "scale_program", "program": "outreach", "cut_share": c}, day, share
+    ),
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(EVENTS, min_size=1, max_size=6))
+def test_random_timelines_keep_staff_counts_sane(events):
+    sc = with_overrides(base(), {"timeline": events}, label="<test>")
+    model = CrisisModel(sc)
+    tl = model.timeline
+    while model.running:
+        model.step()
+        for r in ("patrol", "crpo", "nurse", "psychiatrist", "social_worker", "peer", "emt"):
+            n = tl.in_post_count(r)
+            assert 0 <= n <= len(tl.posts(r))
+        assert tl.in_post_count("patrol") == sum(o.in_post for o in model.officers)
+        for pool in model.patrol:
+            on_duty = [o for team in pool.roster for o in team if o.on_duty]
+            assert pool.on_duty == len(on_duty) >= 0
+            assert all(
+                o.in_post and o.on_duty for o in pool.store.items
+            )  # nobody out of post waits for calls
+            assert len(set(map(id, pool.store.items))) == len(pool.store.items)
+    assert sorted(i for _, i, _ in tl.fired) == list(range(len(events)))
+    for rows in tl.operational_days().values():
+        for days in rows.values():
+            assert 0 <= days <= DAYS + 1e-9
