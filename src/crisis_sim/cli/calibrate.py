@@ -1,0 +1,120 @@
+"""``crisis-sim calibrate SCENARIO --targets FILE --params FILE --trials N``: fit free parameters to published
+figures with Optuna (SQLite study in --out, resumable), then check held-out validation targets.
+
+``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
+without calibrating. See docs/calibration.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from crisis_sim.cli import UsageError
+from crisis_sim.cli.common import add_run_options, dumps
+from crisis_sim.cli.compare import _default_workers, _positive
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="fit free parameters to published targets (Optuna, resumable) and validate on held-out targets",
+        description="Search the free parameters of --params for the values whose simulated statistics come "
+        "closest to the [[fit]] targets of --targets (loss: weighted mean of squared distances scaled by each "
+        "target's uncertainty), every trial on the same replications 0..R-1 (common random numbers). The study "
+        "is kept in DIR/study.db: rerun the same command to continue an interrupted calibration; --trials is "
+        "the total of completed trials. Writes best_params.json, fit.md/csv, validation.md/csv (held-out "
+        "[[validation]] targets), trials.csv, plots/*.png and calibrated.toml (base = SCENARIO plus the "
+        "calibrated values, each marked).",
+    )
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML) to calibrate")
+    p.add_argument(
+        "--targets", required=True, metavar="FILE", help="targets file, e.g. calibration/targets.toml"
+    )
+    p.add_argument("--params", metavar="FILE", help="free parameters, e.g. calibration/params.toml")
+    p.add_argument("--trials", type=_positive("trials"), help="total completed trials wanted in the study")
+    p.add_argument("--replications", "-R", type=_positive("replications"), default=4,
+                   help="replications per trial, the same seeds for every trial (default 4)")  # fmt: skip
+    add_run_options(p)
+    p.add_argument("--executor", choices=("processes", "dask"), default="processes",
+                   help="local process pool (default) or Dask distributed")  # fmt: skip
+    p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
+                   help="worker processes (default: the CPUs available; 1 runs in this process)")  # fmt: skip
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address; implies --executor dask")
+    p.add_argument("--out", metavar="DIR", default="calibration-out",
+                   help="output folder holding study.db and the results (default calibration-out)")  # fmt: skip
+    p.add_argument("--study", metavar="NAME", help="study name (default calibrate-<scenario file stem>)")
+    p.add_argument("--validate-only", action="store_true",
+                   help="no calibration: simulate SCENARIO as it is and write validation.md/csv for all targets")  # fmt: skip
+    p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
+    p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
+    p.set_defaults(func=_calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from crisis_sim.analysis import calibration as cal
+
+    try:
+        targets = cal.load_targets(args.targets)
+        if args.validate_only:
+            params = cal.load_params(args.params) if args.params else []
+        else:
+            if not args.params or not args.trials:
+                raise UsageError("calibrate: expected --params FILE and --trials N (or --validate-only)")
+            params = cal.load_params(args.params)
+            if not any(t.role == "fit" for t in targets):
+                raise cal.CalibrationError(
+                    f"{args.targets}: expected at least one [[fit]] target, found none"
+                )
+        problem = cal.Problem(args.scenario, targets, params, args.replications, args.seed, args.days)
+        problem.base(args.scenario)  # ScenarioError (exit 2) if the scenario is bad
+        problem.check()
+    except cal.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    runner = cal.Runner(args.executor, args.workers, args.scheduler)
+    t0 = time.perf_counter()
+    try:
+        if args.validate_only:
+            out.mkdir(parents=True, exist_ok=True)
+            measured = problem.evaluate(None, None, runner)
+            cal.write_table(measured, out / "validation.csv", out / "validation.md",
+                            f"All targets, {Path(args.scenario).name} as it is")  # fmt: skip
+            print(cal.table_md(measured), end="")
+            print(f"\n{sum(m.within for m in measured)} of {len(measured)} targets within tolerance; "
+                  f"{time.perf_counter() - t0:.0f} s; tables in {out}/validation.md and .csv")  # fmt: skip
+            return 0
+
+        def progress(done: int, loss: float, best: float) -> None:
+            print(f"trial {done}/{args.trials}: loss {loss:.4g} (best {best:.4g}), "
+                  f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
+
+        try:
+            study = cal.calibrate(problem, args.trials, out, runner, args.study, on_trial=progress)
+        except cal.CalibrationError as exc:
+            raise UsageError(str(exc)) from None
+        doc = cal.write_outputs(problem, study, out, runner, plots=not args.no_plots)
+    except KeyboardInterrupt:
+        runner.abort()
+        print(f"crisis-sim: interrupted; completed trials are kept in {out}/study.db. Run the same command "
+              "again to continue the study.", file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        runner.close()
+    if args.json:
+        print(dumps(doc))
+    else:
+        print(f"study {doc['study']}: best trial {doc['best_trial']} of {doc['trials_completed']}, loss "
+              f"{doc['loss']:.4g} (first trial, the scenario's own values: {cal.fmt(doc['loss_before'])})")  # fmt: skip
+        for path, value in doc["overrides"].items():
+            print(f"  {path} = {cal.fmt(value)}")
+        print()
+        print((out / "fit.md").read_text(), end="")
+        if (out / "validation.md").exists():
+            print()
+            print((out / "validation.md").read_text(), end="")
+        print(f"\n{time.perf_counter() - t0:.0f} s; results in {out}: best_params.json, fit.md/csv, "
+              "validation.md/csv, trials.csv, plots/*.png, calibrated.toml, study.db")  # fmt: skip
+    return 0
