@@ -421,10 +421,17 @@ class SensitivityResult:
 
 
 def run_sensitivity(
-    inputs: InputsSpec, method: str, n: int, evaluator: Evaluator, seed: int = 0, groups: bool = False
+    inputs: InputsSpec,
+    method: str,
+    n: int,
+    evaluator: Evaluator,
+    seed: int = 0,
+    groups: bool = False,
+    design: Design | None = None,
 ) -> SensitivityResult:
-    """Sample, evaluate (per categorical case), collect in sampler order, analyse, check convergence."""
-    design = make_design(inputs, method, n, seed, groups)
+    """Sample (unless ``design`` is given), evaluate (per categorical case), collect in sampler order, analyse,
+    check convergence."""
+    design = design or make_design(inputs, method, n, seed, groups)
     cases = inputs.categories()
     runs = evaluator(design, cases)
     ys, noise = collect_outputs(runs, len(cases), design.n_rows, inputs.metrics)

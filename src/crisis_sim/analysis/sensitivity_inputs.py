@@ -311,7 +311,7 @@ def parse_inputs(raw: Mapping[str, Any], label: str = "<inputs>", check_paths: b
         cats = [cats]
     if not isinstance(cats, list):
         raise _fail(label, "categorical", "[[categorical]] tables with path and values", cats)
-    categorical = tuple(_parse_categorical(label, k, c, paths) for k, c in enumerate(cats))
+    categorical = tuple(_parse_categorical(label, k, c, paths, check_paths) for k, c in enumerate(cats))
     scenario = raw.get("scenario")
     if scenario is not None and not isinstance(scenario, str):
         raise _fail(label, "scenario", "a scenario file name (string)", scenario)
@@ -384,7 +384,9 @@ def _parse_input(label: str, k: int, item: Any, check_paths: bool = True) -> Unc
     return UncertainInput(path, name, dist, params, kind, group, source)
 
 
-def _parse_categorical(label: str, k: int, item: Any, input_paths: Sequence[str]) -> Categorical:
+def _parse_categorical(
+    label: str, k: int, item: Any, input_paths: Sequence[str], check_paths: bool = True
+) -> Categorical:
     where = f"categorical[{k}]"
     if not isinstance(item, dict):
         raise _fail(label, where, "a table with path and values", item)
@@ -393,7 +395,7 @@ def _parse_categorical(label: str, k: int, item: Any, input_paths: Sequence[str]
         raise _fail(label, f"{where}.{unknown[0]}", "a known key (labels, path, values)",
                     Described(f"unknown key {unknown[0]!r}"))  # fmt: skip
     path = item.get("path")
-    if not isinstance(path, str) or field_type(path) is None:
+    if not isinstance(path, str) or (check_paths and field_type(path) is None):
         raise _fail(
             label, f"{where}.path", "a path of the scenario schema", path if path is not None else "<nothing>"
         )

@@ -68,8 +68,8 @@ def _sensitivity(args: argparse.Namespace) -> int:
         EngineEvaluator,
         SensitivityError,
         format_table,
+        make_design,
         result_document,
-        rows_for,
         run_sensitivity,
         write_outputs,
     )
@@ -101,14 +101,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
         args.scenario, args.replications, args.seed, args.days, args.out, args.executor, args.workers,
         args.scheduler, args.chunk_size, progress=not args.no_progress, common=common, metrics=inputs.metrics,
     )  # fmt: skip
-    groups = len(set(inputs.groups)) if args.groups and inputs.groups else None
     try:
-        rows = rows_for(args.method, args.n, len(inputs.inputs), groups)
+        design = make_design(inputs, args.method, args.n, args.seed, args.groups)
+        rows = design.n_rows
         if not args.no_progress:
             cases = len(inputs.categories())
             print(f"{args.method}: {rows} sample rows x {cases} case(s) x {args.replications} replication(s) = "
                   f"{rows * cases * args.replications} runs", file=sys.stderr)  # fmt: skip
-        result = run_sensitivity(inputs, args.method, args.n, evaluator, args.seed, args.groups)
+        result = run_sensitivity(inputs, args.method, args.n, evaluator, args.seed, args.groups, design)
     except SensitivityError as exc:
         raise UsageError(str(exc)) from None
     except StoreError as exc:
