@@ -49,7 +49,11 @@ BAD = {
         "'emt'",
     ),
     "unknown role": ('day = 10\ntype = "cut_post"\nrole = "janitor"', "timeline.0", "janitor"),
-    "unknown key": ('day = 10\ntype = "note"\ncolour = "red"', "colour", "unknown key"),
+    "unknown key": (
+        'day = 10\ntype = "note"\ncolour = "red"',
+        "timeline.0.colour",
+        "one of day, label, type",
+    ),
     "negative day": ('day = -1\ntype = "note"', "timeline.0", "-1"),
     "bad share": ('day = 10\ntype = "vacancy"\nshare = 1.5', "share", "1.5"),
     "crpo without district": ('day = 10\ntype = "champion_departs"\nrole = "crpo"', "district", "nothing"),

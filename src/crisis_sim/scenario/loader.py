@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from crisis_sim.events import EVENT_TYPES
 from crisis_sim.scenario.schema import Scenario
 
-_UNION_TAGS = {"lognormal", "exponential", "fixed"}
+_UNION_TAGS = {"lognormal", "exponential", "fixed", *EVENT_TYPES}  # discriminator values pydantic puts in paths
 
 
 class ScenarioError(Exception):
@@ -142,7 +143,7 @@ def _describe(label: str, err: Mapping[str, Any]) -> str:
     kind = err["type"]
     msg: str = err["msg"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys([str(p) for p in err["loc"][:-1] if not str(p).startswith("function-")])
         hint = f"one of {', '.join(allowed)}" if allowed else "no key here"
         return format_problem(label, path, f"a known key ({hint})", Described(f"unknown key {loc[-1]!r}"))
     if kind == "missing":
@@ -159,15 +160,38 @@ def _describe(label: str, err: Mapping[str, Any]) -> str:
 
 def _allowed_keys(loc: list[str]) -> list[str]:
     model: Any = Scenario
+    annotation: Any = None
     for part in loc:
+        if part.isdigit():  # a list item: same model
+            continue
+        tagged = _tagged_model(annotation, part) if annotation is not None else None
+        if tagged is not None:  # a discriminated union's tag picks the member
+            model, annotation = tagged, None
+            continue
         fields = getattr(model, "model_fields", None)
         if fields is None or part not in fields:
             return []
-        model = _inner_model(fields[part].annotation)
+        annotation = fields[part].annotation
+        model = _inner_model(annotation)
         if model is None:
             return []
     fields = getattr(model, "model_fields", None)
     return sorted(fields) if fields else []
+
+
+def _tagged_model(annotation: Any, tag: str) -> Any:
+    """The member of a (possibly nested) union whose ``type``/``kind`` literal is ``tag``."""
+    for arg in getattr(annotation, "__args__", ()) or ():
+        fields = getattr(arg, "model_fields", None)
+        if fields:
+            for key in ("type", "kind"):
+                if key in fields and tag in (getattr(fields[key].annotation, "__args__", ()) or ()):
+                    return arg
+        else:
+            found = _tagged_model(arg, tag)
+            if found is not None:
+                return found
+    return None
 
 
 def _inner_model(annotation: Any) -> Any:
