@@ -94,3 +94,11 @@ def test_every_event_type_is_listed():
     assert {"note", "vacancy", "absence", "turnover", "lose_patrol", "cit_training", "champion_departs", "champion",
             "cut_post", "scale_program", "end_program", "funding_ends", "consent_change", "demand_surge",
             "demand_trend", "ed_boarding"} == set(EVENT_TYPES)  # fmt: skip
+
+
+def test_days_option_drops_events_after_the_shortened_horizon():
+    from crisis_sim.cli.common import load_for_run
+
+    sc = load_for_run(str(SCENARIOS / "champion_retires.toml"), 300)
+    assert [e.type for e in sc.timeline] == ["turnover"]  # the retirement on day 545 would never fire
+    assert len(load_for_run(str(SCENARIOS / "champion_retires.toml"), 600).timeline) == 2

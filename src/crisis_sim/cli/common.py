@@ -38,7 +38,11 @@ def load_for_run(path: str, days: int | None) -> Scenario:
     if days is None:
         return scenario
     warm = min(scenario.simulation.warmup_days, days // 2)
-    return with_overrides(scenario, {"simulation.horizon_days": days, "simulation.warmup_days": warm}, label=path)
+    over: dict[str, Any] = {"simulation.horizon_days": days, "simulation.warmup_days": warm}
+    kept = [e for e in scenario.timeline if e.day < days]  # timeline events after a shortened horizon never fire
+    if len(kept) != len(scenario.timeline):
+        over["timeline"] = [e.model_dump(mode="python") for e in kept]
+    return with_overrides(scenario, over, label=path)
 
 
 def jsonable(value: Any) -> Any:
