@@ -101,10 +101,18 @@ def test_outputs_arriving_shuffled_give_the_same_indices():
 
 
 def test_replications_are_averaged_per_row_and_missing_rows_refused():
-    runs = pd.DataFrame({"case": 0, "row": [2, 0, 1, 0, 2, 1], "y": [5.0, 1.0, 3.0, 2.0, 7.0, 3.0]})
+    runs = pd.DataFrame({"case": 0, "row": [2, 0, 1, 0, 2, 1], "replication": [0, 0, 0, 1, 1, 1],
+                         "y": [5.0, 1.0, 3.0, 2.0, 7.0, 3.0]})  # fmt: skip
     ys, noise = collect_outputs(runs, 1, 3, ["y"])
     assert ys[(0, "y")].tolist() == [1.5, 3.0, 6.0]
-    assert noise[(0, "y")] == pytest.approx(((0.5 + 0 + 2) / 2 / 3) / np.var([1.5, 3.0, 6.0], ddof=1))
+    # Row x replication interaction: residuals of the 3x2 grid after row and replication means.
+    grid = np.array([[1.0, 2.0], [3.0, 3.0], [5.0, 7.0]])
+    resid = grid - grid.mean(1, keepdims=True) - grid.mean(0, keepdims=True) + grid.mean()
+    expected = (resid**2).sum() / (2 * 1) / 2 / np.var([1.5, 3.0, 6.0], ddof=1)
+    assert noise[(0, "y")] == pytest.approx(expected)
+    # A replication level shared by every row (common random numbers) is not noise.
+    shifted = runs.assign(y=runs["y"] + 100.0 * runs["replication"])
+    assert collect_outputs(shifted, 1, 3, ["y"])[1][(0, "y")] == pytest.approx(expected)
     with pytest.raises(SensitivityError, match="2 of 4 rows"):
         collect_outputs(runs[runs["row"] != 1], 1, 4, ["y"])
 

@@ -255,7 +255,7 @@ def collect_outputs(
     runs: pd.DataFrame, n_cases: int, n_rows: int, metrics: Sequence[str]
 ) -> tuple[dict[tuple[int, str], np.ndarray], dict[tuple[int, str], float]]:
     """Mean over replications per (case, row), reindexed to rows 0..n-1 (sampler order); also the share of the
-    variance of the means that is replication noise (NaN with one replication)."""
+    variance of the means that is replication noise (NaN with one replication or without a replication column)."""
     ys, noise = {}, {}
     for c in range(n_cases):
         sub = runs[runs["case"] == c]
@@ -270,14 +270,28 @@ def collect_outputs(
                 )
             y = mean.to_numpy(dtype=float)
             ys[(c, m)] = y
-            count = grouped.count().reindex(range(n_rows))
-            within = grouped.var(ddof=1).reindex(range(n_rows))
-            total = float(np.var(y, ddof=1)) if n_rows > 1 else math.nan
-            if count.min() >= 2 and total > 0:
-                noise[(c, m)] = float((within / count).mean() / total)
-            else:
-                noise[(c, m)] = math.nan
+            noise[(c, m)] = _noise_share(sub, m, n_rows, y)
     return ys, noise
+
+
+def _noise_share(sub: pd.DataFrame, metric: str, n_rows: int, y: np.ndarray) -> float:
+    """Share of the variance of the row means that is replication noise, under common random numbers.
+
+    With CRN, replication k of every row sees the same crises: a replication's common level (b_r in
+    y_ir = mu + a_i + b_r + e_ir) shifts every row alike and cannot change an index. What blurs the rows'
+    differences is the row x replication interaction e_ir; its variance / R, over the variance of the row means."""
+    if "replication" not in sub.columns or n_rows < 2:
+        return math.nan
+    grid = sub.pivot_table(index="row", columns="replication", values=metric, aggfunc="mean")
+    grid = grid.reindex(range(n_rows))
+    r = grid.shape[1]
+    total = float(np.var(y, ddof=1))
+    if r < 2 or grid.isna().any().any() or total <= 0:
+        return math.nan
+    g = grid.to_numpy(dtype=float)
+    resid = g - g.mean(axis=1, keepdims=True) - g.mean(axis=0, keepdims=True) + g.mean()
+    var_e = float((resid**2).sum() / ((n_rows - 1) * (r - 1)))
+    return var_e / r / total
 
 
 # --- 4. analysis ---------------------------------------------------------------------------------------------
@@ -394,7 +408,8 @@ def convergence_warnings(
     for (case, metric), share in (noise or {}).items():
         if math.isfinite(share) and share > NOISE_LIMIT:
             where = f"{metric}" + (f" [{case}]" if case else "")
-            out.append(f"{where}: replication noise is {share:.0%} of the variance between sample rows; indices "
+            out.append(f"{where}: replication noise (row x replication interaction / R) is {share:.0%} of the variance "
+                       "between sample rows; indices "
                        "partly measure simulation noise (more --replications or longer --days)")  # fmt: skip
     return out
 
@@ -557,6 +572,9 @@ def result_document(result: SensitivityResult, extra: dict[str, Any] | None = No
         "metrics": list(d.inputs.metrics),
         "problem": d.problem,
         "warnings": list(result.warnings),
+        "replication_noise_share": {
+            f"{metric}[{case}]" if case else metric: share for (case, metric), share in result.noise.items()
+        },
         **(extra or {}),
         "table": result.table.to_dict(orient="records"),
     }
