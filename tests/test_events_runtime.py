@@ -210,3 +210,17 @@ def test_series_columns_present_without_programs():
         assert col in res.timeseries.columns, col
     assert (res.timeseries["outreach_visits"] == 0).all()
     assert res.timeseries["repeat_calls"].sum() >= 0
+
+
+@pytest.mark.parametrize("name,responder", [("co_response", "co_response"), ("cit", None)])
+def test_ended_program_without_own_check_takes_no_calls(name, responder):
+    sc = short(load_scenario(SCENARIOS / f"{name}.toml"), 50)
+    model, res = run(with_timeline(sc, [{"day": 25, "type": "end_program", "program": name}]))
+    led = res.ledger
+    after = led[led["t_received"] >= 25 * DAY_MIN]
+    before = led[led["t_received"] < 25 * DAY_MIN]
+    column = "responder" if responder else "program"
+    value = responder or name
+    assert (before[column].astype(str) == value).any()
+    assert not (after[column].astype(str) == value).any()
+    assert res.summary["program_operational_days"][name]["north"] == 25.0

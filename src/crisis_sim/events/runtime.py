@@ -77,6 +77,10 @@ class Timeline:
             for d, on in enumerate(self.active[key]):
                 if covers[d] and not on:
                     p.suspend(d)
+        if self.events:
+            for p in self.programs.values():
+                if not p.handles_suspension:
+                    _guard(p)
         for i, event in enumerate(self.events):
             self.env.timeout(event.day * DAY_MIN).callbacks.append(partial(self._fire, i))
 
@@ -510,6 +514,23 @@ class Timeline:
             "staff_departures": dict(self.departures),
             "staff_hires": dict(self.hires),
         }
+
+
+def _guard(p: Program) -> None:
+    """Make a program that does not check its own suspension take no calls where it is suspended: its triage,
+    route and handoff hooks (instance attributes shadowing the class's) pass while ``is_suspended``."""
+    triage, route, handoff = p.triage, p.route, p.handoff
+
+    def guarded_triage(call: Any) -> bool:
+        return False if p.suspended and p.is_suspended(call.district) else triage(call)
+
+    def guarded_route(call: Any) -> Any:
+        return None if p.suspended and p.is_suspended(call.district) else route(call)
+
+    def guarded_handoff(call: Any) -> Any:
+        return None if p.suspended and p.is_suspended(call.district) else handoff(call)
+
+    p.triage, p.route, p.handoff = guarded_triage, guarded_route, guarded_handoff
 
 
 def _overlap(a: float, b: float, lo: float, hi: float) -> float:
