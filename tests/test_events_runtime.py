@@ -224,3 +224,11 @@ def test_ended_program_without_own_check_takes_no_calls(name, responder):
     assert (before[column].astype(str) == value).any()
     assert not (after[column].astype(str) == value).any()
     assert res.summary["program_operational_days"][name]["north"] == 25.0
+
+
+def test_a_larger_vacancy_share_keeps_the_posts_already_vacant():
+    events = [{"day": 5, "type": "vacancy", "share": 0.1}, {"day": 10, "type": "vacancy", "share": 0.3}]
+    model, _ = run(with_timeline(small(12), events))
+    n = len(model.officers)
+    assert sum(not o.in_post for o in model.officers) == round(0.3 * n)
+    assert model.timeline.hires["patrol"] == 0  # no post left vacancy, so nobody new was hired

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from crisis_sim.programs.base import Program
 
 QUARTER_DAYS = 91.25
+VACANCY_KEY = 1_000_000  # events-stream key of vacancy orders (event indices are the other keys)
 
 
 class Timeline:
@@ -210,7 +211,9 @@ class Timeline:
         posts = self.posts(ev.role, ev.district, ev.program)
         if not posts:
             return
-        order = self._stream(index).permutation(len(posts)).tolist()
+        # The same order for the same posts in every vacancy event, so a larger share keeps the posts already vacant.
+        scope = (VACANCY_KEY, ROLES.index(ev.role), _scope_key(self.district_names, ev.district), len(posts))
+        order = self._stream(*scope).permutation(len(posts)).tolist()
         n_vacant = round(ev.share * len(posts))
         vacant = {id(posts[k]) for k in order[:n_vacant]}
         for agent in posts:
@@ -531,6 +534,10 @@ def _guard(p: Program) -> None:
         return None if p.suspended and p.is_suspended(call.district) else handoff(call)
 
     p.triage, p.route, p.handoff = guarded_triage, guarded_route, guarded_handoff
+
+
+def _scope_key(names: list[str], district: str | None) -> int:
+    return 0 if district is None else names.index(district) + 1
 
 
 def _overlap(a: float, b: float, lo: float, hi: float) -> float:
