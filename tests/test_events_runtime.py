@@ -134,6 +134,12 @@ def test_nurse_cut_lowers_visits_and_keeps_the_calls_before_it():
     after_cut_start = t_cut + 14 * DAY_MIN  # the week's budget already charged may still run
     assert per_day(m1, after_cut_start, hi) < 0.2 * per_day(m0, after_cut_start, hi)
     assert r1.summary["staff_in_post_end"]["nurse"] == 0
+    # The pathway winds down: open cases close, clients in treatment go to regular services, slots are freed.
+    outreach = next(p for p in m1.programs if p.key == "outreach")
+    assert outreach.caseload.count == 0 and not outreach.caseload.queue
+    assert r1.summary["outreach_cases_wound_down"] > 0
+    assert all(c.status != "referred" for c in outreach.cases)
+    assert not any(c.t_report >= t_cut for c in outreach.cases)  # suspended: no new referrals
     assert (
         r1.timeseries["staff_in_post_nurse"].iloc[-1] == 0
         and r0.timeseries["staff_in_post_nurse"].iloc[-1] == 1

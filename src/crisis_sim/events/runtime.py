@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from crisis_sim.programs.base import Program
 
 QUARTER_DAYS = 91.25
+PERMANENT = ("cut", "unfunded")  # reasons a post never comes back from
 VACANCY_KEY = 1_000_000  # events-stream key of vacancy orders (event indices are the other keys)
 
 
@@ -143,9 +144,13 @@ class Timeline:
     def set_out(self, agent: Any, reason: str) -> None:
         reasons = self.out.setdefault(id(agent), set())
         was_in = not reasons
+        first = reason not in reasons
         reasons.add(reason)
         if was_in and agent.in_post:
             self._leave(agent)
+        if first and reason in PERMANENT:
+            for p in self.model.programs:
+                p.staff_lost(agent)
 
     def set_back(self, agent: Any, reason: str) -> None:
         reasons = self.out.get(id(agent))
@@ -360,6 +365,9 @@ class Timeline:
     def scale_program(self, key: str, factor: float) -> None:
         self.capacity[key] *= factor
         p = self.programs[key]
+        if self.capacity[key] <= 1e-9:
+            self.end_program(key)
+            return
         p.scale_capacity(self.capacity[key])
         unfunded = {id(a) for a in p.unfunded_staff()}
         for agent in p.staff():

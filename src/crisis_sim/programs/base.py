@@ -91,6 +91,9 @@ class Program:
     def staff_changed(self, agent: Any) -> None:
         """A person's ``in_post`` changed (vacancy, absence, departure, cut, return)."""
 
+    def staff_lost(self, agent: Any) -> None:
+        """A post of this program is gone for good (cut, unfunded, program ended): wind down what needs it."""
+
     def officer_replaced(self, officer: Any) -> None:
         """A new person took a patrol post (or was briefed): programs tracking officer state may reset it."""
 

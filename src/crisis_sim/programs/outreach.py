@@ -59,6 +59,7 @@ class Staff:
         self.allotment = max(0.0, minutes_per_week - reserved_min)
         self.budget = simpy.Container(env, capacity=max(self.allotment, 1e-9), init=self.allotment)
         self.week = 0
+        self.no_hours = False  # budget cut to nothing: no refills, tasks wait (set by scale_capacity)
         # minutes charged to each week's budget (tasks, not meetings)
         self.used_by_week: dict[int, float] = {}
         self.busy_min = 0.0  # tasks + meetings, all run
@@ -86,7 +87,7 @@ class Staff:
         self.week += 1
         self._pay(self.env.now)
         top_up = self.allotment - self.budget.level
-        if top_up > 1e-9 and self.agent.in_post:
+        if top_up > 1e-9 and self.agent.in_post and not self.no_hours:
             self.budget.put(top_up)
 
     def free_now(self, minutes: float) -> bool:
@@ -119,6 +120,8 @@ class OutreachCase:
     psychiatrist: bool = False
     engagement_version: int | None = None
     visits: list[int] = field(default_factory=list)
+    req: Any = None  # the caseload request (a wind-down releases it)
+    in_caseload: bool = False
 
 
 class _StepDownReferral:
@@ -152,7 +155,8 @@ class OutreachProgram(Program):
         )  # whole run, for the daily reporters
         self.counted = dict.fromkeys(
             ("referrals", "consents", "declined", "visits", "psychiatrist_visits", "step_downs", "already_in_care",
-             "dropped_waiting", "intakes", "no_crpo", "stepdown_not_referred", "meetings", "suspended"),
+             "dropped_waiting", "intakes", "no_crpo", "stepdown_not_referred", "meetings", "suspended",
+             "wound_down"),
             0,
         )  # fmt: skip
         self.patrol_visit_min = 0.0
@@ -408,7 +412,10 @@ class OutreachProgram(Program):
         super().scale_capacity(share)
         for s in self._all_staff():
             s.minutes_per_week = self._base_minutes[id(s)] * share
-            s.allotment = min(max(0.0, s.minutes_per_week - s.reserved_min), s.budget.capacity)
+            allotment = s.minutes_per_week - s.reserved_min
+            s.no_hours = allotment <= 1e-9
+            # With no hours left a task asks for more than the budget can ever hold, so it waits.
+            s.allotment = s.budget.capacity if s.no_hours else min(allotment, s.budget.capacity)
 
     def officer_replaced(self, officer: PatrolOfficer) -> None:
         self._aw_t[officer.unique_id] = self.env.now  # the awareness just set is current
@@ -455,15 +462,20 @@ class OutreachProgram(Program):
                 return
             yield env.timeout(cfg.reoffer_after_days * DAY_MIN)
         # 2. Information goes to the care team; the case waits for a caseload slot.
+        if case.status != "referred":  # closed meanwhile (the program wound down)
+            return
         self._share(case)
-        req = self.caseload.request()
+        req = case.req = self.caseload.request()
         got = yield req | env.timeout(cfg.max_wait_days * DAY_MIN)
+        if case.status != "referred":  # wound down while waiting: the request was withdrawn then
+            return
         if req not in got:
             req.cancel()
             if env.now >= self.warm:
                 self.counted["dropped_waiting"] += 1
             self._close(case, "dropped_waiting")
             return
+        case.in_caseload = True
         self._caseload_changed(+1)
         self._log(case, "caseload_in")
         # 3. Nurse: record review and assessment; someone already followed is linked back to their team.
@@ -489,7 +501,11 @@ class OutreachProgram(Program):
             case.engagement_version = r.engagement_version
         for _ in range(cfg.follow_up_visits):
             yield env.timeout(cfg.follow_up_interval_days * DAY_MIN)
+            if case.status != "referred":
+                return
             yield from self._home_visit(case, False, "follow_up")
+        if case.status != "referred":
+            return
         # 6. Step-down to regular services, ahead of the waitlist (priority 0).
         if (
             case.engagement_version is not None
@@ -564,9 +580,36 @@ class OutreachProgram(Program):
         self._log(case, "shared")
 
     def _leave_caseload(self, req, case: OutreachCase, status: str) -> None:
+        if case.status != "referred":  # already wound down
+            return
         self.caseload.release(req)
+        case.in_caseload = False
         self._caseload_changed(-1)
         self._close(case, status)
+
+    def staff_lost(self, agent: Any) -> None:
+        """A post is gone for good (cut, unfunded): without the nurse the pathway winds down. Open cases close;
+        clients in treatment end it and are referred to regular services (the ordinary waitlist)."""
+        if agent is not self.nurse_agent:
+            return
+        now = self.env.now
+        counted = now >= self.warm
+        for case in self.cases:
+            if case.status != "referred":
+                continue
+            r = self.model.residents[case.resident]
+            if case.engagement_version is not None and r.engaged and r.engagement_version == case.engagement_version:
+                self.model.set_engaged(r, False, now)
+                self.model.refer(_StepDownReferral(case, now), priority=1, source="outreach_wound_down")
+            if case.in_caseload:
+                self.caseload.release(case.req)
+                case.in_caseload = False
+                self._caseload_changed(-1)
+            elif case.req is not None and not case.req.triggered:
+                case.req.cancel()
+            if counted:
+                self.counted["wound_down"] += 1
+            self._close(case, "wound_down")
 
     def _close(self, case: OutreachCase, status: str) -> None:
         case.status = status
@@ -634,6 +677,7 @@ class OutreachProgram(Program):
             "outreach_dropped_waiting": k["dropped_waiting"],
             "outreach_no_crpo": k["no_crpo"],
             "outreach_suspended_reports": k["suspended"],
+            "outreach_cases_wound_down": k["wound_down"],
             "outreach_meetings": k["meetings"],
             "outreach_station_visits": sum(1 for t, _ in self.station_visits if t >= self.warm),
             "outreach_officer_hours_visits": self.patrol_visit_min / 60,  # patrol officer-hours
