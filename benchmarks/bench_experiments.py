@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/bench_experiments.py --runs 200 --days 120
 
-Prints, per (executor, workers): executor start-up, batch wall time, runs/s, the mean in-worker run time (the
-``wall_s`` of each run), the overhead per run (worker-seconds spent beyond the runs themselves, including
-store writes and idle tails, divided by runs) and the parallel efficiency (runs/s at N workers over N times
-runs/s at 1 worker). Batches go through the real path: chunks, executor, Parquet store. Start-up (forkserver
-with preloaded model code, or a Dask LocalCluster whose workers import the model) is measured separately and
-excluded from the batch time. A ratio script, not an assertion: state the machine load next to the figures.
+Prints, per (executor, workers): executor start-up, batch wall time, runs/s, the mean in-worker run time
+(the ``wall_s`` of each run), the busy fraction (summed run time / (workers x batch time): the share of worker
+time spent inside run_single, which machine load distorts less than raw speed-ups), the overhead per run
+(worker-seconds beyond the runs themselves, including store writes and idle tails, divided by runs) and the
+parallel efficiency (runs/s at N workers over N times runs/s at 1 worker). Batches go through the real path:
+chunks, executor, Parquet store. Start-up (forkserver with preloaded model code, or a Dask LocalCluster whose
+workers import the model) is measured separately and excluded from the batch time. A ratio script, not an
+assertion: state the machine load next to the figures.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def bench(kind: str, workers: int, spec, chunk_size: int | None) -> dict:
     run_s = float(runs["wall_s"].mean())
     return {"executor": kind, "workers": workers, "runs": n, "chunk_size": size, "chunks": len(tasks),
             "startup_s": startup, "wall_s": wall, "runs_per_s": n / wall, "mean_run_s": run_s,
-            "overhead_per_run_s": (wall * workers - runs["wall_s"].sum()) / n, "load_after": loadavg()}  # fmt: skip
+            "overhead_per_run_s": (wall * workers - runs["wall_s"].sum()) / n,
+            "busy": runs["wall_s"].sum() / (wall * workers), "load_after": loadavg()}  # fmt: skip
 
 
 def main() -> None:
@@ -86,7 +89,7 @@ def main() -> None:
             eff = f"{100 * r['efficiency']:.0f}%" if r["efficiency"] is not None else "-"
             print(f"{kind:9s} workers={w}  startup {r['startup_s']:.1f} s  batch {r['wall_s']:.1f} s  "
                   f"{r['runs_per_s']:.2f} runs/s  run {r['mean_run_s']:.3f} s  overhead/run "
-                  f"{1000 * r['overhead_per_run_s']:.0f} ms  efficiency {eff}  "
+                  f"{1000 * r['overhead_per_run_s']:.0f} ms  busy {100 * r['busy']:.0f}%  efficiency {eff}  "
                   f"(chunks {r['chunks']} x {r['chunk_size']}; load after {r['load_after']})", flush=True)  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
