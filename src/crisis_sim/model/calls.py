@@ -42,7 +42,7 @@ class Call:
         "call_id", "resident", "crisis", "district", "t_received", "t_dispatched", "t_arrived", "t_cleared",
         "identified", "risk", "assessed_risk", "weapon", "responder", "unit", "disposition", "force",
         "subject_injury", "officer_injury", "ed_wait", "officer_min", "referred", "admitted", "program",
-        "latents", "substance_use", "eligible", "unserved_reason",
+        "latents", "substance_use", "eligible", "unserved_reason", "destination",
     )  # fmt: skip
 
     def __init__(self, call_id: int, resident: int, crisis: int, district: int, t_received: float,
@@ -71,6 +71,7 @@ class Call:
         self.referred = False
         self.admitted = False
         self.program = ""  # the program that handled the call, if any
+        self.destination = ""  # where the person was taken: "ed", "jail" or the key of a program's destination
         self.eligible = False  # some enabled specialised program's rules admit this call (availability aside)
         self.unserved_reason = ""  # eligible but not served by a specialised responder: busy, off_hours,
         # out_of_area or misidentified (the first program that found it eligible says why)

@@ -408,8 +408,10 @@ class CrisisModel(mesa.Model):
             for program in self.programs:
                 gen = program.handoff(call)
                 if gen is not None:
+                    call.destination = program.key
                     yield from gen
                     return
+            call.destination = "ed"
             req, assess = self.ed.admit(lat[C.U_ED_ASSESS])
             t0 = env.now
             yield req
@@ -417,6 +419,7 @@ class CrisisModel(mesa.Model):
             self.ed.start_assessment(req, assess)
             yield env.timeout(self.ed.handover(0.5))
         elif call.disposition == ARREST:
+            call.destination = "jail"
             with self.jail.slots.request() as req:
                 yield req
                 yield env.timeout(self.jail.booking(lat[C.U_BOOKING]))
@@ -485,15 +488,13 @@ class CrisisModel(mesa.Model):
             c["arrests"] += 1
         elif disp == INVOLUNTARY:
             c["involuntary_holds"] += 1
-            c["ed_transports"] += 1
-        elif disp == VOLUNTARY:
-            c["ed_transports"] += 1
         elif disp == RESOLVED:
             c["resolved_on_scene"] += 1
         elif disp == REPORT:
             c["reports"] += 1
         elif disp == PHONE:
             c["phone_resolved"] += 1
+        c["ed_transports"] += call.destination == "ed"
         c["referrals"] += call.referred
         c["use_of_force"] += call.force
         c["injuries"] += call.subject_injury + call.officer_injury

@@ -22,7 +22,7 @@ LEDGER_COLUMNS = [
     "call_id", "mh", "resident", "crisis", "district", "t_received", "t_dispatched", "t_arrived", "t_cleared",
     "identified_mh", "risk", "assessed_risk", "weapon", "responder", "unit", "disposition", "force",
     "subject_injury", "officer_injury", "ed_wait_min", "officer_min", "referred", "connected", "admitted",
-    "program", "eligible", "unserved_reason", "in_warmup",
+    "program", "eligible", "unserved_reason", "destination", "in_warmup",
 ]  # fmt: skip
 
 
@@ -58,6 +58,7 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
     m_responder = [c.responder or "none" for c in mh]
     m_program = [c.program for c in mh]
     m_unserved = [c.unserved_reason for c in mh]
+    m_destination = [c.destination for c in mh]
 
     o = model.other_call_columns()
     k = len(o["call_id"])
@@ -122,6 +123,7 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
         "program": program[order],
         "eligible": cat(m_["eligible"], np.zeros(k, bool))[order],
         "unserved_reason": unserved[order],
+        "destination": pd.Categorical(np.array(m_destination + [""] * k, dtype=object)[order]),
         "in_warmup": t_received < warm,
     }
     return pd.DataFrame(data, columns=LEDGER_COLUMNS)

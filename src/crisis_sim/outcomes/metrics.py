@@ -83,7 +83,8 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
     officer_hours_all = float(counted["officer_min"].sum()) / 60
     c = scenario.costs
     cost_police = officer_hours_all * c.officer_hour
-    cost_ed = (voluntary + holds) * c.ed_visit
+    ed_visits = int((mh["destination"] == "ed").sum()) if "destination" in mh else voluntary + holds
+    cost_ed = ed_visits * c.ed_visit
     cost_inpatient = admitted * c.inpatient_days_per_admission * c.inpatient_day
     cost_jail = arrests * c.jail_days_per_arrest * c.jail_day
     hours = np.floor((mh["t_received"].to_numpy() % DAY_MIN) / 60).astype(int)
@@ -101,7 +102,8 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
         "injuries": int(mh["subject_injury"].sum() + mh["officer_injury"].sum()),
         "subject_injuries": int(mh["subject_injury"].sum()),
         "officer_injuries": int(mh["officer_injury"].sum()),
-        "ed_transports": voluntary + holds,
+        "ed_transports": ed_visits,
+        "transports": voluntary + holds,
         "voluntary_transports": voluntary,
         "involuntary_holds": holds,
         "hold_rate": _rate(holds, n_mh),
