@@ -105,3 +105,72 @@ def test_random_timelines_keep_staff_counts_sane(events):
     for rows in tl.operational_days().values():
         for days in rows.values():
             assert 0 <= days <= DAYS + 1e-9
+
+
+@functools.cache
+def mobile_base():
+    sc = load_scenario(SCENARIOS / "mobile_crisis.toml")
+    return with_overrides(short(sc, DAYS), {"programs.mobile_crisis.teams": 3}, label="<test>")
+
+
+MC_EVENTS = st.one_of(
+    st.builds(
+        lambda d, r, rate, lag: {
+            "day": d,
+            "type": "turnover",
+            "role": r,
+            "program": "mobile_crisis",
+            "annual_rate": rate,
+            "hiring_lag_days": lag,
+            "training_days": 0.0,
+        },
+        day,
+        st.sampled_from(("social_worker", "emt")),
+        st.floats(0, 30),
+        st.floats(0, 5),
+    ),  # fmt: skip
+    st.builds(
+        lambda d, r, s: {"day": d, "type": "absence", "role": r, "share": s},
+        day,
+        st.sampled_from(("social_worker", "emt")),
+        share,
+    ),  # fmt: skip
+    st.builds(
+        lambda d, p, c: {"day": d, "type": "scale_program", "program": p, "cut_share": c},
+        day,
+        st.sampled_from(("mobile_crisis", "stabilization")),
+        share,
+    ),  # fmt: skip
+    st.builds(
+        lambda d, p, s: {"day": d, "type": "funding_ends", "program": p, "funder": "grant", "share": s},
+        day,
+        st.sampled_from(("mobile_crisis", "stabilization")),
+        st.floats(0.05, 0.5),
+    ),  # fmt: skip
+    st.builds(
+        lambda d, p: {"day": d, "type": "end_program", "program": p},
+        day,
+        st.sampled_from(("mobile_crisis", "stabilization")),
+    ),  # fmt: skip
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(MC_EVENTS, min_size=1, max_size=5))
+def test_random_program_timelines_keep_teams_consistent(events):
+    sc = with_overrides(mobile_base(), {"timeline": events}, label="<test>")
+    model = CrisisModel(sc)
+    mc = next(p for p in model.programs if p.key == "mobile_crisis")
+    stab = next(p for p in model.programs if p.key == "stabilization")
+    while model.running:
+        model.step()
+        assert mc.on_duty == sum(t.on_duty for t in mc.teams) >= 0
+        for team in mc.store.items:  # idle teams waiting for calls are on duty, funded and fully staffed
+            assert team.on_duty and mc._available(team)
+        assert 0 <= stab.capacity <= stab.config.beds
+    served = [c for c in model.mh_calls if c.responder == "mobile_crisis"]
+    if mc.ended:
+        t_end = max(t for t, i, kind in model.timeline.fired
+                    if kind in ("end_program", "funding_ends", "scale_program")
+                    and events[i]["program"] == "mobile_crisis")  # fmt: skip
+        assert all(c.t_received <= t_end for c in served)
