@@ -221,11 +221,13 @@ def test_target_distances_and_tolerance():
     sd = cal.Target("a", "fit", "metric", 0.075, sd=0.01, metric="arrest_rate")
     assert sd.z(0.095) == pytest.approx(2.0) and sd.tolerance == pytest.approx((0.055, 0.095))
     rng = cal.Target("b", "fit", "metric", 0.245, low=0.2, high=0.29, metric="hold_rate")
-    assert rng.z(0.25) == 0.0 and rng.z(0.335) == pytest.approx(1.0) and rng.z(0.155) == pytest.approx(1.0)
+    assert rng.z(0.25) == 0.0 and rng.z(0.335) == pytest.approx(2.0) and rng.z(0.155) == pytest.approx(2.0)
     assert math.isinf(rng.z(math.nan))
     m = cal.Measured(sd, [0.07, 0.08], *cal.mean_ci([0.07, 0.08]))
     assert m.mean == pytest.approx(0.075) and m.ci_low < 0.075 < m.ci_high and m.within
     assert cal.loss_of([m]) == pytest.approx(0.0)
+    edge = cal.Measured(rng, [0.28, 0.31, 0.30], *cal.mean_ci([0.28, 0.31, 0.30]))
+    assert not edge.within and edge.ci_overlaps  # mean 0.297 just above 0.29, CI reaches into the range
 
 
 def test_odds_ratio_and_share_statistics():

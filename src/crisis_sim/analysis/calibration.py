@@ -73,15 +73,16 @@ class Target:
         return self.value - 2 * self.sd, self.value + 2 * self.sd
 
     def z(self, simulated: float) -> float:
-        """Standardised distance of a simulated value from the target (0 inside a range)."""
+        """Standardised distance of a simulated value from the target: ``(sim - value) / sd``, or for a range
+        0 inside and the distance outside over a quarter of its width (the range read as ± 2 sd)."""
         if not math.isfinite(simulated):
             return math.inf
         if self.low is not None and self.high is not None:
-            half = max((self.high - self.low) / 2, 1e-12)
+            sd = max((self.high - self.low) / 4, 1e-12)
             if simulated < self.low:
-                return (self.low - simulated) / half
+                return (self.low - simulated) / sd
             if simulated > self.high:
-                return (simulated - self.high) / half
+                return (simulated - self.high) / sd
             return 0.0
         assert self.sd is not None
         return (simulated - self.value) / self.sd
@@ -460,8 +461,17 @@ class Measured:
 
     @property
     def within(self) -> bool:
+        """The simulated mean lies in the tolerance interval (the range, or value ± 2 sd)."""
         lo, hi = self.target.tolerance
         return math.isfinite(self.mean) and lo <= self.mean <= hi
+
+    @property
+    def ci_overlaps(self) -> bool:
+        """The 95% CI of the simulated mean meets the tolerance interval (not distinguishable from it)."""
+        lo, hi = self.target.tolerance
+        if not (math.isfinite(self.ci_low) and math.isfinite(self.ci_high)):
+            return self.within
+        return self.ci_low <= hi and self.ci_high >= lo
 
     def row(self) -> dict[str, Any]:
         t = self.target
@@ -469,7 +479,7 @@ class Measured:
         observed = f"{t.low:g}-{t.high:g}" if t.low is not None else f"{t.value:g} ± {t.sd:g}"
         return {"target": t.name, "role": t.role, "statistic": describe(t), "simulated_mean": self.mean,
                 "ci_low": self.ci_low, "ci_high": self.ci_high, "observed": observed, "tolerance_low": lo,
-                "tolerance_high": hi, "within_tolerance": self.within, "z": self.z,
+                "tolerance_high": hi, "within_tolerance": self.within, "ci_overlaps_tolerance": self.ci_overlaps, "z": self.z,
                 "replications": sum(math.isfinite(v) for v in self.values), "population": t.population,
                 "source": t.source}  # fmt: skip
 
@@ -733,13 +743,13 @@ def fmt(x: Any) -> str:
 
 
 def table_md(measured: Sequence[Measured]) -> str:
-    lines = ["| target | statistic | simulated mean | 95% CI | observed | within tolerance | z | source |",
-             "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| target | statistic | simulated mean | 95% CI | observed | mean within tolerance | CI overlaps "
+             "tolerance | z | source |", "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for m in measured:
         r = m.row()
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in (
             r["target"], r["statistic"], fmt(r["simulated_mean"]), f"{fmt(r['ci_low'])} – {fmt(r['ci_high'])}",
-            r["observed"], fmt(r["within_tolerance"]), fmt(r["z"]), r["source"])) + " |")  # fmt: skip
+            r["observed"], fmt(r["within_tolerance"]), fmt(r["ci_overlaps_tolerance"]), fmt(r["z"]), r["source"])) + " |")  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -750,9 +760,11 @@ def write_table(measured: Sequence[Measured], csv_path: Path, md_path: Path, tit
             w = csv.DictWriter(fh, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
-    hits = sum(m.within for m in measured)
+    hits, overlaps = sum(m.within for m in measured), sum(m.ci_overlaps for m in measured)
     md_path.write_text(
-        f"# {title}\n\n{hits} of {len(measured)} targets within tolerance.\n\n{table_md(measured)}"
+        f"# {title}\n\n{hits} of {len(measured)} targets with the simulated mean within tolerance (the published "
+        f"range, or value ± 2 sd); {overlaps} of {len(measured)} with a 95% CI that overlaps it.\n\n"
+        f"{table_md(measured)}"
     )
 
 
