@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
 from pydantic import BaseModel as _BaseModel
+from pydantic import ConfigDict, Field
 
 
 class Strict(_BaseModel):

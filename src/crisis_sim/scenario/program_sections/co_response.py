@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.schema import Duration, LogNormalDuration
+from crisis_sim.scenario.types import Duration, LogNormalDuration
 
 if TYPE_CHECKING:
     from crisis_sim.scenario.schema import Scenario

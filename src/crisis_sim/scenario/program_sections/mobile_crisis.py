@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.schema import Duration, LogNormalDuration, NonNegative, Positive, Share
+from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
 
 if TYPE_CHECKING:
     from crisis_sim.scenario.schema import Scenario

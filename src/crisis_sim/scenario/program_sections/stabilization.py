@@ -6,7 +6,7 @@ Beds and length of stay decide how often the centre is full and the ED takes the
 from __future__ import annotations
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.schema import Duration, LogNormalDuration, NonNegative
+from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative
 
 
 class StabilizationConfig(Strict):

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import Field
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.schema import Duration, LogNormalDuration
+from crisis_sim.scenario.types import Duration, LogNormalDuration
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
