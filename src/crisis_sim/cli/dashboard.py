@@ -1,0 +1,41 @@
+"""``crisis-sim dashboard [--port P] [--host 127.0.0.1]``: the coordinators' local web app (docs/dashboard.md)."""
+
+from __future__ import annotations
+
+import argparse
+
+from crisis_sim.cli import UsageError
+from crisis_sim.cli.compare import _default_workers, _positive
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dashboard",
+        help="a local web app for coordinators: pick a scenario, switch programs, add events, run, read",
+        description="Serve the dashboard on http://HOST:PORT/ (127.0.0.1 by default: only this computer). It "
+        "needs no internet: the page, its script and its charts are served by crisis_sim itself. Runs go to "
+        "a background process pool; stop with Ctrl-C.",
+    )
+    p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; anything else exposes the app to the network)")  # fmt: skip
+    p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
+                   help="worker processes for runs (default: the CPUs available)")  # fmt: skip
+    p.add_argument("--scenarios-dir", default=None, metavar="DIR",
+                   help="folder of base scenarios to offer (default: the repository's scenarios/)")  # fmt: skip
+    p.add_argument(
+        "--no-browser", action="store_true", help="accepted for scripts; the browser is never opened"
+    )
+    p.set_defaults(func=_dashboard)
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from crisis_sim.dashboard.server import serve
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: expected 0-65535, found {args.port}")
+    try:
+        serve(args.host, args.port, workers=args.workers, scenarios_dir=args.scenarios_dir)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0

@@ -1,0 +1,147 @@
+"""Figures for the report and the dashboard: monthly series with bands, and key outcomes with intervals.
+
+A band is the 95% t-interval of the monthly mean over replications (the same interval the outcome table uses);
+with common random numbers the replications of two scenarios are paired, so bands that overlap can still hide
+a clear paired difference — the table's paired intervals are the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crisis_sim.experiments.compare import t_interval
+
+# Series a planner looks at first, in this order (those a scenario does not collect are skipped).
+DEFAULT_SERIES = (
+    "mh_calls", "arrests", "use_of_force", "ed_transports", "resolved_on_scene", "referrals",
+    "connected_to_services", "repeat_calls", "outreach_visits", "mobile_crisis_calls", "patrol_on_duty",
+    "waitlist_length",
+)  # fmt: skip
+
+
+def series_bands(series: pd.DataFrame, variable: str) -> pd.DataFrame:
+    """Columns scenario_index, month, mean, low, high, n for one variable of a store's long series table."""
+    df = series[series["variable"] == variable]
+    rows = []
+    for (s, month), g in df.groupby(["scenario_index", "month"], sort=True):
+        mean, lo, hi = t_interval(g["value"].to_numpy(dtype=float))
+        if not np.isfinite(lo):
+            lo = hi = mean
+        rows.append((int(s), int(month), mean, lo, hi, int(g["value"].notna().sum())))
+    return pd.DataFrame(rows, columns=["scenario_index", "month", "mean", "low", "high", "n"])
+
+
+def available_series(series: pd.DataFrame, wanted: Sequence[str] = DEFAULT_SERIES) -> list[str]:
+    """The wanted variables that have a non-zero value somewhere."""
+    if series.empty:
+        return []
+    nonzero = series.groupby("variable")["value"].apply(
+        lambda v: bool(np.nanmax(np.abs(v.to_numpy(float))) > 0)
+    )
+    return [v for v in wanted if v in nonzero.index and nonzero[v]]
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def png_bytes(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
+    _pyplot().close(fig)
+    return buf.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def series_figure(
+    series: pd.DataFrame,
+    labels: Sequence[str],
+    variables: Sequence[str],
+    title: str = "",
+    ncols: int = 2,
+    events: Sequence[tuple[float, str]] = (),
+) -> bytes:
+    """Small multiples: one panel per variable, one line + band per scenario; events as dotted lines
+    (month, label). Returns PNG bytes."""
+    plt = _pyplot()
+    n = max(1, len(variables))
+    ncols = min(ncols, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.9 * nrows), squeeze=False)
+    from crisis_sim.report.narrative import metric_label
+
+    for k, var in enumerate(variables):
+        ax = axes[k // ncols][k % ncols]
+        bands = series_bands(series, var)
+        for s, label in enumerate(labels):
+            b = bands[bands["scenario_index"] == s]
+            if b.empty:
+                continue
+            (line,) = ax.plot(b["month"], b["mean"], label=label, lw=1.6)
+            ax.fill_between(b["month"], b["low"], b["high"], color=line.get_color(), alpha=0.2, lw=0)
+        for month, text in events:
+            ax.axvline(month, color="0.4", ls=":", lw=1)
+            if k == 0 and text:
+                ax.annotate(text, (month, 1), xycoords=("data", "axes fraction"), fontsize=7, rotation=90,
+                            va="top", ha="right", color="0.3")  # fmt: skip
+        ax.set_title(f"{metric_label(var)} per month", fontsize=10)
+        ax.set_xlabel("month", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for k in range(n, nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    handles, names = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, loc="upper center", ncol=min(4, len(names)), fontsize=9, frameon=False,
+                   bbox_to_anchor=(0.5, 1.0 + 0.02 / nrows))  # fmt: skip
+    if title:
+        fig.suptitle(title, y=1.0 + 0.08 / nrows, fontsize=11)
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
+    """Paired differences against the first scenario with their 95% intervals, one panel per metric."""
+    plt = _pyplot()
+    from crisis_sim.report.narrative import metric_label
+
+    labels = result["scenarios"][1:]
+    metrics = [m for m in metrics if m in result["metrics"]]
+    n = max(1, len(metrics))
+    ncols = min(3, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 0.5 + 0.45 * max(1, len(labels)) * nrows + 0.9 * nrows),
+                             squeeze=False)  # fmt: skip
+    for k, m in enumerate(metrics):
+        ax = axes[k // ncols][k % ncols]
+        for i, label in enumerate(labels):
+            v = result["metrics"][m][label]
+            d, lo, hi = v["diff"], v["diff_ci_low"], v["diff_ci_high"]
+            err = None
+            if np.isfinite(lo) and np.isfinite(hi):
+                err = [[d - lo], [hi - d]]
+            ax.errorbar([d], [i], xerr=err, fmt="o", color="C3" if v["significant"] else "C0", capsize=3)
+        ax.axvline(0, color="0.5", lw=1)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set_ylim(-0.6, len(labels) - 0.4)
+        ax.set_title(f"{metric_label(m)}\n(difference vs {result['scenarios'][0]})", fontsize=9)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(alpha=0.3, axis="x")
+    for k in range(n, nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -1,0 +1,250 @@
+"""The report as one self-contained HTML file: CSS inline, figures as ``data:`` PNG URIs, no external links.
+
+:func:`build_report` turns an experiment (spec, runs, series, comparison) into HTML; :func:`write_report` writes it
+atomically (a temporary file in the target folder, then a rename), so a failed run leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
+from crisis_sim.report import figures
+from crisis_sim.report.narrative import describe_scenario, difference_sentences, metric_label
+
+OUTCOME_METRICS = (
+    "mh_calls", "arrests", "arrest_rate", "use_of_force", "injuries", "ed_transports", "involuntary_holds",
+    "resolved_on_scene", "referrals", "connected_to_services", "repeat_callers_90d", "median_response_min",
+    "p90_response_min", "officer_hours_mh", "ed_wait_hours",
+)  # fmt: skip
+COST_METRICS = ("cost_total", "cost_police", "cost_ed", "cost_inpatient", "cost_jail", "cost_programs")
+COVERAGE_METRICS = ("calls", "mh_calls", "mh_identified", "specialized_served", "specialized_coverage",
+                    "phone_resolved", "open_calls")  # fmt: skip
+SUMMARY_METRICS = ("arrests", "use_of_force", "ed_transports", "involuntary_holds", "connected_to_services",
+                   "repeat_callers_90d", "median_response_min", "cost_total", "open_calls")  # fmt: skip
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
+table{border-collapse:collapse;margin:.8em 0;font-size:.88em}th,td{border:1px solid #ccc;padding:.25em .5em;
+text-align:right;vertical-align:top}th{background:#f3f3f3}td.l,th.l{text-align:left}
+tr.first td{border-top:2px solid #999}.sig{font-weight:bold;color:#a11}.muted{color:#666;font-size:.9em}
+img{max-width:100%;border:1px solid #eee;margin:.5em 0}ul.summary li{margin:.3em 0}details{margin:.8em 0}
+.box{background:#f7f9fc;border-left:4px solid #47a;padding:.6em 1em;margin:1em 0}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def _ci(lo: float, hi: float) -> str:
+    if not (
+        isinstance(lo, float | int)
+        and isinstance(hi, float | int)
+        and math.isfinite(lo)
+        and math.isfinite(hi)
+    ):
+        return ""
+    return f"[{fmt_number(lo)}, {fmt_number(hi)}]"
+
+
+def comparison_table(result: dict[str, Any], metrics: Sequence[str]) -> str:
+    """Mean [95% CI] per scenario and the paired difference against the first scenario [95% CI]."""
+    labels = result["scenarios"]
+    head = (
+        "<tr><th class=l>outcome</th><th class=l>scenario</th><th>mean</th><th>95% CI</th>"
+        f"<th>difference vs {_e(labels[0])}</th><th>95% CI (paired)</th></tr>"
+    )
+    body = []
+    for m in metrics:
+        per = result["metrics"].get(m)
+        if per is None:
+            continue
+        for i, label in enumerate(labels):
+            v = per[label]
+            cls = ' class="first"' if i == 0 else ""
+            name = f"{_e(metric_label(m))}<br><span class=muted>{_e(m)}</span>" if i == 0 else ""
+            if i == 0:
+                diff = diff_ci = ""
+            else:
+                sig = " class=sig" if v["significant"] else ""
+                diff = f"<span{sig}>{fmt_number(v['diff'])}</span>"
+                diff_ci = _ci(v["diff_ci_low"], v["diff_ci_high"]) + (" *" if v["significant"] else "")
+            body.append(f"<tr{cls}><td class=l>{name}</td><td class=l>{_e(label)}</td>"
+                        f"<td>{fmt_number(v['mean'])}</td><td>{_ci(v['ci_low'], v['ci_high'])}</td>"
+                        f"<td>{diff}</td><td>{diff_ci}</td></tr>")  # fmt: skip
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _value_at(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
+        if isinstance(obj, list):
+            return None
+    if hasattr(obj, "model_dump"):
+        obj = obj.model_dump()
+    return obj
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def assumptions_table(scenarios: Sequence[Any], labels: Sequence[str]) -> str:
+    """Every parameter with a recorded source: default, unit, source, plausible range, and the value each
+    scenario used when it differs from the default (bold)."""
+    from crisis_sim.scenario.docs import rows
+
+    head = ("<tr><th class=l>parameter</th><th class=l>default</th><th class=l>unit</th><th class=l>source</th>"
+            "<th class=l>range</th>" + "".join(f"<th class=l>{_e(lab)}</th>" for lab in labels) + "</tr>")  # fmt: skip
+    body = []
+    for path, default, unit, source, rng in rows():
+        cells = []
+        for sc in scenarios:
+            value = _value_at(sc, path)
+            text = "" if value is None else _short(value)
+            cells.append(f"<b>{_e(text)}</b>" if text and text != default else _e(text))
+        body.append(f"<tr><td class=l>{_e(path)}</td><td class=l>{_e(default)}</td><td class=l>{_e(unit)}</td>"
+                    f"<td class=l>{_e(source)}</td><td class=l>{_e(rng)}</td>"
+                    + "".join(f"<td class=l>{c}</td>" for c in cells) + "</tr>")  # fmt: skip
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _img(png: bytes, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="{figures.data_uri(png)}">'
+
+
+def build_report(
+    spec: Any,
+    runs: pd.DataFrame,
+    series: pd.DataFrame,
+    command: str = "",
+    elapsed_s: float | None = None,
+) -> str:
+    """The whole report as one HTML string (no external resources)."""
+    labels = spec.labels
+    scenarios = [e.scenario for e in spec.scenarios]
+    wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
+    runs, _unknown = with_extra_metrics(runs, wanted)
+    present = [m for m in wanted if m in runs.columns]
+    result = compare_runs(runs, labels, present)
+    counted_days = max(1, scenarios[0].simulation.horizon_days - scenarios[0].simulation.warmup_days)
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    parts = [
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
+        f"<title>crisis_sim report: {_e(', '.join(labels))}</title><style>{CSS}</style></head><body>",
+        f"<h1>Crisis response: {_e(' vs '.join(labels))}</h1>",
+        f"<p class=muted>Generated {now} by crisis_sim. {len(labels)} scenario(s) × {spec.replications} "
+        f"replication(s), root seed {spec.root_seed}"
+        + (f", horizon shortened to {spec.days} days" if spec.days else "")
+        + (f"; {elapsed_s:.0f} s of computing" if elapsed_s is not None else "")
+        + ".</p>",
+    ]
+    if command:
+        parts.append(f"<p class=muted>Command: <code>{_e(command)}</code></p>")
+    parts.append(
+        "<div class=box><p>Replication <i>k</i> of every scenario sees the same crises (common random numbers), "
+        "so the <b>paired</b> differences below compare the same people and the same calls answered "
+        "differently. An interval that excludes zero is marked * and in red: the difference is larger than the "
+        "run-to-run noise. Counts are totals over the counted period of "
+        f"{counted_days:,} days (warm-up excluded).</p></div>"
+    )
+    # Summary
+    parts.append("<h2>In short</h2>")
+    if len(labels) > 1:
+        sentences = difference_sentences(result, [m for m in SUMMARY_METRICS if m in present])
+        parts.append("<ul class=summary>" + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
+    else:
+        parts.append("<p>One scenario: no comparison; the tables give its outcomes with 95% intervals.</p>")
+    # Scenarios in words
+    parts.append("<h2>The scenarios</h2>")
+    for entry in spec.scenarios:
+        sentences = describe_scenario(entry.scenario)
+        src = f" <span class=muted>({_e(entry.file)}"
+        src += (
+            (", with " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in entry.overrides.items()))
+            if entry.overrides
+            else ""
+        )
+        src += ")</span>"
+        parts.append(f"<h3>{_e(entry.label)}{src}</h3>")
+        parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
+    # Outcomes
+    parts.append("<h2>Key outcomes</h2>")
+    parts.append(comparison_table(result, [m for m in OUTCOME_METRICS if m in present]))
+    if len(labels) > 1:
+        key = [m for m in ("arrests", "use_of_force", "ed_transports", "involuntary_holds", "connected_to_services",
+                           "median_response_min") if m in present]  # fmt: skip
+        parts.append(_img(figures.outcomes_figure(result, key), "paired differences with 95% intervals"))
+    # Costs
+    parts.append("<h2>Costs</h2><p>Dollars over the counted period: police time, emergency department, inpatient "
+                 "days after holds, jail days after arrests, and the programs' own costs (staff, beds).</p>")  # fmt: skip
+    parts.append(comparison_table(result, [m for m in COST_METRICS if m in present]))
+    # Series
+    parts.append("<h2>Month by month</h2><p>Mean over replications per month with its 95% band (t-interval of "
+                 "the mean). Dotted lines mark timeline events of the scenarios.</p>")  # fmt: skip
+    variables = figures.available_series(series)
+    if variables:
+        events = []
+        for sc in scenarios:
+            for ev in getattr(sc, "timeline", []) or []:
+                month = ev.day / sc.simulation.month_days
+                events.append((month, ev.label or ev.type))
+        events = list(dict.fromkeys(events))[:8]
+        parts.append(_img(figures.series_figure(series, labels, variables, events=events), "monthly series"))
+    else:
+        parts.append("<p>No monthly series were recorded.</p>")
+    # Coverage
+    parts.append(
+        "<h2>Coverage and unserved calls</h2><p><i>specialized_served</i>: MH calls answered by a specialised "
+        "responder (mobile crisis, co-response, CIT officer, triage); <i>specialized_coverage</i>: their share "
+        "of MH calls; <i>open_calls</i>: calls still waiting or unserved when the simulation stopped.</p>"
+    )
+    parts.append(comparison_table(result, [m for m in COVERAGE_METRICS if m in present]))
+    # Assumptions
+    parts.append(
+        "<h2>Assumptions and their sources</h2><p>Every parameter with a recorded source (from the scenario "
+        "schema; <code>docs/parameters.md</code>). A value in bold differs from the default. Parameters of the "
+        "programs are documented in <code>docs/programs/</code>.</p><details><summary>Show the "
+        f"{len(scenarios)} scenario(s)' parameters</summary>"
+    )
+    parts.append(assumptions_table(scenarios, labels))
+    parts.append("</details>")
+    parts.append("<p class=muted>crisis_sim is a simulation: its figures are as good as the assumptions above. "
+                 "Use differences between scenarios, not absolute levels, for decisions.</p></body></html>")  # fmt: skip
+    return "\n".join(parts)
+
+
+def write_report(path: str | Path, text: str) -> Path:
+    """Write atomically: a temporary file next to the target, fsync, rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a report is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
