@@ -216,7 +216,7 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
     spec = ExperimentSpec(entries, reps, seed, days)
     changes += [f"{path} = {value}" for path, value in staffing.items() if path in overrides]
     meta = {"changes": changes, "events": events, "month_days": month_days,
-            "event_sentences": [describe_event(e, month_days) for e in events]}  # fmt: skip
+            "event_sentences": [describe_event({**e, "label": ""}, month_days) for e in events]}  # fmt: skip
     return spec, meta
 
 
