@@ -233,6 +233,8 @@ BAD_FILES = {
                        "high: expected a number above low (2), found 1.0"),
     "unknown_key": ('metrics = ["arrests"]\n[[inputs]]\n' + GOOD_INPUT + "hgih = 3\n", "unknown key 'hgih'"),
     "bad_toml": ('metrics = ["arrests"\n', "expected valid TOML"),
+    "bad_fixed": ('metrics = ["arrests"]\n[fixed]\n"police.officer_per_unit" = 2\n[[inputs]]\n' + GOOD_INPUT,
+                  "fixed.police.officer_per_unit: expected a path of the scenario schema"),
 }  # fmt: skip
 
 
@@ -279,7 +281,7 @@ def test_shipped_inputs_files_are_valid_for_their_scenarios():
     for name in ("outreach", "citywide"):
         spec = load_inputs(ROOT / "sensitivity" / f"{name}.toml")
         assert spec.scenario and all(i.source for i in spec.inputs)
-        check_against_scenario(spec, load_scenario(ROOT / spec.scenario))
+        check_against_scenario(spec, load_scenario(ROOT / spec.scenario, spec.fixed))
 
 
 def test_schema_types_and_inputs_helper():

@@ -568,6 +568,7 @@ def result_document(result: SensitivityResult, extra: dict[str, Any] | None = No
             }
             for i in d.inputs.inputs
         ],  # fmt: skip
+        "fixed": dict(d.inputs.fixed),
         "cases": [{"label": lab, "overrides": over} for lab, over in result.cases],
         "metrics": list(d.inputs.metrics),
         "problem": d.problem,

@@ -13,6 +13,9 @@ A TOML file (see docs/sensitivity.md)::
     group = "staffing"                         # optional (Sobol and Morris analyse groups)
     source = "schema range; seed 000 §2.4"     # where the range comes from (shown in the docs and outputs)
 
+    [fixed]                                    # optional: overrides applied to every run (like --set)
+    "timeline" = [{ day = 0, type = "turnover", role = "patrol", annual_rate = 0.12 }]
+
     [[categorical]]                            # optional: the analysis is run once per value
     path = "police.officers_per_unit"
     values = [1, 2]
@@ -50,7 +53,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "truncnormal": ("low", "high", "mean", "sd"),
 }
 INPUT_KEYS = {"path", "name", "distribution", "group", "source", "low", "high", "mode", "mean", "sd"}
-TOP_KEYS = {"scenario", "description", "metrics", "inputs", "categorical"}
+TOP_KEYS = {"scenario", "description", "metrics", "inputs", "categorical", "fixed"}
 NORMAL_CUT_SD = 4.0  # normal inputs are truncated at mean +/- 4 sd (probability lost: 6e-5)
 
 
@@ -112,7 +115,7 @@ class InputsSpec:
     categorical: tuple[Categorical, ...] = ()
     scenario: str | None = None
     description: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # overrides applied to every run, like --set
 
     @property
     def names(self) -> list[str]:
@@ -315,9 +318,18 @@ def parse_inputs(raw: Mapping[str, Any], label: str = "<inputs>", check_paths: b
     scenario = raw.get("scenario")
     if scenario is not None and not isinstance(scenario, str):
         raise _fail(label, "scenario", "a scenario file name (string)", scenario)
-    return InputsSpec(
-        label, tuple(inputs), tuple(metrics), categorical, scenario, str(raw.get("description", ""))
-    )
+    fixed = raw.get("fixed", {})
+    if not isinstance(fixed, dict):
+        raise _fail(
+            label, "fixed", 'a table of schema paths and values (e.g. "police.officers_per_unit" = 2)', fixed
+        )
+    for key in fixed:
+        if check_paths and field_type(key) is None:
+            raise _fail(label, f"fixed.{key}", "a path of the scenario schema (quote dotted paths)", key)
+        if key in paths:
+            raise _fail(label, f"fixed.{key}", "a path that is not also an uncertain input", key)
+    description = str(raw.get("description", ""))
+    return InputsSpec(label, tuple(inputs), tuple(metrics), categorical, scenario, description, dict(fixed))
 
 
 def _parse_input(label: str, k: int, item: Any, check_paths: bool = True) -> UncertainInput:

@@ -86,7 +86,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
             raise UsageError(f"--metric: expected a metric name like arrests or cost_total, found {bad[0]!r}")
         inputs = dataclasses.replace(inputs, metrics=tuple(dict.fromkeys(args.metric)))
     try:
-        common = dict(parse_assignment(text) for text in args.set)
+        common = {**inputs.fixed, **dict(parse_assignment(text) for text in args.set)}
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     base = apply_days(load_scenario(args.scenario, common), args.days, args.scenario)
