@@ -218,8 +218,9 @@ def test_series_columns_present_without_programs():
     assert res.timeseries["repeat_calls"].sum() >= 0
 
 
-@pytest.mark.parametrize("name,responder", [("co_response", "co_response"), ("cit", None)])
-def test_ended_program_without_own_check_takes_no_calls(name, responder):
+@pytest.mark.parametrize("name,responder", [("co_response", "co_response")])
+def test_ended_program_takes_no_calls(name, responder):
+    # (an ended CIT still lets trained officers use their training: tests/test_events_programs.py)
     sc = short(load_scenario(SCENARIOS / f"{name}.toml"), 50)
     model, res = run(with_timeline(sc, [{"day": 25, "type": "end_program", "program": name}]))
     led = res.ledger

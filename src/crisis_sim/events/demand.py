@@ -2,7 +2,9 @@
 
 Common random numbers are kept: a surge scales residents' crisis hazards, so the unit-exponential clocks each
 resident draws stay the same and every crisis before the date happens exactly as without the surge; ED boarding
-scales the assessment time drawn from the same quantile.
+scales the assessment time drawn from the same quantile. With ``non_mh = true`` a surge or trend also scales the
+non-MH police-call rate by a time change of that pre-drawn stream (``CrisisModel.set_other_rate_factor``): the
+same calls, in the same order, arrive sooner or later from the date.
 """
 
 from __future__ import annotations
@@ -27,9 +29,33 @@ class _Districted(EventBase):
         check_district(scenario, index, self.district)
 
 
-class DemandSurge(_Districted):
+NON_MH_SOURCE = (
+    "assumption: seed 002 reports more MH calls, not more police calls overall; whether a surge or trend also "
+    "moves other police work (e.g. a general rise in calls for service) is a scenario choice"
+)
+
+
+class _DemandChange(_Districted):
+    non_mh: bool = param(
+        False,
+        source=NON_MH_SOURCE,
+        unit="flag (true: the non-MH police-call rate changes by the same factor, city-wide)",
+        range=(0, 1),
+    )
+
+    def check_scenario(self, scenario: Scenario, index: int) -> None:
+        super().check_scenario(scenario, index)
+        if self.non_mh and self.district is not None:
+            raise ValueError(
+                f"timeline.{index}.district to be absent when non_mh = true (non-MH calls are one city-wide "
+                f"stream), found {self.district!r}"
+            )
+
+
+class DemandSurge(_DemandChange):
     """From ``day``, MH crises (hence MH calls) arrive ``factor`` times as often as the scenario's base rate
-    (replaces an earlier surge factor; ``factor = 1`` ends it)."""
+    (replaces an earlier surge factor; ``factor = 1`` ends it). With ``non_mh``, non-MH police calls too (a
+    later surge without ``non_mh`` leaves the non-MH factor as it is)."""
 
     type: Literal["demand_surge"]
     factor: Positive = param(
@@ -40,11 +66,12 @@ class DemandSurge(_Districted):
     )
 
     def apply(self, tl: Timeline, index: int) -> None:
-        tl.set_surge(self.district, self.factor)
+        tl.set_surge(self.district, self.factor, self.non_mh)
 
 
-class DemandTrend(_Districted):
-    """From ``day``, the MH call rate changes by ``annual_change`` a year (compounded, updated every month)."""
+class DemandTrend(_DemandChange):
+    """From ``day``, the MH call rate changes by ``annual_change`` a year (compounded, updated every month).
+    With ``non_mh``, the non-MH police-call rate too (until a later trend event with ``non_mh`` replaces it)."""
 
     type: Literal["demand_trend"]
     annual_change: Annotated[float, Field(gt=-1.0, le=5.0)] = param(

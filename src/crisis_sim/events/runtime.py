@@ -60,6 +60,11 @@ class Timeline:
         self.surge = [1.0] * self.n_districts
         self.trend = [1.0] * self.n_districts
         self._trend_gen = [-1] * self.n_districts
+        self.other_surge = 1.0  # non-MH police calls (city-wide; events with non_mh = true)
+        self.other_trend = 1.0
+        self._other_trend_gen = -1
+        # patrol posts (a program's own officers, e.g. co-response ride-along, are not in the patrol pools)
+        self._patrol_ids = {id(o) for o in model.officers}
         self.capacity: dict[str, float] = {}
         self.funded: dict[str, float] = {}
         self.programs: dict[str, Program] = {p.key: p for p in model.programs}
@@ -79,10 +84,6 @@ class Timeline:
             for d, on in enumerate(self.active[key]):
                 if covers[d] and not on:
                     p.suspend(d)
-        if self.events:
-            for p in self.programs.values():
-                if not p.handles_suspension:
-                    _guard(p)
         for i, event in enumerate(self.events):
             self.env.timeout(event.day * DAY_MIN).callbacks.append(partial(self._fire, i))
 
@@ -161,7 +162,7 @@ class Timeline:
             self._return(agent)
 
     def _leave(self, agent: Any) -> None:
-        if isinstance(agent, PatrolOfficer):
+        if id(agent) in self._patrol_ids:
             self.in_post_count("patrol")
             self._patrol_in_post -= 1
             self.model.patrol[agent.district].withdraw(agent)
@@ -177,9 +178,10 @@ class Timeline:
 
     def _return(self, agent: Any) -> None:
         agent.in_post = True
-        if isinstance(agent, PatrolOfficer) and self._patrol_in_post is not None:
+        patrol = id(agent) in self._patrol_ids  # not a program's own officer (co-response ride-along)
+        if patrol and self._patrol_in_post is not None:
             self._patrol_in_post += 1
-        if isinstance(agent, PatrolOfficer) and self._shift_on(agent.shift):
+        if patrol and self._shift_on(agent.shift):
             if agent.on_duty:
                 agent.off_when_free = False  # withdrawn while busy and back before the call cleared
             else:
@@ -313,6 +315,9 @@ class Timeline:
         self._cit_course(ev, None)
 
     def _cit_course(self, ev: CITTraining, _ev: Any) -> None:
+        cit = self.programs.get("cit")
+        if cit is not None and cit.ended:
+            return  # the CIT program ended: no more courses (trained officers keep their training)
         waiting = [o for o in self.posts("patrol", ev.district) if o.in_post and not o.cit_trained]
         for o in waiting[: ev.seats_per_quarter]:
             o.cit_trained = True
@@ -397,29 +402,42 @@ class Timeline:
     def _districts(self, district: str | None) -> list[int]:
         return list(range(self.n_districts)) if district is None else [self.district_names.index(district)]
 
-    def set_surge(self, district: str | None, factor: float) -> None:
+    def set_surge(self, district: str | None, factor: float, non_mh: bool = False) -> None:
         ds = self._districts(district)
         for d in ds:
             self.surge[d] = factor
         self._apply_demand(ds)
+        if non_mh:
+            self.other_surge = factor
+            self._apply_other()
 
     def start_trend(self, index: int, ev: DemandTrend) -> None:
         ds = self._districts(ev.district)
         for d in ds:
             self._trend_gen[d] = index
+        if ev.non_mh:
+            self._other_trend_gen = index
         self._trend_step(index, ev, ds, self.env.now, None)
 
     def _trend_step(self, index: int, ev: DemandTrend, ds: list[int], t0: float, _ev: Any) -> None:
         ds = [d for d in ds if self._trend_gen[d] == index]
-        if not ds:
+        other = self._other_trend_gen == index
+        if not ds and not other:
             return
         years = (self.env.now - t0) / (365.0 * DAY_MIN)
         for d in ds:
             self.trend[d] = (1.0 + ev.annual_change) ** years
         self._apply_demand(ds)
+        if other:
+            self.other_trend = (1.0 + ev.annual_change) ** years
+            self._apply_other()
         step = self.model.cfg.simulation.month_days * DAY_MIN
         if self.env.now + step < self.horizon:
             self.env.timeout(step).callbacks.append(partial(self._trend_step, index, ev, ds, t0))
+
+    def _apply_other(self) -> None:
+        """Non-MH police calls arrive at surge x trend times the base rate (a time change of their stream)."""
+        self.model.set_other_rate_factor(self.other_surge * self.other_trend)
 
     def _apply_demand(self, ds: list[int]) -> None:
         m = self.model
@@ -525,23 +543,6 @@ class Timeline:
             "staff_departures": dict(self.departures),
             "staff_hires": dict(self.hires),
         }
-
-
-def _guard(p: Program) -> None:
-    """Make a program that does not check its own suspension take no calls where it is suspended: its triage,
-    route and handoff hooks (instance attributes shadowing the class's) pass while ``is_suspended``."""
-    triage, route, handoff = p.triage, p.route, p.handoff
-
-    def guarded_triage(call: Any) -> bool:
-        return False if p.suspended and p.is_suspended(call.district) else triage(call)
-
-    def guarded_route(call: Any) -> Any:
-        return None if p.suspended and p.is_suspended(call.district) else route(call)
-
-    def guarded_handoff(call: Any) -> Any:
-        return None if p.suspended and p.is_suspended(call.district) else handoff(call)
-
-    p.triage, p.route, p.handoff = guarded_triage, guarded_route, guarded_handoff
 
 
 def _scope_key(names: list[str], district: str | None) -> int:

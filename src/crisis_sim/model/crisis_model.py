@@ -516,6 +516,14 @@ class CrisisModel(mesa.Model):
         self._oc_dispatched = array("d")
         self._oc_cleared = array("d")
         self._oc_unit: list[PatrolOfficer | None] = []
+        # Demand events on non-MH calls (crisis_sim.events, ``non_mh = true``) change the rate by a time change:
+        # the pre-drawn stream's cumulative operational times D_k stay the same and call k arrives when the
+        # scaled clock D(t) = D_c + (op(t) - op_c) x factor reaches D_k, so every call keeps its draws (district,
+        # travel, on scene) and every call before the change keeps its time. None: factor 1 since the start.
+        self._oc_map: tuple[float, float, float] | None = None  # (D_c, op_c, factor) from the last change
+        self._oc_chunk_start = 0  # index of the last pre-drawn chunk's first call, and its D values
+        self._oc_chunk_ops: np.ndarray | None = None
+        self._oc_next_ev: simpy.Event | None = None  # the pending arrival event (re-timed at a change)
         self.other_rate = (
             sc.city.population
             / 1000
@@ -532,13 +540,21 @@ class CrisisModel(mesa.Model):
         self._other_cum_share = np.cumsum([d.population_share for d in sc.city.districts])
         self._other_op = 0.0
         self._refill_other()
-        self.env.timeout(self._oc_t[0]).callbacks.append(self._other_arrival)
+        ev = self._oc_next_ev = self.env.timeout(self._oc_t[0])
+        ev.callbacks.append(self._other_arrival)
 
     def _refill_other(self, n: int = 8192) -> None:
         g = self._other_rng
         gaps = g.standard_exponential(n) / self.other_rate
         ops = self._other_op + np.cumsum(gaps)
         self._other_op = float(ops[-1])
+        self._oc_chunk_start = len(self._oc_t)
+        self._oc_chunk_ops = ops
+        if (
+            self._oc_map is not None
+        ):  # a demand event changed the rate: map the scaled clock to operational time
+            d_c, op_c, factor = self._oc_map
+            ops = op_c + (ops - d_c) / factor
         u = g.random((n, 3))
         district = np.minimum(
             np.searchsorted(self._other_cum_share, u[:, 0], side="right"), len(self._other_travel) - 1
@@ -576,7 +592,31 @@ class CrisisModel(mesa.Model):
         k += 1
         if k == len(self._oc_t):
             self._refill_other()
-        env.timeout(self._oc_t[k] - now).callbacks.append(self._other_arrival)
+        ev = self._oc_next_ev = env.timeout(self._oc_t[k] - now)
+        ev.callbacks.append(self._other_arrival)
+
+    def set_other_rate_factor(self, factor: float) -> None:
+        """Non-MH calls arrive at ``factor`` x the base rate from now (timeline demand events with ``non_mh``).
+
+        A time change of the pre-drawn stream (see ``_oc_map``): the calls not yet arrived are re-timed, none is
+        added, dropped or redrawn, and nothing is drawn, so runs stay paired by call index."""
+        if self.other_rate <= 0 or self._oc_next_ev is None:
+            return
+        d_c, op_c, old = self._oc_map or (0.0, 0.0, 1.0)
+        if factor == old:
+            return
+        env = self.env
+        now = env.now
+        op_now = self._other_profile.to_op(now)
+        d_now = d_c + (op_now - op_c) * old
+        self._oc_map = (d_now, op_now, factor)
+        k = self._oc_n  # first call not yet arrived; all of them are in the last chunk
+        raw = self._oc_chunk_ops[k - self._oc_chunk_start :]
+        t = np.maximum(self._other_profile.from_op_many(op_now + (raw - d_now) / factor), now)
+        self._oc_t[k:] = array("d", t.astype(np.float64).tobytes())
+        self._oc_next_ev.callbacks.remove(self._other_arrival)
+        ev = self._oc_next_ev = env.timeout(self._oc_t[k] - now)
+        ev.callbacks.append(self._other_arrival)
 
     def _other_dispatched(self, k: int, ev) -> None:
         self._oc_unit[k] = ev.value

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from crisis_sim.scenario.program_sections.cit import CITConfig
 
 DAY_MIN = 24 * 60
+LAPSE_KEY = 1_000_000  # program-stream key of the order in which trained officers lapse after budget cuts
 
 
 def _is_cit(officer: PatrolOfficer) -> bool:
@@ -41,6 +42,7 @@ class CIT(Program):
 
     key = "cit"
     stream_key = 1
+    handles_suspension = True  # CIT has no staff of its own: it is suspended only when ended
 
     def __init__(self, config: CITConfig):
         super().__init__(config)
@@ -52,6 +54,9 @@ class CIT(Program):
         self.cit_calls_total = 0
         self.fallbacks_total = 0
         self.waits: list[float] = []  # minutes an identified call waited for its unit (preference + fallback)
+        self.lapsed: set[int] = set()  # indices into ``trained`` whose refreshers a budget cut stopped
+        self._lapse_order: list[int] | None = None
+        self._refresher_changes: list[tuple[float, int]] = []  # (time, officers whose refreshers are paid)
 
     def attach(self, model: CrisisModel) -> None:
         super().attach(model)
@@ -81,9 +86,46 @@ class CIT(Program):
             "cit", {"arrest": cfg.arrest_or, "referral": self.referral_or}, force_or=cfg.force_or
         )
 
+    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    def scale_capacity(self, share: float) -> None:
+        """A cut of the refresher budget: only ``round(initially trained x share)`` officers keep getting
+        refresher hours; the others' certification lapses at once (no longer CIT-trained: dispatch no longer
+        prefers them and they attend as patrol). Who lapses follows a fixed permutation from the program's own
+        substream, so a deeper cut lapses a superset."""
+        super().scale_capacity(share)
+        n0 = len(self.trained)
+        if self._lapse_order is None:
+            m = self.model
+            g = program_stream(m.root_seed, m.replication, self.stream_key, LAPSE_KEY)
+            self._lapse_order = g.permutation(n0).tolist()
+        for i in self._lapse_order[round(n0 * share) :]:
+            if i in self.lapsed:
+                continue
+            self.lapsed.add(i)
+            officer = self.trained[i]
+            officer.cit_trained = False
+            if officer in self.by_district[officer.district]:
+                self.by_district[officer.district].remove(officer)
+        self._refresher_changes.append((self.model.env.now, n0 - len(self.lapsed)))
+
+    def end_program(self) -> None:
+        """No more dispatch preference, courses or refreshers; trained officers keep (and use) their training."""
+        super().end_program()
+        self._refresher_changes.append((self.model.env.now, 0))
+
     # --- dispatch ----------------------------------------------------------------------------------------
     def route(self, call: Call):
+        if self.suspended and self.is_suspended(call.district):
+            return self._no_preference  # ended: the first free unit, nothing marked unserved
         return self._prefer_cit if call.identified else self._any_unit
+
+    def _no_preference(self, call: Call):
+        """CIT ended: police as usual, but an officer who was trained still uses the training."""
+        pool = self.model.patrol[call.district]
+        officer = pool.take_idle()
+        if officer is None:
+            officer = yield pool.request()
+        yield from self._attend(call, officer)
 
     def _prefer_cit(self, call: Call):
         """Hold the call for a free CIT officer up to the tolerance, then take the first free unit."""
@@ -139,7 +181,18 @@ class CIT(Program):
         cfg = self.config
         n = len(self.trained)
         counted_years = (m.horizon_min - self.warm) / DAY_MIN / 365.0
-        hours = n * (cfg.course_hours + cfg.refresher_hours_per_year * counted_years)
+        if (
+            self._refresher_changes
+        ):  # budget events: refreshers paid only for officers still funded, from then
+            officer_years, t, k = 0.0, 0.0, n
+            for t_next, k_next in [*self._refresher_changes, (m.horizon_min, 0)]:
+                officer_years += (
+                    k * max(0.0, min(t_next, m.horizon_min) - max(t, self.warm)) / DAY_MIN / 365.0
+                )
+                t, k = t_next, k_next
+            hours = n * cfg.course_hours + cfg.refresher_hours_per_year * officer_years
+        else:
+            hours = n * (cfg.course_hours + cfg.refresher_hours_per_year * counted_years)
         # Utilisation of trained officers: busy minutes over rostered minutes (shift length x days).
         rostered = sum(sc.police.shifts[o.shift].hours * 60 for o in self.trained) * m.horizon_min / DAY_MIN
         busy = sum(o.busy_min for o in self.trained)

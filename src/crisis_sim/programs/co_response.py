@@ -32,7 +32,7 @@ U_FOLLOW_UP = 22  # follow-up or not, then referral or not, then follow-up durat
 class StaffToken:
     """One unit of program staff in a :class:`ShiftedStaff` store (a co-response car, a triage clinician)."""
 
-    __slots__ = ("idx", "shift", "people", "on_duty", "off_when_free", "busy_min", "jobs")
+    __slots__ = ("idx", "shift", "people", "on_duty", "off_when_free", "busy_min", "jobs", "funded")
 
     def __init__(self, idx: int, shift: int, people: tuple[Any, ...]):
         self.idx = idx
@@ -42,6 +42,7 @@ class StaffToken:
         self.off_when_free = False  # shift ended while busy: goes off duty when the job ends
         self.busy_min = 0.0
         self.jobs = 0
+        self.funded = True  # budget events (scale_program, end_program, funding_ends) unfund tokens for good
 
 
 class ShiftedStaff:
@@ -49,6 +50,14 @@ class ShiftedStaff:
 
     Shift start puts the shift's tokens in the store; shift end takes the idle ones out and lets the busy ones
     finish their job first. Duty and busy minutes are integrated for utilisation.
+
+    Timeline events: a token is *available* while it is funded and every person on it is in post. Shift start
+    skips unavailable tokens; :meth:`sync` takes a token that became unavailable out of the store (a busy one
+    leaves when its job ends) and puts one that became available back in if its shift is on. :meth:`fund` keeps
+    ``round(n x share)`` tokens funded (Python's round, as mobile crisis teams), taking tokens away from the
+    shift with the most funded tokens first (ties: the later shift), the last-created first, so a cut thins every
+    shift before it empties one; a smaller share always unfunds a superset. Funding changes are dated for
+    :meth:`funded_minutes` (costs).
     """
 
     def __init__(
@@ -62,6 +71,8 @@ class ShiftedStaff:
         self.duty_min = 0.0
         self.busy_min = 0.0
         self._last = 0.0
+        self.changes: list[tuple[float, list[int]]] = []  # (time, funded tokens per shift from then)
+        self._live = list(range(len(self.windows)))  # shifts with at least one funded token
         day_events = []  # (minute of day, order, shift, start?): ends before starts at the same minute
         for s, (start, length) in enumerate(self.windows):
             if (0 - start) % DAY_MIN < length:
@@ -89,9 +100,16 @@ class ShiftedStaff:
         self.duty_min += self.on_duty * (now - self._last)
         self._last = now
 
+    @staticmethod
+    def available(token: StaffToken) -> bool:
+        """Funded and every person on it in post."""
+        return token.funded and all(p.in_post for p in token.people)
+
     def _start(self, s: int) -> None:
         self._account()
         for token in self.tokens[s]:
+            if not self.available(token):
+                continue  # unfunded or someone out of post: stays off (a busy one still leaves when free)
             if token.on_duty:
                 token.off_when_free = False  # still on last shift's job: stays on
             else:
@@ -112,9 +130,67 @@ class ShiftedStaff:
                 token.off_when_free = True
 
     def in_shift(self, t: float) -> bool:
-        """True if some shift covers time ``t`` (minutes)."""
+        """True if some shift with a funded token covers time ``t`` (minutes)."""
         m = t % DAY_MIN
-        return any((m - start) % DAY_MIN < length for start, length in self.windows)
+        windows = self.windows
+        return any((m - windows[s][0]) % DAY_MIN < windows[s][1] for s in self._live)
+
+    def _shift_on(self, s: int, t: float) -> bool:
+        start, length = self.windows[s]
+        return length >= DAY_MIN or (t % DAY_MIN - start) % DAY_MIN < length
+
+    def sync(self) -> None:
+        """Follow availability now: unavailable tokens leave duty (at once if idle, else when free); available
+        tokens whose shift is on come (back) on duty."""
+        self._account()
+        now = self.env.now
+        for s, team in enumerate(self.tokens):
+            on = self._shift_on(s, now)
+            for token in team:
+                if not self.available(token):
+                    if not token.on_duty:
+                        continue
+                    if token in self.store.items:
+                        self.store.items.remove(token)
+                        token.on_duty = False
+                        self.on_duty -= 1
+                    else:
+                        token.off_when_free = True
+                elif on:
+                    if token.on_duty:
+                        token.off_when_free = False  # busy, and wanted again before the job ended
+                    else:
+                        token.on_duty = True
+                        self.on_duty += 1
+                        self.store.put(token)
+
+    def all_tokens(self) -> list[StaffToken]:
+        return [token for team in self.tokens for token in team]
+
+    def fund(self, share: float) -> None:
+        """Keep ``round(n x share)`` of the configured tokens funded (see the class docstring); dated for costs."""
+        target = round(len(self.all_tokens()) * share)
+        kept = [list(team) for team in self.tokens]
+        while sum(map(len, kept)) > target:
+            s = max(range(len(kept)), key=lambda i: (len(kept[i]), i))
+            kept[s].pop()
+        keep = {id(t) for team in kept for t in team}
+        for token in self.all_tokens():
+            if id(token) not in keep:
+                token.funded = False
+        self._mark_funding()
+        self.sync()
+
+    def unfund_all(self) -> None:
+        for token in self.all_tokens():
+            token.funded = False
+        self._mark_funding()
+        self.sync()
+
+    def _mark_funding(self) -> None:
+        counts = [sum(t.funded for t in team) for team in self.tokens]
+        self.changes.append((self.env.now, counts))
+        self._live = [s for s, n in enumerate(counts) if n]
 
     def take(self) -> StaffToken | None:
         """A free token now, or None (callers that can wait use ``store.get()``)."""
@@ -140,17 +216,31 @@ class ShiftedStaff:
         self._account()
         return self.busy_min / self.duty_min if self.duty_min > 0 else 0.0
 
-    def scheduled_minutes(self, t0: float, t1: float) -> float:
-        """Staff-minutes rostered in [t0, t1] (one per token on duty), from the shift table."""
+    def scheduled_minutes(self, t0: float, t1: float, counts: list[int] | None = None) -> float:
+        """Staff-minutes rostered in [t0, t1] (one per token on duty), from the shift table (``counts``: tokens
+        per shift, default all configured)."""
         total = 0.0
         for s, (start, length) in enumerate(self.windows):
-            n = len(self.tokens[s])
+            n = len(self.tokens[s]) if counts is None else counts[s]
             if length >= DAY_MIN:
                 total += n * max(0.0, t1 - t0)
                 continue
             for day in range(math.floor(t0 / DAY_MIN) - 1, math.ceil(t1 / DAY_MIN) + 1):
                 a = day * DAY_MIN + start
                 total += n * max(0.0, min(a + length, t1) - max(a, t0))
+        return total
+
+    def funded_minutes(self, t0: float, t1: float) -> float:
+        """Staff-minutes rostered in [t0, t1] for the tokens funded at each time (budget events lower it from
+        their date); without funding changes, :meth:`scheduled_minutes`."""
+        if not self.changes:
+            return self.scheduled_minutes(t0, t1)
+        total, a, counts = 0.0, -math.inf, [len(team) for team in self.tokens]
+        for t, nxt in [*self.changes, (math.inf, counts)]:
+            lo, hi = max(a, t0), min(t, t1)
+            if hi > lo:
+                total += self.scheduled_minutes(lo, hi, counts)
+            a, counts = t, nxt
         return total
 
 
@@ -160,6 +250,7 @@ class CoResponse(Program):
 
     key = "co_response"
     stream_key = 2
+    handles_suspension = True
 
     def __init__(self, config: CoResponseConfig):
         super().__init__(config)
@@ -218,11 +309,49 @@ class CoResponse(Program):
         self.follow_up_time = scalar_sampler(cfg.follow_up_time)
         self.follow_up_delay = cfg.follow_up_delay_days * DAY_MIN
 
+    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    def staff(self) -> list[Any]:
+        """The units' people: riding along the dedicated officer and the clinician, else the clinician."""
+        if self.model is None:
+            return []
+        return [p for token in self.pool.all_tokens() for p in token.people]
+
+    def covers(self, district: int) -> bool:
+        return district in self.covered
+
+    def key_staff_in_post(self, district: int) -> bool:
+        """Some unit funded with everyone on it in post (units serve all covered districts)."""
+        return (
+            district in self.covered
+            and not self.ended
+            and any(self.pool.available(t) for t in self.pool.all_tokens())
+        )
+
+    def staff_changed(self, agent: Any) -> None:
+        if any(agent in t.people for t in self.pool.all_tokens()):
+            self.pool.sync()
+
+    def scale_capacity(self, share: float) -> None:
+        """Units: ``round(configured units x share)`` stay funded (ShiftedStaff.fund); the others leave the store
+        (a busy unit when it clears) and their people leave their posts (``unfunded_staff``)."""
+        super().scale_capacity(share)
+        self.pool.fund(share)
+
+    def unfunded_staff(self) -> list[Any]:
+        return [p for t in self.pool.all_tokens() if not t.funded for p in t.people]
+
+    def end_program(self) -> None:
+        super().end_program()
+        self.pool.unfund_all()
+
     # --- dispatch ----------------------------------------------------------------------------------------
     def route(self, call: Call):
         if call.district not in self.covered:
             return None
         if call.assessed_risk > self.max_risk or (call.weapon and not self.config.weapon_calls):
+            return None
+        if self.suspended and self.is_suspended(call.district):  # no unit funded and staffed, or ended
+            self.mark_unserved(call, "suspended")
             return None
         # Reasons in the same order as the mobile crisis team's: the binding cap first (hours, then recognition).
         if not self.pool.in_shift(call.t_received):
@@ -288,7 +417,7 @@ class CoResponse(Program):
 
     # --- follow-up ---------------------------------------------------------------------------------------
     def after_disposition(self, call: Call) -> None:
-        if call.program != self.key:
+        if call.program != self.key or self.ended:
             return
         u = float(call.latents[U_FOLLOW_UP])
         share = self.config.follow_up_share
@@ -299,6 +428,8 @@ class CoResponse(Program):
         """A contact a few days later by the next free unit; it may end in a referral to services."""
         env = self.model.env
         yield env.timeout(self.follow_up_delay)
+        if self.ended:
+            return  # no unit will come back: the contact is dropped
         unit = yield self.pool.store.get()
         t0 = env.now
         ref = self.config.follow_up_referral_share
@@ -317,7 +448,9 @@ class CoResponse(Program):
     def summary(self) -> dict[str, Any]:
         m = self.model
         sc = m.cfg
-        staffed_h = self.pool.scheduled_minutes(self.warm, m.horizon_min) / 60
+        staffed_h = (
+            self.pool.funded_minutes(self.warm, m.horizon_min) / 60
+        )  # funded units only, from each cut
         # A dedicated officer's time on calls is already in the run's police cost (ledger officer_min): not counted
         # twice. Meeting at the scene, the officer is a patrol unit, costed by the core.
         cost = staffed_h * self.config.clinician_hour

@@ -32,6 +32,7 @@ class Triage(Program):
 
     key = "triage"
     stream_key = 4
+    handles_suspension = True
 
     def __init__(self, config: TriageConfig):
         super().__init__(config)
@@ -67,7 +68,36 @@ class Triage(Program):
         self.screen_time = scalar_sampler(cfg.screen_time)
         self.phone_time = scalar_sampler(cfg.phone_time)
 
+    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    def staff(self) -> list[Any]:
+        if self.model is None:
+            return []
+        return [p for token in self.pool.all_tokens() for p in token.people]
+
+    def key_staff_in_post(self, district: int) -> bool:
+        """Some clinician seat funded and in post (the dispatch centre serves the whole city)."""
+        return not self.ended and any(self.pool.available(t) for t in self.pool.all_tokens())
+
+    def staff_changed(self, agent: Any) -> None:
+        if any(agent in t.people for t in self.pool.all_tokens()):
+            self.pool.sync()
+
+    def scale_capacity(self, share: float) -> None:
+        """Clinician seats: ``round(configured seats x share)`` stay funded (ShiftedStaff.fund); the others'
+        clinicians leave their posts, a seat on a call when the call ends."""
+        super().scale_capacity(share)
+        self.pool.fund(share)
+
+    def unfunded_staff(self) -> list[Any]:
+        return [p for t in self.pool.all_tokens() if not t.funded for p in t.people]
+
+    def end_program(self) -> None:
+        super().end_program()
+        self.pool.unfund_all()
+
     def triage(self, call: Call) -> bool:
+        if self.suspended and self.is_suspended(call.district):
+            return False  # no clinician seat funded and staffed, or ended: the call-taker alone, not screened
         token = self.pool.take()
         counted = int(call.t_received >= self.warm)
         if token is None:
@@ -113,7 +143,7 @@ class Triage(Program):
     # --- outputs -----------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         m = self.model
-        staffed_h = self.pool.scheduled_minutes(self.warm, m.horizon_min) / 60
+        staffed_h = self.pool.funded_minutes(self.warm, m.horizon_min) / 60  # funded seats, from each cut
         return {
             "cost": staffed_h * self.config.clinician_hour,
             "staff_utilisation": self.pool.utilisation(),
