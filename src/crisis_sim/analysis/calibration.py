@@ -911,7 +911,7 @@ def write_trials_csv(study: Any, params: Sequence[FreeParam], path: Path) -> Non
 
 
 def write_outputs(
-    problem: Problem, study: Any, out: Path, runner: Runner, plots: bool = True
+    problem: Problem, study: Any, out: Path, runner: Runner, plots: bool = True, validate: bool = True
 ) -> dict[str, Any]:
     """Best parameters, fit and validation tables (re-simulated at the best values), trials, plots and the
     calibrated scenario file. Returns the best-parameter document."""
@@ -920,8 +920,11 @@ def write_outputs(
     base = problem.base(problem.scenario)
     overrides = overrides_for(problem.params, values, base)
     fit = problem.evaluate(values, "fit", runner)
-    validation = problem.evaluate(values, "validation", runner) if any(
-        t.role == "validation" for t in problem.targets) else []  # fmt: skip
+    has_validation = validate and any(t.role == "validation" for t in problem.targets)
+    validation = problem.evaluate(values, "validation", runner) if has_validation else []
+    if not has_validation:
+        for name in ("validation.md", "validation.csv"):  # never leave a stale table from an earlier run
+            (out / name).unlink(missing_ok=True)
     first = study.trials[0] if study.trials else None
     today = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")
     doc = {

@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--study", metavar="NAME", help="study name (default calibrate-<scenario file stem>)")
     p.add_argument("--validate-only", action="store_true",
                    help="no calibration: simulate SCENARIO as it is and write validation.md/csv for all targets")  # fmt: skip
+    p.add_argument("--no-validation", action="store_true",
+                   help="skip the [[validation]] targets (e.g. when they use scenarios the calibrated values do not "
+                   "belong to)")  # fmt: skip
     p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
     p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
     p.set_defaults(func=_calibrate)
@@ -95,7 +98,9 @@ def _calibrate(args: argparse.Namespace) -> int:
             study = cal.calibrate(problem, args.trials, out, runner, args.study, on_trial=progress)
         except cal.CalibrationError as exc:
             raise UsageError(str(exc)) from None
-        doc = cal.write_outputs(problem, study, out, runner, plots=not args.no_plots)
+        doc = cal.write_outputs(
+            problem, study, out, runner, plots=not args.no_plots, validate=not args.no_validation
+        )
     except KeyboardInterrupt:
         runner.abort()
         print(f"crisis-sim: interrupted; completed trials are kept in {out}/study.db. Run the same command "
