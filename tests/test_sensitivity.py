@@ -117,6 +117,19 @@ def test_replications_are_averaged_per_row_and_missing_rows_refused():
         collect_outputs(runs[runs["row"] != 1], 1, 4, ["y"])
 
 
+def test_metric_undefined_in_some_rows_is_reported_not_analysed():
+    def f(X):
+        y = Ishigami.evaluate(X)
+        return {"y": y, "wait": np.where(X[:, 0] > 2.5, np.nan, y)}  # e.g. a wait nobody had in some rows
+
+    spec = ishigami_inputs()
+    spec = type(spec)(**{**spec.__dict__, "metrics": ("y", "wait")})
+    result = run_sensitivity(spec, "sobol", 64, FunctionEvaluator(f), seed=0)
+    t = result.table
+    assert t[t["metric"] == "wait"]["value"].isna().all() and t[t["metric"] == "y"]["value"].notna().all()
+    assert any(w.startswith("wait: undefined in ") and "not analysed" in w for w in result.warnings)
+
+
 # --- the design -----------------------------------------------------------------------------------------------
 def test_integer_fields_are_rounded_inside_their_bounds():
     spec = parse_inputs(

@@ -261,14 +261,16 @@ def collect_outputs(
         sub = runs[runs["case"] == c]
         for m in metrics:
             grouped = sub.groupby("row")[m]
-            mean = grouped.mean().reindex(range(n_rows))
-            if mean.isna().any():
-                missing = int(mean.isna().sum())
+            present = grouped.size().reindex(range(n_rows), fill_value=0)
+            if (present == 0).any():
+                missing = int((present == 0).sum())
                 raise SensitivityError(
-                    f"expected a value of {m} for every sample row, found {missing} of {n_rows} rows without one "
-                    "(a metric undefined in some runs, or an incomplete store)"
+                    f"expected runs for every sample row, found {missing} of {n_rows} rows without any (an "
+                    "incomplete store or results that cannot be joined to the sample)"
                 )
-            y = mean.to_numpy(dtype=float)
+            # NaN where the metric is undefined in every replication of a row (e.g. a wait with nobody waiting):
+            # such a metric is reported, not analysed (see run_sensitivity).
+            y = grouped.mean().reindex(range(n_rows)).to_numpy(dtype=float)
             ys[(c, m)] = y
             noise[(c, m)] = _noise_share(sub, m, n_rows, y)
     return ys, noise
@@ -303,6 +305,9 @@ def analyse(
     names = list(dict.fromkeys(problem["groups"])) if "groups" in problem else list(problem["names"])
     seed = design.seed if seed is None else seed
     rows: list[tuple[str, str, float, float]] = []
+    if np.isnan(y).any():  # undefined in some rows: SALib's estimators cannot take NaN
+        rows = [(name, index, math.nan, math.nan) for name in names for index in _index_names(design.method)]
+        return _tidy(rows, design, metric, case)
     if float(np.ptp(y)) == 0.0:  # a constant output: no input matters; variance-based indices are undefined
         for name in names:
             for index in _index_names(design.method):
@@ -354,6 +359,10 @@ def analyse(
     return _tidy(rows, design, metric, case)
 
 
+def n_rows_hint(table: pd.DataFrame) -> str:
+    return str(table.attrs.get("n_rows", "the"))
+
+
 def _index_names(method: str) -> tuple[str, ...]:
     return {"morris": ("mu_star", "mu", "sigma"), "sobol": ("S1", "ST"), "fast": ("S1", "ST"),
             "delta": ("delta", "S1")}[method]  # fmt: skip
@@ -376,15 +385,25 @@ def _tidy(rows: list[tuple[str, str, float, float]], design: Design, metric: str
 
 
 def convergence_warnings(
-    table: pd.DataFrame, method: str, n: int, noise: dict[tuple[str, str], float] | None = None
+    table: pd.DataFrame,
+    method: str,
+    n: int,
+    noise: dict[tuple[str, str], float] | None = None,
+    undefined: dict[tuple[str, str], int] | None = None,
 ) -> list[str]:
-    """One line per reason to distrust the indices: N below the method's minimum, wide CIs, noisy outputs."""
+    """One line per reason to distrust the indices: N below the method's minimum, wide CIs, noisy outputs,
+    metrics undefined in some sample rows (``undefined``: (case, metric) → rows without a value)."""
     out = []
+    undefined = undefined or {}
     if n < MIN_N[method]:
         out.append(f"N={n} is below {MIN_N[method]}, the smallest N that usually gives stable {method} indices; "
                    "treat the ranking as provisional")  # fmt: skip
     for (case, metric), sub in table.groupby(["case", "metric"], sort=False):
         where = f"{metric}" + (f" [{case}]" if case else "")
+        if undefined.get((case, metric)):
+            out.append(f"{where}: undefined in {undefined[(case, metric)]} of {n_rows_hint(table)} sample rows (no "
+                       "run of those rows had a value); not analysed, indices are NaN")  # fmt: skip
+            continue
         if sub["value"].isna().all() or (sub["value"] == 0).all():
             what = "all effects are 0" if method == "morris" else "variance-based indices are undefined (NaN)"
             out.append(f"{where}: the output did not vary over the sample; {what}")
@@ -450,14 +469,16 @@ def run_sensitivity(
     cases = inputs.categories()
     runs = evaluator(design, cases)
     ys, noise = collect_outputs(runs, len(cases), design.n_rows, inputs.metrics)
-    frames, outputs, noise_by_label = [], {}, {}
+    frames, outputs, noise_by_label, undefined = [], {}, {}, {}
     for c, (label, _over) in enumerate(cases):
         for m in inputs.metrics:
             frames.append(analyse(design, ys[(c, m)], m, label, seed))
             outputs[(label, m)] = ys[(c, m)]
             noise_by_label[(label, m)] = noise[(c, m)]
+            undefined[(label, m)] = int(np.isnan(ys[(c, m)]).sum())
     table = pd.concat(frames, ignore_index=True)
-    warns = convergence_warnings(table, method, n, noise_by_label)
+    table.attrs["n_rows"] = design.n_rows
+    warns = convergence_warnings(table, design.method, design.n, noise_by_label, undefined)
     return SensitivityResult(design, list(cases), table, outputs, noise_by_label, warns)
 
 
