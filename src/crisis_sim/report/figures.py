@@ -37,6 +37,18 @@ def series_bands(series: pd.DataFrame, variable: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["scenario_index", "month", "mean", "low", "high", "n"])
 
 
+def full_months(series: pd.DataFrame) -> pd.DataFrame:
+    """Drop a short last month (a 365-day run has 12 months of 30 days and a 13th of 5): its totals are not
+    comparable with the others and would show as a plunge."""
+    if series.empty or "day_end" not in series or series["day_end"].isna().all():
+        return series
+    ends = series.groupby("month")["day_end"].max().sort_index()
+    spans = ends.diff().fillna(ends.iloc[0])
+    if len(spans) > 1 and spans.iloc[-1] < spans.iloc[:-1].median():
+        return series[series["month"] != ends.index[-1]]
+    return series
+
+
 def available_series(series: pd.DataFrame, wanted: Sequence[str] = DEFAULT_SERIES) -> list[str]:
     """The wanted variables that have a non-zero value somewhere."""
     if series.empty:
@@ -78,6 +90,7 @@ def series_figure(
     """Small multiples: one panel per variable, one line + band per scenario; events as dotted lines
     (month, label). Returns PNG bytes."""
     plt = _pyplot()
+    series = full_months(series)
     n = max(1, len(variables))
     ncols = min(ncols, n)
     nrows = (n + ncols - 1) // ncols
@@ -91,8 +104,9 @@ def series_figure(
             b = bands[bands["scenario_index"] == s]
             if b.empty:
                 continue
-            (line,) = ax.plot(b["month"], b["mean"], label=label, lw=1.6)
-            ax.fill_between(b["month"], b["low"], b["high"], color=line.get_color(), alpha=0.2, lw=0)
+            color = f"C{s % 10}"  # fixed per scenario, also in panels where some scenarios have no data
+            ax.plot(b["month"], b["mean"], label=label, lw=1.6, color=color)
+            ax.fill_between(b["month"], b["low"], b["high"], color=color, alpha=0.2, lw=0)
         for month, text in events:
             ax.axvline(month, color="0.4", ls=":", lw=1)
             if k == 0 and text:
@@ -104,13 +118,21 @@ def series_figure(
         ax.grid(alpha=0.3)
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
-    handles, names = axes[0][0].get_legend_handles_labels()
+    seen: dict[str, Any] = {}
+    for ax in axes.flat:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(name, handle)
+    names = [lab for lab in labels if lab in seen]
+    handles = [seen[lab] for lab in names]
+    height = fig.get_figheight()
+    rows_of_legend = (len(names) + 4) // 5
+    top = 1 - (0.3 * rows_of_legend + (0.35 if title else 0.05)) / height
     if handles:
-        fig.legend(handles, names, loc="upper center", ncol=min(4, len(names)), fontsize=9, frameon=False,
-                   bbox_to_anchor=(0.5, 1.0 + 0.02 / nrows))  # fmt: skip
+        fig.legend(handles, names, loc="upper center", ncol=min(5, len(names)), fontsize=9, frameon=False,
+                   bbox_to_anchor=(0.5, top + 0.3 * rows_of_legend / height))  # fmt: skip
     if title:
-        fig.suptitle(title, y=1.0 + 0.08 / nrows, fontsize=11)
-    fig.tight_layout()
+        fig.suptitle(title, y=1.0, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, top))
     return png_bytes(fig)
 
 
