@@ -872,6 +872,7 @@ def plot_trials(study: Any, params: Sequence[FreeParam], out_dir: Path) -> list[
     ax.scatter(xs, ys, s=14, color="#8c8c8c", label="trial")
     ax.plot(xs, best, color="#c44e52", label="best so far")
     ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("trial")
     ax.set_ylabel("loss (mean squared z)")
     ax.legend(loc="upper right", fontsize=8)
@@ -891,6 +892,7 @@ def plot_trials(study: Any, params: Sequence[FreeParam], out_dir: Path) -> list[
         if p.log:
             ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0)
         ax.set_xlabel(p.path.split(".", 1)[-1], fontsize=8)
         ax.set_ylabel("loss", fontsize=8)
     for ax in list(axes.flat)[n:]:
