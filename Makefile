@@ -1,5 +1,5 @@
 # The two commands of the README:
-#   make run    set up, then run the main job on the built-in default scenario
+#   make run    set up, then compare the response models on the built-in city and write the report
 #   make test   set up, then run the whole test suite
 PY := .venv/bin/python
 OUT ?= out/baseline
@@ -9,8 +9,15 @@ OUT ?= out/baseline
 setup:
 	@bash scripts/bootstrap.sh
 
+# The planner's main job: police as usual in the built-in city against CIT, co-response, a mobile crisis team and
+# the mixed strategy, R paired replications each, written as one self-contained HTML report (docs/report.md).
+CITY := scenarios/baseline_midsize_city.toml
+R ?= 3
+REPORT ?= out/report.html
+
 run: setup
-	.venv/bin/crisis-sim run scenarios/baseline_midsize_city.toml --out $(OUT)
+	.venv/bin/crisis-sim report $(CITY) "$(CITY)::cit:programs.cit={}" "$(CITY)::co_response:programs.co_response={}" \
+		"$(CITY)::mobile_crisis:programs.mobile_crisis={}" scenarios/mixed_city.toml --replications $(R) --out $(REPORT)
 
 test: setup
 	$(PY) -m pytest -n 2 -q

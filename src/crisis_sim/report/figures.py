@@ -90,6 +90,8 @@ def series_figure(
     """Small multiples: one panel per variable, one line + band per scenario; events as dotted lines
     (month, label). Returns PNG bytes."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     series = full_months(series)
     n = max(1, len(variables))
     ncols = min(ncols, n)
@@ -114,6 +116,7 @@ def series_figure(
                             va="top", ha="right", color="0.3")  # fmt: skip
         ax.set_title(f"{metric_label(var)} per month", fontsize=10)
         ax.set_xlabel("month", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     for k in range(n, nrows * ncols):
