@@ -15,7 +15,6 @@ import pytest
 from conftest import SCENARIOS, short, small
 
 from crisis_sim.model.destinations import DAY_MIN
-from crisis_sim.programs import REGISTRY
 from crisis_sim.scenario import load_scenario, with_overrides
 from crisis_sim.scenario.loader import ScenarioError
 from crisis_sim.simulate import simulate
@@ -116,11 +115,6 @@ def program(model, key):
 def split(ledger: pd.DataFrame, column: str, value: str) -> tuple[int, int]:
     hit = ledger[column].astype(str) == value
     return int((hit & (ledger["t_received"] < T)).sum()), int((hit & (ledger["t_received"] >= T)).sum())
-
-
-def test_every_registered_program_honours_suspension_itself():
-    # the run-time no longer wraps programs' hooks (crisis_sim.events.runtime)
-    assert all(cls.handles_suspension for cls in REGISTRY.values())
 
 
 def test_default_path_ledger_is_bit_identical(tmp_path):

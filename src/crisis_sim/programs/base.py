@@ -28,9 +28,6 @@ class Program:
 
     key: ClassVar[str] = "program"
     stream_key: ClassVar[int] = 0  # stable id for the program's own random stream (rng.program_stream)
-    # True when the program checks :meth:`is_suspended` itself; otherwise a timeline with events wraps its
-    # triage/route/handoff so that it takes no calls where it is suspended (crisis_sim.events.runtime).
-    handles_suspension: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         self.config = config

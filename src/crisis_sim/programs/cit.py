@@ -42,7 +42,6 @@ class CIT(Program):
 
     key = "cit"
     stream_key = 1
-    handles_suspension = True  # CIT has no staff of its own: it is suspended only when ended
 
     def __init__(self, config: CITConfig):
         super().__init__(config)

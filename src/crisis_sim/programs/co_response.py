@@ -250,7 +250,6 @@ class CoResponse(Program):
 
     key = "co_response"
     stream_key = 2
-    handles_suspension = True
 
     def __init__(self, config: CoResponseConfig):
         super().__init__(config)

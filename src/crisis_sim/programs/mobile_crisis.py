@@ -52,7 +52,6 @@ class MobileCrisis(Program):
 
     key = "mobile_crisis"
     stream_key = 3
-    handles_suspension = True
 
     def __init__(self, config: MobileCrisisConfig):
         super().__init__(config)

@@ -142,7 +142,6 @@ class _StepDownReferral:
 class OutreachProgram(Program):
     key = "outreach"
     stream_key = STREAM_KEY
-    handles_suspension = True
 
     def __init__(self, config: OutreachConfig):
         super().__init__(config)

@@ -32,7 +32,6 @@ class Stabilization(Program):
 
     key = "stabilization"
     stream_key = 6
-    handles_suspension = True
 
     def __init__(self, config: StabilizationConfig):
         super().__init__(config)

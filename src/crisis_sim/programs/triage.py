@@ -32,7 +32,6 @@ class Triage(Program):
 
     key = "triage"
     stream_key = 4
-    handles_suspension = True
 
     def __init__(self, config: TriageConfig):
         super().__init__(config)
