@@ -44,6 +44,8 @@ def test_binds_loopback_by_default(server):
     assert server.server_address[0] == "127.0.0.1"
     args = build_parser().parse_args(["dashboard"])
     assert args.host == "127.0.0.1"
+    args = build_parser().parse_args(["dashboard", "--seed", "3", "--days", "90"])  # like run and compare
+    assert (args.seed, args.days) == (3, 90)
 
 
 def test_page_has_no_external_assets(server):
@@ -55,7 +57,9 @@ def test_page_has_no_external_assets(server):
 
 def test_scenarios_listed(server):
     _, _, body = _get(server.url + "api/scenarios")
-    files = {s["file"]: s for s in json.loads(body)["scenarios"]}
+    reply = json.loads(body)
+    assert reply["defaults"] == {"seed": 0, "days": None}
+    files = {s["file"]: s for s in reply["scenarios"]}
     assert "small_district.toml" in files
     assert files["small_district.toml"]["districts"][0]["patrol_units"]["day"] == 4
 

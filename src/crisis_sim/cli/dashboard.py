@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from crisis_sim.cli import UsageError
+from crisis_sim.cli.common import add_run_options
 from crisis_sim.cli.compare import _default_workers, _positive
 
 
@@ -19,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=8765, help="TCP port (default 8765; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; anything else exposes the app to the network)")  # fmt: skip
+    add_run_options(p)  # --seed, --days: the page's starting values (each run can change them)
     p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
                    help="worker processes for runs (default: the CPUs available)")  # fmt: skip
     p.add_argument("--scenarios-dir", default=None, metavar="DIR",
@@ -35,7 +37,13 @@ def _dashboard(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: expected 0-65535, found {args.port}")
     try:
-        serve(args.host, args.port, workers=args.workers, scenarios_dir=args.scenarios_dir)
+        serve(
+            args.host,
+            args.port,
+            workers=args.workers,
+            scenarios_dir=args.scenarios_dir,
+            defaults={"seed": args.seed, "days": args.days},
+        )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0

@@ -253,9 +253,15 @@ class DashboardApp:
     """Scenario listing, request validation and a single background worker thread that runs one job at a time
     on a process pool (``workers`` processes) through the experiment engine."""
 
-    def __init__(self, scenarios_dir: str | Path | None = None, workers: int = 1):
+    def __init__(
+        self,
+        scenarios_dir: str | Path | None = None,
+        workers: int = 1,
+        defaults: dict[str, Any] | None = None,
+    ):
         self.scenarios_dir = Path(scenarios_dir) if scenarios_dir else REPO_SCENARIOS
         self.workers = workers
+        self.defaults = {"seed": 0, "days": None, **(defaults or {})}
         self.jobs: dict[str, JobState] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

@@ -47,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/", "/index.html"):
             self._send(200, self.server.page, "text/html; charset=utf-8")
         elif path == "/api/scenarios":
-            self._json(200, {"scenarios": app.scenarios(), "workers": app.workers})
+            self._json(200, {"scenarios": app.scenarios(), "workers": app.workers, "defaults": app.defaults})
         elif path.startswith("/api/jobs/"):
             job = app.jobs.get(path.rsplit("/", 1)[1])
             if job is None:
@@ -97,16 +97,21 @@ class DashboardServer(ThreadingHTTPServer):
         return f"http://{host}:{port}/"
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0, workers: int = 1,
-                scenarios_dir: str | Path | None = None, verbose: bool = False) -> DashboardServer:  # fmt: skip
-    """A server bound to ``host:port`` (port 0: a free one); call ``serve_forever()`` (e.g. in a thread)."""
-    return DashboardServer((host, port), DashboardApp(scenarios_dir, workers), verbose)
+def make_server(host: str = "127.0.0.1", port: int = 0, workers: int = 1, scenarios_dir: str | Path | None = None,
+                verbose: bool = False, defaults: dict[str, Any] | None = None) -> DashboardServer:  # fmt: skip
+    """A server bound to ``host:port`` (port 0: a free one); call ``serve_forever()`` (e.g. in a thread).
+    ``defaults``: starting values of the page's seed and days (``--seed``, ``--days``)."""
+    return DashboardServer((host, port), DashboardApp(scenarios_dir, workers, defaults), verbose)
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8765, workers: int = 1, scenarios_dir: str | Path | None = None
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    workers: int = 1,
+    scenarios_dir: str | Path | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> None:
-    server = make_server(host, port, workers, scenarios_dir)
+    server = make_server(host, port, workers, scenarios_dir, defaults=defaults)
     print(f"crisis-sim dashboard on {server.url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: bound to {host}: other computers on the network can reach it", file=sys.stderr)
