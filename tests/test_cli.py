@@ -87,3 +87,22 @@ def test_check_queue_json():
 def test_check_queue_unstable_is_a_usage_error():
     r = cli("check-queue", "--arrival-rate", "5", "--service-rate", "1", "--servers", "2")
     assert r.returncode == 2 and "stable queue" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_days_drops_timeline_events_beyond_the_shortened_horizon_everywhere():
+    """--days N means the same in run and in the experiment engine: events dated day >= N are dropped."""
+    from crisis_sim.experiments.spec import apply_days
+    from crisis_sim.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "nurse_post_cut.toml")
+    assert any(e.day >= 40 for e in scenario.timeline)
+    short = apply_days(scenario, 40, "nurse_post_cut.toml")
+    assert short.simulation.horizon_days == 40 and all(e.day < 40 for e in short.timeline)
+
+
+def test_output_piped_into_a_closed_reader_is_not_an_error():
+    import subprocess as sp
+
+    cmd = f"{sys.executable} -m crisis_sim run {SCENARIOS / 'small_district.toml'} --days 10 --json | head -c 10"
+    r = sp.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True)
+    assert "Traceback" not in r.stderr and r.returncode == 0

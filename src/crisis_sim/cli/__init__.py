@@ -7,6 +7,7 @@ nothing is written when a run fails.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -56,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"crisis-sim: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("crisis-sim: interrupted; nothing was written", file=sys.stderr)
         return 130

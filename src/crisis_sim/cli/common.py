@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crisis_sim.scenario import Scenario, load_scenario, with_overrides
+from crisis_sim.scenario import Scenario, load_scenario
+from crisis_sim.scenario.loader import shorten_horizon
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -34,15 +35,7 @@ def _positive_int(text: str) -> int:
 
 def load_for_run(path: str, days: int | None) -> Scenario:
     """Load a scenario and apply --days (shortening warm-up to under half the horizon if needed)."""
-    scenario = load_scenario(path)
-    if days is None:
-        return scenario
-    warm = min(scenario.simulation.warmup_days, days // 2)
-    over: dict[str, Any] = {"simulation.horizon_days": days, "simulation.warmup_days": warm}
-    kept = [e for e in scenario.timeline if e.day < days]  # timeline events after a shortened horizon never fire
-    if len(kept) != len(scenario.timeline):
-        over["timeline"] = [e.model_dump(mode="python") for e in kept]
-    return with_overrides(scenario, over, label=path)
+    return shorten_horizon(load_scenario(path), days, label=path)
 
 
 def jsonable(value: Any) -> Any:

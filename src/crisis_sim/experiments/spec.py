@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crisis_sim.outcomes import KEY_METRICS
-from crisis_sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
+from crisis_sim.scenario import Scenario, ScenarioError, load_scenario
+from crisis_sim.scenario.loader import shorten_horizon
 
 FORMAT = 1  # bump when the store layout or the meaning of a stored column changes
 
@@ -168,13 +169,8 @@ class ExperimentSpec:
 
 
 def apply_days(scenario: Scenario, days: int | None, label: str) -> Scenario:
-    """--days N: simulate N days, shrinking warm-up to under half the horizon (as ``crisis-sim run`` does)."""
-    if days is None:
-        return scenario
-    warm = min(scenario.simulation.warmup_days, days // 2)
-    return with_overrides(
-        scenario, {"simulation.horizon_days": days, "simulation.warmup_days": warm}, label=label
-    )
+    """--days N: the same meaning as in ``crisis-sim run`` (see ``shorten_horizon``)."""
+    return shorten_horizon(scenario, days, label=label)
 
 
 def load_entry(

@@ -213,6 +213,21 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     return validate_raw(raw, str(path))
 
 
+def shorten_horizon(scenario: Scenario, days: int | None, label: str = "<override>") -> Scenario:
+    """``--days N`` for every command: simulate N days, shrink warm-up to at most half of them, and drop timeline
+    events dated on or after day N (they would never fire)."""
+    if days is None:
+        return scenario
+    over: dict[str, Any] = {
+        "simulation.horizon_days": days,
+        "simulation.warmup_days": min(scenario.simulation.warmup_days, days // 2),
+    }
+    kept = [e for e in scenario.timeline if e.day < days]
+    if len(kept) != len(scenario.timeline):
+        over["timeline"] = [e.model_dump(mode="python") for e in kept]
+    return with_overrides(scenario, over, label=label)
+
+
 def with_overrides(scenario: Scenario, overrides: Mapping[str, Any], label: str = "<override>") -> Scenario:
     """A new scenario with dotted-path overrides applied and the whole thing re-validated."""
     raw = scenario.model_dump(mode="python")
