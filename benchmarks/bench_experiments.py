@@ -1,6 +1,6 @@
 """Experiment throughput: a batch of runs on 1 and 2 workers with the process pool and with Dask.
 
-    .venv/bin/python benchmarks/bench_experiments.py --runs 200 --days 120
+    .venv/bin/python benchmarks/bench_experiments.py --runs 200 --days 240
 
 Prints, per (executor, workers): executor start-up, batch wall time, runs/s, the mean in-worker run time
 (the ``wall_s`` of each run), the busy fraction (summed run time / (workers x batch time): the share of worker
@@ -66,7 +66,7 @@ def bench(kind: str, workers: int, spec, chunk_size: int | None) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=200)
-    p.add_argument("--days", type=int, default=120)
+    p.add_argument("--days", type=int, default=240)
     p.add_argument("--scenario", default=str(ROOT / "scenarios" / "small_district.toml"))
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     p.add_argument("--executors", nargs="+", default=["processes", "dask"])
