@@ -57,7 +57,7 @@ class WeeklyProfile:
     def from_op_many(self, op: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`from_op` for chunks of arrivals."""
         weeks, r = np.divmod(op, WEEK_MIN)
-        i = np.clip(np.searchsorted(self._cum, r, side="right") - 1, 0, 167)
+        i = np.asarray(self._bin_of)[np.searchsorted(self._cum, r, side="right")]  # same bin as from_op
         rate = self.rates[i]
         safe = np.where(rate > 0, rate, 1.0)
         within = np.where(rate > 0, (r - self._cum[i]) / safe, 0.0)
