@@ -174,7 +174,7 @@ def build_report(
     # Scenarios in words
     parts.append("<h2>The scenarios</h2>")
     for entry in spec.scenarios:
-        sentences = describe_scenario(entry.scenario)
+        sentences = describe_scenario(entry.scenario, with_description=not entry.overrides)
         src = f" <span class=muted>({_e(entry.file)}"
         src += (
             (", with " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in entry.overrides.items()))

@@ -113,11 +113,14 @@ def describe_event(event: Any, month_days: int = 30) -> str:
     return f"{when[0].upper()}{when[1:]}, {what}{label}."
 
 
-def describe_scenario(scenario: Any) -> list[str]:
-    """Sentences describing a scenario: size, districts, patrol, programs with key settings, timeline."""
+def describe_scenario(scenario: Any, with_description: bool = True) -> list[str]:
+    """Sentences describing a scenario: size, districts, patrol, programs with key settings, timeline.
+
+    ``with_description=False`` leaves out the file's own description (a variant with overrides is no longer what
+    its file describes)."""
     sim, city = scenario.simulation, scenario.city
     out = []
-    if scenario.description:
+    if scenario.description and with_description:
         out.append(scenario.description.rstrip(".") + ".")
     years = sim.horizon_days / 365
     out.append(
