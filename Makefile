@@ -2,7 +2,6 @@
 #   make run    set up, then compare the response models on the built-in city and write the report
 #   make test   set up, then run the whole test suite
 PY := .venv/bin/python
-OUT ?= out/baseline
 
 .PHONY: setup run test lint bench
 
