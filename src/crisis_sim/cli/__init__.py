@@ -22,7 +22,17 @@ class UsageError(Exception):
 
 def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]]:
     # Imported here so that `crisis-sim --help` stays fast and each command owns its module.
-    from crisis_sim.cli import calibrate, check_queue, compare, dashboard, report, run, sensitivity, sweep, validate
+    from crisis_sim.cli import (
+        calibrate,
+        check_queue,
+        compare,
+        dashboard,
+        report,
+        run,
+        sensitivity,
+        sweep,
+        validate,
+    )
 
     return [("run", run.register), ("validate", validate.register), ("check-queue", check_queue.register),
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options, dumps
-from crisis_sim.cli.compare import _default_workers, _positive
+from crisis_sim.cli.common import add_run_options, default_workers, dumps, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,13 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--targets", required=True, metavar="FILE", help="targets file, e.g. calibration/targets.toml"
     )
     p.add_argument("--params", metavar="FILE", help="free parameters, e.g. calibration/params.toml")
-    p.add_argument("--trials", type=_positive("trials"), help="total completed trials wanted in the study")
-    p.add_argument("--replications", "-R", type=_positive("replications"), default=4,
+    p.add_argument("--trials", type=positive("trials"), help="total completed trials wanted in the study")
+    p.add_argument("--replications", "-R", type=positive("replications"), default=4,
                    help="replications per trial, the same seeds for every trial (default 4)")  # fmt: skip
     add_run_options(p)
     p.add_argument("--executor", choices=("processes", "dask"), default="processes",
                    help="local process pool (default) or Dask distributed")  # fmt: skip
-    p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
+    p.add_argument("--workers", type=positive("workers"), default=default_workers(),
                    help="worker processes (default: the CPUs available; 1 runs in this process)")  # fmt: skip
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address; implies --executor dask")
     p.add_argument("--out", metavar="DIR", default="calibration-out",

@@ -19,18 +19,31 @@ from crisis_sim.scenario.loader import shorten_horizon
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """--seed and --days mean the same in every command that runs simulations."""
     p.add_argument("--seed", type=int, default=0, help="root seed of the random streams (default 0)")
-    p.add_argument("--days", type=_positive_int, default=None,
+    p.add_argument("--days", type=positive("days"), default=None,
                    help="simulate N days instead of the scenario's horizon (warm-up shrinks to fit)")  # fmt: skip
 
 
-def _positive_int(text: str) -> int:
+def positive(kind: str) -> Callable[[str], int]:
+    """An argparse type for a whole number >= 1 of ``kind`` (plural noun), with a one-line error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {kind}, found {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"expected at least 1 {kind.rstrip('s')}, found {value}")
+        return value
+
+    return parse
+
+
+def default_workers() -> int:
+    """Worker processes by default: the CPUs this process may use."""
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days, found {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1 day, found {value}")
-    return value
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def load_for_run(path: str, days: int | None) -> Scenario:

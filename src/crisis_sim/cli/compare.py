@@ -18,27 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options, dumps, jsonable
-
-
-def _positive(kind: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number of {kind}, found {text!r}") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"expected at least 1 {kind.rstrip('s')}, found {value}")
-        return value
-
-    return parse
-
-
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+from crisis_sim.cli.common import add_run_options, default_workers, dumps, jsonable, positive
 
 
 def add_experiment_options(p: argparse.ArgumentParser) -> None:
@@ -46,7 +26,7 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--replications",
         "-R",
-        type=_positive("replications"),
+        type=positive("replications"),
         required=True,
         help="replications per scenario (replication k of every scenario sees the same crises)",
     )
@@ -66,8 +46,8 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--workers",
-        type=_positive("workers"),
-        default=_default_workers(),
+        type=positive("workers"),
+        default=default_workers(),
         help="worker processes (default: the CPUs available)",
     )
     p.add_argument(
@@ -77,7 +57,7 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--chunk-size",
-        type=_positive("runs"),
+        type=positive("runs"),
         default=None,
         help="runs per task and per stored file (default: about 8 tasks per worker, at most 5)",
     )

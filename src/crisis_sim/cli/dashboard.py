@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 
 from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options
-from crisis_sim.cli.compare import _default_workers, _positive
+from crisis_sim.cli.common import add_run_options, default_workers, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; anything else exposes the app to the network)")  # fmt: skip
     add_run_options(p)  # --seed, --days: the page's starting values (each run can change them)
-    p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
+    p.add_argument("--workers", type=positive("workers"), default=default_workers(),
                    help="worker processes for runs (default: the CPUs available)")  # fmt: skip
     p.add_argument("--scenarios-dir", default=None, metavar="DIR",
                    help="folder of base scenarios to offer (default: the repository's scenarios/)")  # fmt: skip

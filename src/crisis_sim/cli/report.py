@@ -14,8 +14,7 @@ import sys
 import time
 
 from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options
-from crisis_sim.cli.compare import _default_workers, _positive
+from crisis_sim.cli.common import add_run_options, default_workers, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,12 +29,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "scenarios", nargs="+", metavar="SCENARIO", help="scenario file or variant FILE::NAME:PATH=VALUE,..."
     )
-    p.add_argument("--replications", "-R", type=_positive("replications"), required=True,
+    p.add_argument("--replications", "-R", type=positive("replications"), required=True,
                    help="replications per scenario (replication k of every scenario sees the same crises)")  # fmt: skip
     add_run_options(p)
     p.add_argument("--executor", choices=("processes", "dask"), default="processes",
                    help="local process pool (default) or Dask distributed")  # fmt: skip
-    p.add_argument("--workers", type=_positive("workers"), default=_default_workers(),
+    p.add_argument("--workers", type=positive("workers"), default=default_workers(),
                    help="worker processes (default: the CPUs available)")  # fmt: skip
     p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address; implies --executor dask")
     p.add_argument("--out", default="report.html", metavar="FILE", help="the HTML file (default report.html)")

@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     add_run_options(p)
     p.add_argument("--replication", type=int, default=0, help="replication index (random streams; default 0)")
-    p.add_argument("--out", metavar="DIR", help="write ledger.parquet, timeseries.parquet and summary.json here")
+    p.add_argument(
+        "--out", metavar="DIR", help="write ledger.parquet, timeseries.parquet and summary.json here"
+    )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=_run)
 
@@ -29,7 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> int:
     scenario = load_for_run(args.scenario, args.days)
     result = run_single(scenario, args.replication, args.seed)
-    summary = {"scenario": scenario.name, "seed": args.seed, "replication": args.replication, **result.summary}
+    summary = {
+        "scenario": scenario.name,
+        "seed": args.seed,
+        "replication": args.replication,
+        **result.summary,
+    }
     if args.out:
         write_atomically(
             args.out,

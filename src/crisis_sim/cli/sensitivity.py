@@ -14,8 +14,8 @@ import sys
 import time
 
 from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import jsonable
-from crisis_sim.cli.compare import _positive, _same_command, add_experiment_options
+from crisis_sim.cli.common import jsonable, positive
+from crisis_sim.cli.compare import _same_command, add_experiment_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--method", choices=("morris", "sobol", "fast", "delta"), default="morris",
                    help="SALib method (default morris: cheap screening)")  # fmt: skip
-    p.add_argument("--n", type=_positive("samples"), required=True, metavar="N",
+    p.add_argument("--n", type=positive("samples"), required=True, metavar="N",
                    help="Morris trajectories, Sobol base samples (power of 2), FAST samples per input, delta samples")  # fmt: skip
     p.add_argument("--groups", action="store_true",
                    help="analyse the inputs' groups (their group keys) instead of each input; sobol and morris")  # fmt: skip

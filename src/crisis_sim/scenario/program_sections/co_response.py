@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
+from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration
 
 if TYPE_CHECKING:
@@ -146,9 +147,4 @@ class CoResponseConfig(Strict):
 
     def check_scenario(self, scenario: Scenario) -> None:
         """Covered districts must exist in the city."""
-        names = [d.name for d in scenario.city.districts]
-        unknown = [d for d in self.districts if d not in names]
-        if unknown:
-            raise ValueError(
-                f"programs.co_response.districts to name districts of the city {names}, found {unknown}"
-            )
+        check_districts_exist("co_response", self.districts, scenario)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
+from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
 
 if TYPE_CHECKING:
@@ -119,14 +120,7 @@ class MobileCrisisConfig(Strict):
 
     def check_scenario(self, scenario: Scenario) -> None:
         """Covered districts must exist in the city."""
-        if self.districts is None:
-            return
-        names = [d.name for d in scenario.city.districts]
-        unknown = [d for d in self.districts if d not in names]
-        if unknown:
-            raise ValueError(
-                f"programs.mobile_crisis.districts to name districts of the city {names}, found {unknown}"
-            )
+        check_districts_exist("mobile_crisis", self.districts, scenario)
 
     def hours_mask(self) -> tuple[int, int]:
         """(start, end) minute of day; end <= start wraps past midnight."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
+from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration
 
 if TYPE_CHECKING:
@@ -260,11 +261,4 @@ class OutreachConfig(Strict):
 
     def check_scenario(self, scenario: Scenario) -> None:
         """Participating districts must exist in the city."""
-        if self.districts is None:
-            return
-        names = [d.name for d in scenario.city.districts]
-        unknown = [d for d in self.districts if d not in names]
-        if unknown:
-            raise ValueError(
-                f"programs.outreach.districts to name districts of the city {names}, found {unknown}"
-            )
+        check_districts_exist("outreach", self.districts, scenario)
