@@ -8,7 +8,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import SCENARIOS
 
 REQUIRED_RUN_KEYS = {
@@ -44,7 +43,7 @@ def test_validate_missing_file():
 def test_run_json_has_the_required_keys():
     r = cli("run", SCENARIOS / "small_district.toml", "--days", "20", "--json", "--seed", "3", check=True)
     data = json.loads(r.stdout)
-    assert REQUIRED_RUN_KEYS <= data.keys()
+    assert data.keys() >= REQUIRED_RUN_KEYS
     assert data["mh_calls"] > 0 and 0 <= data["arrest_rate"] <= 1 and data["events"] > 0
 
 

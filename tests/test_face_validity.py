@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS
 
 from crisis_sim.scenario import load_scenario
 from crisis_sim.simulate import run_single
-
-from conftest import SCENARIOS
 
 
 @pytest.mark.slow

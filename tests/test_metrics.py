@@ -7,12 +7,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import small
 
 from crisis_sim.outcomes.ledger import DISPOSITION_CATEGORIES
 from crisis_sim.outcomes.metrics import repeats_within, summarize
 from crisis_sim.outcomes.timeseries import monthly
-
-from conftest import small
 
 DAY = 24 * 60
 

@@ -5,13 +5,12 @@ utilisation never exceeds 1; counters agree with the ledger."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import short, small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crisis_sim.model.crisis_model import CrisisModel
 from crisis_sim.outcomes import build_ledger
-
-from conftest import short, small
 
 DAY = 24 * 60
 

@@ -6,10 +6,9 @@ import subprocess
 import sys
 
 import pandas as pd
+from conftest import SCENARIOS, short, small
 
 from crisis_sim.simulate import run_single
-
-from conftest import SCENARIOS, short, small
 
 CALL_STREAM = ["call_id", "mh", "resident", "crisis", "district", "t_received", "identified_mh", "risk",
                "assessed_risk", "weapon"]  # fmt: skip

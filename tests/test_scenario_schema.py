@@ -6,13 +6,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis_sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from crisis_sim.scenario.loader import set_path
-
-from conftest import SCENARIOS
 
 MINIMAL = """
 name = "t"
