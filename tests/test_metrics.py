@@ -74,3 +74,25 @@ def test_monthly_differencing_adds_up():
     assert m["calls"].sum() == daily["calls"].iloc[-1]
     assert list(m["engaged"]) == [30, 60, 90]
     assert list(m["month"]) == [1, 2, 3]
+
+
+def test_monthly_series_carry_program_columns_in_every_run():
+    """Issue 3: monthly series gain handled_by, coverage, unserved reasons and the regular wait, program on or off."""
+    from crisis_sim.scenario import load_scenario
+    from crisis_sim.scenario.loader import shorten_horizon
+    from crisis_sim.simulate import run_single
+
+    from conftest import SCENARIOS
+
+    base = run_single(shorten_horizon(load_scenario(SCENARIOS / "small_district.toml"), 75), 0, 0)
+    prog = run_single(shorten_horizon(load_scenario(SCENARIOS / "mobile_crisis.toml"), 75), 0, 0)
+    for res in (base, prog):
+        ts = res.timeseries
+        for col in ("handled_by_patrol", "handled_by_mobile_crisis", "specialized_coverage", "unserved_busy",
+                    "unserved_off_hours", "unserved_out_of_area", "unserved_misidentified",
+                    "waitlist_wait_days_regular", "backup_requests", "stabilization_admissions"):  # fmt: skip
+            assert col in ts.columns, col
+        mh = res.ledger[res.ledger["mh"]]
+        assert ts["handled_by_mobile_crisis"].sum() == int((mh["responder"] == "mobile_crisis").sum())
+    assert base.timeseries["handled_by_mobile_crisis"].sum() == 0
+    assert prog.timeseries["handled_by_mobile_crisis"].sum() > 0

@@ -10,6 +10,7 @@ import pandas as pd
 from crisis_sim.events.outputs import add_series_columns
 from crisis_sim.model.crisis_model import COUNTERS, CrisisModel
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
+from crisis_sim.outcomes.program_metrics import PROGRAM_DEFAULTS, monthly_program_series
 from crisis_sim.scenario.schema import Scenario
 
 
@@ -53,6 +54,12 @@ def simulate(scenario: Scenario, replication: int = 0, root_seed: int = 0) -> tu
     cumulative = tuple(COUNTERS) + tuple(name for p in model.programs for name in p.cumulative())
     series = monthly(model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative)
     series = add_series_columns(series, ledger)  # columns every run has (repeat_calls, outreach_* zeros)
+    if len(series):
+        per_month = monthly_program_series(ledger, referrals, scenario.simulation.month_days, series["month"])
+        series = series.merge(per_month, on="month", how="left")
+        for name, zero in PROGRAM_DEFAULTS.items():  # program reporters, zero where the program is off
+            if name not in series:
+                series[name] = zero
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals)
     return model, result
 

@@ -49,3 +49,35 @@ def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
         "specialized_coverage": served / n_eligible if n_eligible else 0.0,
         "unserved_eligible_by_reason": by_reason,
     }
+
+
+# Responder types every monthly series carries (zeros where a program is off), so series compare across scenarios.
+SERIES_RESPONDERS = ("patrol", "cit", "co_response", "mobile_crisis", "phone_triage")
+
+
+def monthly_program_series(
+    ledger: pd.DataFrame, referrals: pd.DataFrame, month_days: int, months: pd.Series
+) -> pd.DataFrame:
+    """Per month (by the call's received time): calls per responder, specialised coverage, eligible calls not
+    served by reason, and the mean wait of regular (non-priority) referrals admitted that month."""
+    month_min = month_days * 24 * 60
+    mh = ledger[ledger["mh"]]
+    of_call = (mh["t_received"] // month_min).astype(int) + 1
+    rows = []
+    for month in months:
+        m = program_metrics(mh[of_call == month])
+        row = {"month": month, "specialized_coverage": m["specialized_coverage"]}
+        handled = m["handled_by"]
+        row.update({f"handled_by_{r}": handled.get(r, 0) for r in (*SERIES_RESPONDERS, *sorted(handled))})
+        row.update({f"unserved_{k}": v for k, v in m["unserved_eligible_by_reason"].items()})
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    wait = float("nan")
+    if len(referrals):
+        done = referrals[referrals["t_intake"].notna() & (referrals["priority"] != 0)]
+        days = (done["t_intake"] - done["t_referred"]) / (24 * 60)
+        by_month = days.groupby((done["t_intake"] // month_min).astype(int) + 1).mean()
+        out["waitlist_wait_days_regular"] = out["month"].map(by_month)
+    else:
+        out["waitlist_wait_days_regular"] = wait
+    return out
