@@ -78,11 +78,11 @@ def test_monthly_differencing_adds_up():
 
 def test_monthly_series_carry_program_columns_in_every_run():
     """Issue 3: monthly series gain handled_by, coverage, unserved reasons and the regular wait, program on or off."""
+    from conftest import SCENARIOS
+
     from crisis_sim.scenario import load_scenario
     from crisis_sim.scenario.loader import shorten_horizon
     from crisis_sim.simulate import run_single
-
-    from conftest import SCENARIOS
 
     base = run_single(shorten_horizon(load_scenario(SCENARIOS / "small_district.toml"), 75), 0, 0)
     prog = run_single(shorten_horizon(load_scenario(SCENARIOS / "mobile_crisis.toml"), 75), 0, 0)
