@@ -15,10 +15,13 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crisis_sim.cli import UsageError
 from crisis_sim.cli.common import add_run_options, default_workers, dumps, jsonable, positive
+
+if TYPE_CHECKING:
+    from crisis_sim.experiments.runner import Interrupted
 
 
 def add_experiment_options(p: argparse.ArgumentParser) -> None:
@@ -140,13 +143,7 @@ def execute(
         except StoreError as exc:
             raise UsageError(str(exc)) from None
         except Interrupted as exc:
-            if args.out:
-                print(f"crisis-sim: interrupted; {exc.done} of {exc.total} runs are saved in {out}. To finish "
-                      f"the remaining runs, run the same command again:\n  {_same_command()}", file=sys.stderr)  # fmt: skip
-            else:
-                print("crisis-sim: interrupted; nothing was kept (give --out DIR to make a batch resumable)",
-                      file=sys.stderr)  # fmt: skip
-            return 130
+            return report_interrupted(exc, args.out)
         runs, unknown = with_extra_metrics(runs, metrics)
         if unknown:
             known = ", ".join([*spec.metrics, *numeric_extras(runs)])
@@ -177,6 +174,17 @@ def execute(
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def report_interrupted(exc: Interrupted, out: str | None) -> int:
+    """Ctrl-C during a batch: say what was kept and how to resume; exit status 130."""
+    if out:
+        print(f"crisis-sim: interrupted; {exc.done} of {exc.total} runs are saved in {out}. To finish the "
+              f"remaining runs, run the same command again:\n  {_same_command()}", file=sys.stderr)  # fmt: skip
+    else:
+        print("crisis-sim: interrupted; nothing was kept (give --out DIR to make a batch resumable)",
+              file=sys.stderr)  # fmt: skip
+    return 130
 
 
 def _same_command() -> str:

@@ -15,7 +15,7 @@ import time
 
 from crisis_sim.cli import UsageError
 from crisis_sim.cli.common import jsonable, positive
-from crisis_sim.cli.compare import _same_command, add_experiment_options
+from crisis_sim.cli.compare import add_experiment_options, report_interrupted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -122,13 +122,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     except Interrupted as exc:
-        if args.out:
-            print(f"crisis-sim: interrupted; {exc.done} of {exc.total} runs are saved in {args.out}. To finish the "
-                  f"remaining runs, run the same command again:\n  {_same_command()}", file=sys.stderr)  # fmt: skip
-        else:
-            print("crisis-sim: interrupted; nothing was kept (give --out DIR to make a batch resumable)",
-                  file=sys.stderr)  # fmt: skip
-        return 130
+        return report_interrupted(exc, args.out)
     wall = time.perf_counter() - started
     extra = {"scenario": args.scenario, "inputs_file": args.inputs, "replications": args.replications,
              "days": args.days, "runs": evaluator.report.get("runs"), "ran_now": evaluator.report.get("ran"),
