@@ -37,6 +37,7 @@ from crisis_sim.model.draws import PerEntityDraws
 from crisis_sim.model.durations import scalar_sampler, vector_sampler
 from crisis_sim.model.patrol import PatrolPool
 from crisis_sim.model.profile import WeeklyProfile
+from crisis_sim.model.shifts import daily_boundaries, run_boundaries
 from crisis_sim.programs import Program, build_programs
 from crisis_sim.scenario.schema import SEVERITIES, Scenario
 
@@ -656,31 +657,19 @@ class CrisisModel(mesa.Model):
     # ------------------------------------------------------------------------------------------------------
     def _shifts(self):
         """Start and end shifts at their hours, every day, in every district."""
-        shifts = self.cfg.police.shifts
-        day_events = []  # (minute of day, order, shift, start?) — ends before starts at the same minute
-        for s, sh in enumerate(shifts):
-            start = round(sh.start_hour * 60) % DAY_MIN
-            length = round(sh.hours * 60)
-            if (0 - start) % DAY_MIN < length:
-                for pool in self.patrol:
-                    pool.start_shift(s)
-            if length >= DAY_MIN:
-                continue
-            day_events.append((start, 1, s, True))
-            day_events.append(((start + length) % DAY_MIN, 0, s, False))
-        day_events.sort()
-        if not day_events:
-            return
-        day = 0
-        while True:
-            for minute, _, s, is_start in day_events:
-                t = day * DAY_MIN + minute
-                if t <= 0:
-                    continue
-                yield self.env.timeout(t - self.env.now)
-                for pool in self.patrol:
-                    (pool.start_shift if is_start else pool.end_shift)(s)
-            day += 1
+        windows = [
+            (round(sh.start_hour * 60) % DAY_MIN, round(sh.hours * 60)) for sh in self.cfg.police.shifts
+        ]
+        on_at_start, boundaries = daily_boundaries(windows)
+        for s in on_at_start:
+            for pool in self.patrol:
+                pool.start_shift(s)
+        if boundaries:
+            yield from run_boundaries(self.env, boundaries, self._shift_boundary)
+
+    def _shift_boundary(self, s: int, is_start: bool) -> None:
+        for pool in self.patrol:
+            (pool.start_shift if is_start else pool.end_shift)(s)
 
     def step(self) -> None:
         """Advance one simulated day and record the day's counters."""

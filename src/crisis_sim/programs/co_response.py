@@ -15,6 +15,7 @@ import simpy
 from crisis_sim.model.agents import Clinician, PatrolOfficer
 from crisis_sim.model.calls import U_SCENE, U_TRAVEL
 from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.model.shifts import daily_boundaries, run_boundaries
 from crisis_sim.programs import register
 from crisis_sim.programs.base import Program
 from crisis_sim.scenario.schema import RISK_LEVELS
@@ -73,27 +74,14 @@ class ShiftedStaff:
         self._last = 0.0
         self.changes: list[tuple[float, list[int]]] = []  # (time, funded tokens per shift from then)
         self._live = list(range(len(self.windows)))  # shifts with at least one funded token
-        day_events = []  # (minute of day, order, shift, start?): ends before starts at the same minute
-        for s, (start, length) in enumerate(self.windows):
-            if (0 - start) % DAY_MIN < length:
-                self._start(s)
-            if length < DAY_MIN:
-                day_events.append((start, 1, s, True))
-                day_events.append(((start + length) % DAY_MIN, 0, s, False))
-        day_events.sort()
-        if day_events:
-            env.process(self._run(day_events))
+        on_at_start, boundaries = daily_boundaries(self.windows)
+        for s in on_at_start:
+            self._start(s)
+        if boundaries:
+            env.process(run_boundaries(env, boundaries, self._boundary))
 
-    def _run(self, day_events: list[tuple[int, int, int, bool]]):
-        day = 0
-        while True:
-            for minute, _, s, is_start in day_events:
-                t = day * DAY_MIN + minute
-                if t <= 0:
-                    continue
-                yield self.env.timeout(t - self.env.now)
-                (self._start if is_start else self._end)(s)
-            day += 1
+    def _boundary(self, s: int, is_start: bool) -> None:
+        (self._start if is_start else self._end)(s)
 
     def _account(self) -> None:
         now = self.env.now
