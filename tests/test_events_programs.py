@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -122,6 +123,26 @@ def test_default_path_ledger_is_bit_identical(tmp_path):
     path.write_text(SMALL_DISTRICT_TOML)
     _, res = run(load_scenario(path))
     assert ledger_digest(res.ledger) == SMALL_DISTRICT_LEDGER_SHA256
+
+
+def test_golden_digest_with_numpy_avx512_kernels_disabled(tmp_path):
+    """The same golden digest when numpy may not use its AVX-512 kernels (the other vector path)."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "small_district.toml"
+    path.write_text(SMALL_DISTRICT_TOML)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[2]);"
+        "from test_events_programs import ledger_digest, run;"
+        "from crisis_sim.scenario import load_scenario;"
+        "print(ledger_digest(run(load_scenario(sys.argv[1]))[1].ledger))"
+    )
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SKX AVX512F"}
+    out = subprocess.run([sys.executable, "-c", code, str(path), str(Path(__file__).parent)],
+                         check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    assert out.stdout.strip() == SMALL_DISTRICT_LEDGER_SHA256
 
 
 # --- co-response ------------------------------------------------------------------------------------------------

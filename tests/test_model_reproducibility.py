@@ -61,3 +61,28 @@ def test_more_patrol_units_leave_the_call_stream_identical():
     closed = (a["disposition"] != "open") & (b["disposition"] != "open")
     assert closed.mean() > 0.99
     assert a.loc[closed, "disposition"].equals(b.loc[closed, "disposition"])
+
+
+AVX512_OFF = "X86_V4 AVX512_ICL AVX512_SKX AVX512F"
+
+
+def test_same_ledger_whatever_numpy_simd_dispatch(tmp_path):
+    """numpy's AVX-512 exp/log kernels differ from the scalar path in the last bit; the ledger must not.
+
+    One child runs with numpy's default dispatch (AVX-512 where the CPU has it), the other with the AVX-512 kernels
+    disabled through NPY_DISABLE_CPU_FEATURES; the mixed city (every program on) must give identical ledgers.
+    """
+    import os
+
+    outs = []
+    for k, disabled in enumerate(("", AVX512_OFF)):
+        out = tmp_path / f"run{k}"
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": disabled} if disabled else dict(os.environ)
+        if not disabled:
+            env.pop("NPY_DISABLE_CPU_FEATURES", None)
+        cmd = [sys.executable, "-m", "crisis_sim.cli", "run", str(SCENARIOS / "mixed_city.toml"),
+               "--days", "40", "--seed", "3", "--out", str(out)]  # fmt: skip
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+        outs.append(pd.read_parquet(out / "ledger.parquet"))
+    assert len(outs[0]) > 1000
+    assert outs[0].equals(outs[1])

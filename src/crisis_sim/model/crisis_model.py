@@ -173,7 +173,8 @@ class CrisisModel(mesa.Model):
         self.crisis_latents = PerEntityDraws(
             self.root_seed, self.replication, "crisis_latents", n, PRE_DRAWN_CRISES, C.N_LATENTS, exp=False
         )
-        eng_days = -pop.engagement_mean_days * np.log1p(-u[:, 9])
+        # math.log1p element by element, not np.log1p: the same bits on every CPU (see model/durations.py)
+        eng_days = [-pop.engagement_mean_days * math.log1p(-x) for x in u[:, 9].tolist()]
 
         # Each resident has at most ONE pending clock event: the earliest of next crisis, distress flip and end of
         # engagement. Events due on a later day wait in that day's bucket and enter SimPy's queue when the day
@@ -197,7 +198,7 @@ class CrisisModel(mesa.Model):
         district_l, severity_l = district.tolist(), severity.tolist()
         substance_l, unhoused_l, frequent_l = substance.tolist(), unhoused.tolist(), frequent.tolist()
         trust_s_l, trust_p_l, mult_l = trust_s.tolist(), trust_p.tolist(), mult.tolist()
-        elevated_l, engaged_l, eng_days_l = elevated.tolist(), engaged.tolist(), eng_days.tolist()
+        elevated_l, engaged_l, eng_days_l = elevated.tolist(), engaged.tolist(), eng_days
         for i in range(n):
             r = Resident(self, i, district_l[i], severity_l[i], substance_l[i], unhoused_l[i], frequent_l[i],
                          trust_s_l[i], trust_p_l[i], mult_l[i])  # fmt: skip
