@@ -18,7 +18,7 @@ from conftest import SCENARIOS, short, small
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.scenario import load_scenario, with_overrides
 from crisis_sim.scenario.loader import ScenarioError
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 DAY = 40  # date of every event below (runs of 80 days, no warm-up)
 T = DAY * DAY_MIN

@@ -12,7 +12,7 @@ from conftest import SCENARIOS, short, small
 
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.scenario import load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 CUT_DAY = 120
 

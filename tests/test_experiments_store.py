@@ -21,7 +21,7 @@ from crisis_sim.experiments.executors import ChunkTask, run_chunk
 from crisis_sim.experiments.runner import make_tasks, run_batch
 from crisis_sim.experiments.spec import ScenarioRequest, build_spec
 from crisis_sim.experiments.store import ResultStore, StoreError, read_runs
-from crisis_sim.simulate import run_single
+from crisis_sim.sim import run_single
 
 SMALL = str(SCENARIOS / "small_district.toml")
 MORE_PATROL = {"city.districts.north.patrol_units.day": 6, "city.districts.south.patrol_units.day": 5}

@@ -9,7 +9,7 @@ import pytest
 from conftest import SCENARIOS
 
 from crisis_sim.scenario import load_scenario
-from crisis_sim.simulate import run_single
+from crisis_sim.sim import run_single
 
 
 @pytest.mark.slow

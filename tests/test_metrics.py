@@ -82,7 +82,7 @@ def test_monthly_series_carry_program_columns_in_every_run():
 
     from crisis_sim.scenario import load_scenario
     from crisis_sim.scenario.loader import shorten_horizon
-    from crisis_sim.simulate import run_single
+    from crisis_sim.sim import run_single
 
     base = run_single(shorten_horizon(load_scenario(SCENARIOS / "small_district.toml"), 75), 0, 0)
     prog = run_single(shorten_horizon(load_scenario(SCENARIOS / "mobile_crisis.toml"), 75), 0, 0)

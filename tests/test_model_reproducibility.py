@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 from conftest import SCENARIOS, short, small
 
-from crisis_sim.simulate import run_single
+from crisis_sim.sim import run_single
 
 CALL_STREAM = ["call_id", "mh", "resident", "crisis", "district", "t_received", "identified_mh", "risk",
                "assessed_risk", "weapon"]  # fmt: skip

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from crisis_sim.model.dispositions import D_INDEX
 from crisis_sim.programs.cit import referral_odds_ratio
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 DAY = 24 * 60
 

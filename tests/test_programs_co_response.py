@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crisis_sim.model.dispositions import D_INDEX, INVOLUNTARY, VOLUNTARY
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 DAY = 24 * 60
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from crisis_sim.model.dispositions import DISPOSITION_LABELS
 from crisis_sim.programs import ORDER, REGISTRY
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 KEYS = [k for k in ORDER if k in REGISTRY]

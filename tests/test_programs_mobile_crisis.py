@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from crisis_sim.model.dispositions import ARREST, DISPOSITION_LABELS
 from crisis_sim.programs.mobile_crisis import MobileCrisis
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DAY = 24 * 60

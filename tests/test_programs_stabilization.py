@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from crisis_sim.model.dispositions import INVOLUNTARY, VOLUNTARY
 from crisis_sim.programs.stabilization import Stabilization
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.simulate import simulate
+from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUSY_CITY = {"demand.mh_share": 0.15}  # more transports in a short run

@@ -389,7 +389,7 @@ RunTask = tuple[int, Scenario, int, int]  # (scenario index, scenario, replicati
 
 def run_task(task: RunTask) -> tuple[int, int, dict[str, float]]:
     """One replication; module level so that process and Dask workers can import it."""
-    from crisis_sim.simulate import run_single
+    from crisis_sim.sim import run_single
 
     index, scenario, replication, seed = task
     result = run_single(scenario, replication, seed)

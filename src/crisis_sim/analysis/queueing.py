@@ -64,7 +64,7 @@ def batch_means(x: np.ndarray, batches: int = 20) -> tuple[float, tuple[float, f
 
 def check_queue(arrival_rate: float, service_rate: float, servers: int, customers: int, seed: int = 0) -> dict:
     """Simulate ``customers`` calls (after a 5% warm-up) and compare waits with Erlang C (minutes)."""
-    from crisis_sim.simulate import run_single  # local: analysis sits downstream of the model
+    from crisis_sim.sim import run_single  # local: analysis sits downstream of the model
 
     if arrival_rate >= servers * service_rate:
         raise ValueError(

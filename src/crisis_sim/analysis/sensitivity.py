@@ -606,7 +606,7 @@ def write_outputs(result: SensitivityResult, out_dir: str | Path, plots: bool = 
                   extra: dict[str, Any] | None = None) -> list[str]:  # fmt: skip
     """sensitivity.csv / .parquet (tidy table), sensitivity.json, sample.csv (rows in sampler order with the
     mean outputs), plots/*.png; each file written to a temporary name and moved into place."""
-    from crisis_sim.cli.common import dumps
+    from crisis_sim.serialize import dumps
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

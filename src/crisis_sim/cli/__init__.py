@@ -11,13 +11,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from crisis_sim.cli.common import EXIT_USAGE, UsageError
 from crisis_sim.scenario import ScenarioError
-
-EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """A bad command-line value; printed as one line, exit status 2."""
 
 
 def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]]:

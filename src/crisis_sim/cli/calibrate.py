@@ -12,8 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options, default_workers, dumps, positive
+from crisis_sim.cli.common import UsageError, add_run_options, default_workers, dumps, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:

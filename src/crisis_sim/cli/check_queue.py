@@ -6,8 +6,7 @@ import argparse
 import json
 
 from crisis_sim.analysis.queueing import check_queue
-from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import jsonable
+from crisis_sim.cli.common import UsageError, jsonable
 
 
 def register(sub: argparse._SubParsersAction) -> None:

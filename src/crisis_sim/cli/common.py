@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from crisis_sim.scenario import Scenario, load_scenario
 from crisis_sim.scenario.loader import shorten_horizon
+from crisis_sim.serialize import dumps, jsonable, write_atomically  # noqa: F401  (re-exported for the commands)
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad command-line value; printed as one line, exit status 2."""
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -49,35 +50,3 @@ def default_workers() -> int:
 def load_for_run(path: str, days: int | None) -> Scenario:
     """Load a scenario and apply --days (shortening warm-up to under half the horizon if needed)."""
     return shorten_horizon(load_scenario(path), days, label=path)
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: NaN becomes null, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(jsonable(obj), indent=2, sort_keys=False)
-
-
-def write_atomically(out_dir: str | Path, writers: dict[str, Callable[[Path], None]]) -> None:
-    """Write every file into a temporary folder next to ``out_dir``, then move them in; all or nothing."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        for name, write in writers.items():
-            write(tmp / name)
-        out.mkdir(exist_ok=True)
-        for name in writers:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

@@ -17,8 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options, default_workers, dumps, jsonable, positive
+from crisis_sim.cli.common import UsageError, add_run_options, default_workers, dumps, jsonable, positive
 
 if TYPE_CHECKING:
     from crisis_sim.experiments.runner import Interrupted

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import add_run_options, default_workers, positive
+from crisis_sim.cli.common import UsageError, add_run_options, default_workers, positive
 
 
 def register(sub: argparse._SubParsersAction) -> None:

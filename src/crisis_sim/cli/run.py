@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from crisis_sim.cli.common import add_run_options, dumps, jsonable, load_for_run, write_atomically
-from crisis_sim.simulate import run_single
+from crisis_sim.sim import run_single
 
 
 def register(sub: argparse._SubParsersAction) -> None:

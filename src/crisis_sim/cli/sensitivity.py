@@ -13,8 +13,7 @@ import json
 import sys
 import time
 
-from crisis_sim.cli import UsageError
-from crisis_sim.cli.common import jsonable, positive
+from crisis_sim.cli.common import UsageError, jsonable, positive
 from crisis_sim.cli.compare import add_experiment_options, report_interrupted
 
 
@@ -58,7 +57,7 @@ def _check_metrics(scenario, metrics: list[str]) -> None:
     if not rest:
         return
     from crisis_sim.scenario import with_overrides
-    from crisis_sim.simulate import run_single
+    from crisis_sim.sim import run_single
 
     probe = with_overrides(scenario, {"simulation.horizon_days": 1, "simulation.warmup_days": 0})
     summary = run_single(probe, 0, 0).summary

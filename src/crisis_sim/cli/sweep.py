@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from crisis_sim.cli import UsageError
+from crisis_sim.cli.common import UsageError
 from crisis_sim.cli.compare import add_experiment_options, execute
 
 SWEEP_METRICS = (

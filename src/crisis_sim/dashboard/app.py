@@ -382,7 +382,7 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         if variables
         else None
     )
-    from crisis_sim.cli.common import jsonable
+    from crisis_sim.serialize import jsonable
 
     return jsonable({
         "sentences": sentences,

@@ -1,7 +1,7 @@
 """Where runs execute: a local process pool (default) or Dask distributed (LocalCluster or a scheduler address).
 
 A task is a *chunk*: a few (scenario, replication) pairs run one after another by :func:`run_chunk`, which calls
-:func:`crisis_sim.simulate.run_single` and sends back only the summary rows and the monthly series (no ledgers),
+:func:`crisis_sim.sim.run_single` and sends back only the summary rows and the monthly series (no ledgers),
 so transfer stays small. Every run is a pure function of (scenario, replication, root seed): the results are the
 same bit for bit whatever the executor, the number of workers or the chunking.
 
@@ -24,7 +24,7 @@ from typing import Any
 
 from crisis_sim.experiments.store import merge_columns, series_columns, summary_row
 from crisis_sim.scenario import Scenario
-from crisis_sim.simulate import run_single
+from crisis_sim.sim import run_single
 
 EXECUTORS = ("processes", "dask")
 

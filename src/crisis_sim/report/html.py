@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+import crisis_sim.report.figures as figures
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
-from crisis_sim.report import figures
 from crisis_sim.report.narrative import describe_scenario, difference_sentences, metric_label
 
 OUTCOME_METRICS = (

@@ -57,6 +57,6 @@ def run_experiment(
 
 
 def jsonable_result(result: dict[str, Any]) -> dict[str, Any]:
-    from crisis_sim.cli.common import jsonable
+    from crisis_sim.serialize import jsonable
 
     return jsonable(result)
