@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 import time
 from array import array
 from functools import partial
@@ -51,8 +52,30 @@ COUNTERS = (
 class CrisisModel(mesa.Model):
     """A city's police and mental-health crisis system under one scenario, replication and root seed."""
 
-    def __init__(self, scenario: Scenario, replication: int = 0, root_seed: int = 0,
-                 programs: list[Program] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        scenario: Scenario | str | None = None,
+        replication: int = 0,
+        root_seed: int | None = None,
+        programs: list[Program] | None = None,
+        *,
+        rng: int | None = None,
+        seed: int | None = None,
+    ):
+        """``scenario`` is a :class:`Scenario`, a scenario file's path or a built-in scenario's name (default:
+        ``small_district``). The root seed may be given Mesa's way, as ``rng=`` or ``seed=`` (an integer), so
+        ``mesa.batch_run(CrisisModel, {"scenario": [...]}, rng=[0, 1])`` runs it; ``root_seed`` is the same."""
+        given = [v for v in (root_seed, rng, seed) if v is not None]
+        if len(given) > 1:
+            raise TypeError("give the root seed once: root_seed, rng or seed")
+        root = given[0] if given else 0
+        if isinstance(root, bool) or not isinstance(root, int | np.integer):
+            raise TypeError(f"the root seed (rng/seed) must be an integer, found {type(root).__name__}")
+        if scenario is None or isinstance(scenario, str | os.PathLike):
+            from crisis_sim.scenario.loader import load_scenario
+
+            scenario = load_scenario("small_district" if scenario is None else scenario)
+        root_seed = int(root)
         super().__init__(rng=rngmod.stream(root_seed, replication, "staff"))
         self.cfg = scenario  # (Mesa reserves `scenario` for its own Scenario class)
         self.replication = replication

@@ -204,9 +204,36 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
+BUILTIN_PACKAGE = "crisis_sim.scenarios"
+
+
+def builtin_dir() -> Path:
+    """The folder of the scenarios shipped inside the package (package data, found with importlib.resources)."""
+    from importlib.resources import files
+
+    return Path(str(files(BUILTIN_PACKAGE)))
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """Built-in scenario names (file stems) and their files, sorted by name."""
+    return {p.stem: p for p in sorted(builtin_dir().glob("*.toml"))}
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """A scenario file's path; a bare name such as ``small_district`` (no folder, no such file here) is a
+    built-in scenario."""
+    p = Path(path)
+    if p.exists() or p.parent != Path("."):
+        return p
+    builtin = builtin_scenarios().get(p.stem if p.suffix == ".toml" else p.name)
+    return builtin if builtin is not None else p
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Load, merge bases, apply ``overrides`` (dotted path → value) and validate one scenario file."""
-    path = Path(path)
+    """Load, merge bases, apply ``overrides`` (dotted path → value) and validate one scenario file.
+
+    ``path`` is a file or the name of a built-in scenario (``crisis-sim scenarios`` lists them)."""
+    path = resolve_scenario_path(path)
     raw = read_with_bases(path)
     for dotted, value in (overrides or {}).items():
         set_path(raw, dotted, value, label=str(path))
