@@ -29,8 +29,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-import crisis_sim.scenario  # noqa: F401  (first: importing the model first hits an import cycle via crisis_sim.events)
-from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.sim import CrisisModel
 from crisis_sim.outcomes import build_ledger
 from crisis_sim.scenario.loader import load_scenario, with_overrides
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from conftest import SCENARIOS
 
-from crisis_sim.events import EVENT_TYPES
+from crisis_sim.scenario.timeline import EVENT_TYPES
 from crisis_sim.scenario import ScenarioError, load_scenario
 
 

@@ -8,7 +8,7 @@ from conftest import SCENARIOS, short
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.sim import CrisisModel
 from crisis_sim.scenario import load_scenario, with_overrides
 
 DAYS = 40

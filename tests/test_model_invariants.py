@@ -9,7 +9,7 @@ from conftest import short, small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.sim import CrisisModel
 from crisis_sim.outcomes import build_ledger
 
 DAY = 24 * 60

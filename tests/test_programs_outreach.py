@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.model.crisis_model import CrisisModel
+from crisis_sim.sim import CrisisModel
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.programs.outreach import OutreachProgram
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides

@@ -24,9 +24,81 @@ STREAMS: dict[str, int] = {
 }
 
 
+# Stable ids of the programs' own streams (``program_stream``): never renumber, only append.
+PROGRAM_STREAMS: dict[str, int] = {
+    "cit": 1,
+    "co_response": 2,
+    "mobile_crisis": 3,
+    "triage": 4,
+    "outreach": 5,
+    "stabilization": 6,
+}
+
+# Columns of a crisis's latent row (``model.calls``): every decision about an MH call reads its own column, so a
+# scenario change alters the outcome of a decision, never which random number it sees. Never renumber; a new
+# owner takes free columns below N_LATENTS (or N_LATENTS grows, which changes every ledger).
+N_LATENTS = 32
+LATENTS: dict[str, dict[str, int]] = {
+    "core": {
+        "identify": 0, "risk": 1, "risk_assess": 2, "weapon": 3, "travel": 4, "scene": 5, "disposition": 6,
+        "force": 7, "subject_injury": 8, "officer_injury": 9, "attend": 10, "engagement": 11, "disengage": 12,
+        "admit": 13, "transport": 14, "ed_assess": 15, "booking": 16, "discharge_referral": 17,
+    },
+    # recognised by the protocol (beyond the call-taker), then screening time; resolved by phone, referral, time
+    "triage": {"identify_screen": 18, "phone": 19},
+    # the clinician's own travel (meet-at-scene); follow-up or not, then referral, then its duration
+    "co_response": {"clinician_travel": 21, "follow_up": 22},
+    # dispatcher sends an eligible call to police anyway; the team calls backup (and when); the team's scene time
+    "mobile_crisis": {"bias": 23, "backup": 24, "team_scene": 25},
+    # officer refers the report to the CRPO; consent at the first offer; psychiatrist needed at the first visit
+    "outreach": {"refer": 26, "consent": 27, "psychiatrist": 28},
+    # length of stay; drop-off time for the transporting unit
+    "stabilization": {"stay": 30, "drop_off": 31},
+}  # fmt: skip
+
+
+def latent(owner: str, name: str) -> int:
+    """The latent column that ``owner`` (``core`` or a program key) reads for ``name``."""
+    return LATENTS[owner][name]
+
+
+def collisions() -> list[str]:
+    """Every clash in the tables above: a stream id or latent column used twice, or a column out of range."""
+    problems = []
+    for table, ids in (("STREAMS", STREAMS), ("PROGRAM_STREAMS", PROGRAM_STREAMS)):
+        seen: dict[int, str] = {}
+        for name, i in ids.items():
+            if i in seen:
+                problems.append(f"{table}: {name} and {seen[i]} share id {i}")
+            seen[i] = name
+    owner_of: dict[int, str] = {}
+    for owner, cols in LATENTS.items():
+        for name, col in cols.items():
+            if not 0 <= col < N_LATENTS:
+                problems.append(f"LATENTS: {owner}.{name} = {col} is outside 0..{N_LATENTS - 1}")
+            elif col in owner_of:
+                problems.append(f"LATENTS: {owner}.{name} and {owner_of[col]} share column {col}")
+            owner_of[col] = f"{owner}.{name}"
+    return problems
+
+
+def reserve(owner: str, stream_id: int, latents: dict[str, int]) -> None:
+    """Add a program defined outside the package to the tables, refusing any clash (nothing changes then)."""
+    if owner in PROGRAM_STREAMS or owner in LATENTS:
+        raise ValueError(f"{owner!r} already has a stream or latent columns")
+    PROGRAM_STREAMS[owner] = int(stream_id)
+    LATENTS[owner] = dict(latents)
+    problems = collisions()
+    if problems:
+        del PROGRAM_STREAMS[owner], LATENTS[owner]
+        raise ValueError("; ".join(problems))
+
+
 def seed_sequence(root_seed: int, replication: int, stream: str, *extra: int) -> np.random.SeedSequence:
     """SeedSequence for a named stream; ``extra`` keys give per-entity substreams."""
-    return np.random.SeedSequence(int(root_seed), spawn_key=(int(replication), STREAMS[stream], *map(int, extra)))
+    return np.random.SeedSequence(
+        int(root_seed), spawn_key=(int(replication), STREAMS[stream], *map(int, extra))
+    )
 
 
 def stream(root_seed: int, replication: int, name: str, *extra: int) -> np.random.Generator:
@@ -35,7 +107,7 @@ def stream(root_seed: int, replication: int, name: str, *extra: int) -> np.rando
 
 
 def program_stream(root_seed: int, replication: int, program_key: int, *extra: int) -> np.random.Generator:
-    """Stream owned by a program; ``program_key`` is the program's stable numeric key."""
+    """Stream owned by a program; ``program_key`` is the program's stable id (:data:`PROGRAM_STREAMS`)."""
     return stream(root_seed, replication, "programs", program_key, *extra)
 
 

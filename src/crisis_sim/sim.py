@@ -1,17 +1,50 @@
-"""One run, end to end: scenario → model → ledger → metrics. The pure unit of work for every executor."""
+"""The assembler: scenario → model + programs + timeline → records → ledger, series and summary.
+
+:class:`CrisisModel` is the model a scenario describes, with its enabled programs (:mod:`crisis_sim.programs`) and its
+timeline (:mod:`crisis_sim.timeline`) attached to the core mechanisms (:mod:`crisis_sim.model`). :func:`run_single` is
+the pure unit of work for every executor.
+"""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from crisis_sim.events.outputs import add_series_columns
-from crisis_sim.model.crisis_model import COUNTERS, CrisisModel
+from crisis_sim.model.crisis_model import COUNTERS, CoreModel, resolve_scenario
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
-from crisis_sim.outcomes.program_metrics import PROGRAM_DEFAULTS, monthly_program_series
+from crisis_sim.outcomes.program_metrics import monthly_program_series
+from crisis_sim.outcomes.series_columns import add_series_columns
+from crisis_sim.programs import build_programs, series_defaults
 from crisis_sim.scenario.schema import Scenario
+from crisis_sim.timeline.runtime import attach_timeline
+
+
+class CrisisModel(CoreModel):
+    """A city's police and mental-health crisis system as a scenario describes it: the core mechanisms with the
+    scenario's enabled programs and its timeline attached. A Mesa model: ``step()`` advances one day.
+
+    ``scenario`` is a :class:`Scenario`, a scenario file's path or a built-in scenario's name (default:
+    ``small_district``). The root seed may be given Mesa's way, ``rng=`` or ``seed=`` (an integer), so
+    ``mesa.batch_run(CrisisModel, {"scenario": ["small_district"]}, rng=[0, 1], max_steps=30)`` runs it.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | os.PathLike | None = None,
+        replication: int = 0,
+        root_seed: int | None = None,
+        *,
+        rng: int | None = None,
+        seed: int | None = None,
+    ):
+        scenario = resolve_scenario(scenario)
+        super().__init__(
+            scenario, replication, root_seed, programs=build_programs(scenario), timeline=attach_timeline,
+            rng=rng, seed=seed,
+        )  # fmt: skip
 
 
 @dataclass
@@ -52,12 +85,14 @@ def simulate(scenario: Scenario, replication: int = 0, root_seed: int = 0) -> tu
     summary["sim_wall_s"] = model.wall_s
     summary["wall_s"] = time.perf_counter() - t0
     cumulative = tuple(COUNTERS) + tuple(name for p in model.programs for name in p.cumulative())
-    series = monthly(model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative)
+    series = monthly(
+        model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative
+    )
     series = add_series_columns(series, ledger)  # columns every run has (repeat_calls, outreach_* zeros)
     if len(series):
         per_month = monthly_program_series(ledger, referrals, scenario.simulation.month_days, series["month"])
         series = series.merge(per_month, on="month", how="left")
-        for name, zero in PROGRAM_DEFAULTS.items():  # program reporters, zero where the program is off
+        for name, zero in series_defaults().items():  # program reporters, zero where the program is off
             if name not in series:
                 series[name] = zero
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals)

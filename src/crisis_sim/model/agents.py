@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 
 import mesa
 
+from crisis_sim.scenario.timeline.base import CLINICIAN_ROLES
+
 if TYPE_CHECKING:
-    from crisis_sim.model.crisis_model import CrisisModel
+    from mesa import Model  # the running model (see crisis_sim.model.context)
 
 
 class Resident(mesa.Agent):
@@ -25,7 +27,7 @@ class Resident(mesa.Agent):
         "distress_version", "waitlisted", "program_flags",
     )  # fmt: skip
 
-    def __init__(self, model: CrisisModel, idx: int, district: int, severity: int, substance_use: bool,
+    def __init__(self, model: Model, idx: int, district: int, severity: int, substance_use: bool,
                  unhoused: bool, frequent_caller: bool, trust_services: float, trust_police: float,
                  static_mult: float):  # fmt: skip
         super().__init__(model)
@@ -58,7 +60,7 @@ class PatrolOfficer(mesa.Agent):
     __slots__ = ("district", "shift", "in_post", "on_duty", "off_when_free", "cit_trained", "awareness", "busy_min",
                  "calls")  # fmt: skip
 
-    def __init__(self, model: CrisisModel, district: int, shift: int, awareness: float):
+    def __init__(self, model: Model, district: int, shift: int, awareness: float):
         super().__init__(model)
         self.district = district
         self.shift = shift
@@ -66,7 +68,9 @@ class PatrolOfficer(mesa.Agent):
         self.on_duty = False
         self.off_when_free = False  # shift ended while busy: goes off duty when the call clears
         self.cit_trained = False
-        self.awareness = awareness  # probability of referring to a program that depends on officers (outreach)
+        self.awareness = (
+            awareness  # probability of referring to a program that depends on officers (outreach)
+        )
         self.busy_min = 0.0
         self.calls = 0
 
@@ -74,7 +78,7 @@ class PatrolOfficer(mesa.Agent):
 class CommunityRelationsOfficer(mesa.Agent):
     """A district's liaison officer (CRPO in seed 000); outreach gives them referral and consent work."""
 
-    def __init__(self, model: CrisisModel, district: int, hours_per_week: float = 0.0):
+    def __init__(self, model: Model, district: int, hours_per_week: float = 0.0):
         super().__init__(model)
         self.district = district
         self.in_post = True
@@ -85,9 +89,9 @@ class CommunityRelationsOfficer(mesa.Agent):
 class Clinician(mesa.Agent):
     """A nurse, psychiatrist, social worker, peer or EMT working in a program."""
 
-    ROLES = ("nurse", "psychiatrist", "social_worker", "peer", "emt")
+    ROLES = CLINICIAN_ROLES
 
-    def __init__(self, model: CrisisModel, role: str, program: str, district: int | None = None):
+    def __init__(self, model: Model, role: str, program: str, district: int | None = None):
         if role not in self.ROLES:
             raise ValueError(f"unknown clinician role {role!r}; expected one of {self.ROLES}")
         super().__init__(model)
@@ -101,7 +105,7 @@ class Clinician(mesa.Agent):
 class Dispatcher(mesa.Agent):
     """The call-taker: decides whether a call is recognised as MH and how risky it looks."""
 
-    def __init__(self, model: CrisisModel, identification: float, risk_accuracy: float):
+    def __init__(self, model: Model, identification: float, risk_accuracy: float):
         super().__init__(model)
         self.identification = identification
         self.risk_accuracy = risk_accuracy

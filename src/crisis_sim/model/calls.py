@@ -10,27 +10,28 @@ import math
 
 import numpy as np
 
-# Columns of a crisis's latent row. Never renumber; append new columns before N_LATENTS and raise it.
-U_IDENTIFY = 0
-U_RISK = 1
-U_RISK_ASSESS = 2
-U_WEAPON = 3
-U_TRAVEL = 4
-U_SCENE = 5
-U_DISPOSITION = 6
-U_FORCE = 7
-U_SUBJECT_INJURY = 8
-U_OFFICER_INJURY = 9
-U_ATTEND = 10
-U_ENGAGEMENT = 11
-U_DISENGAGE = 12
-U_ADMIT = 13
-U_TRANSPORT = 14
-U_ED_ASSESS = 15
-U_BOOKING = 16
-U_DISCHARGE_REFERRAL = 17
-U_PROGRAM = 18  # first of the columns reserved for programs (18..31)
-N_LATENTS = 32
+from crisis_sim.rng import LATENTS, N_LATENTS  # noqa: F401  (N_LATENTS re-exported)
+
+# Columns of a crisis's latent row: the core's, named from the one table in crisis_sim.rng.LATENTS.
+_CORE = LATENTS["core"]
+U_IDENTIFY = _CORE["identify"]
+U_RISK = _CORE["risk"]
+U_RISK_ASSESS = _CORE["risk_assess"]
+U_WEAPON = _CORE["weapon"]
+U_TRAVEL = _CORE["travel"]
+U_SCENE = _CORE["scene"]
+U_DISPOSITION = _CORE["disposition"]
+U_FORCE = _CORE["force"]
+U_SUBJECT_INJURY = _CORE["subject_injury"]
+U_OFFICER_INJURY = _CORE["officer_injury"]
+U_ATTEND = _CORE["attend"]
+U_ENGAGEMENT = _CORE["engagement"]
+U_DISENGAGE = _CORE["disengage"]
+U_ADMIT = _CORE["admit"]
+U_TRANSPORT = _CORE["transport"]
+U_ED_ASSESS = _CORE["ed_assess"]
+U_BOOKING = _CORE["booking"]
+U_DISCHARGE_REFERRAL = _CORE["discharge_referral"]
 
 NOT_SET = math.nan
 
@@ -71,7 +72,9 @@ class Call:
         self.referred = False
         self.admitted = False
         self.program = ""  # the program that handled the call, if any
-        self.destination = ""  # where the person was taken: "ed", "jail" or the key of a program's destination
+        self.destination = (
+            ""  # where the person was taken: "ed", "jail" or the key of a program's destination
+        )
         self.eligible = False  # some enabled specialised program's rules admit this call (availability aside)
         self.unserved_reason = ""  # eligible but not served by a specialised responder: busy, off_hours,
         # out_of_area or misidentified (the first program that found it eligible says why)

@@ -1,4 +1,4 @@
-"""CrisisModel: a Mesa model that owns a SimPy environment (one clock, in minutes) and records every call.
+"""CoreModel: a Mesa model that owns a SimPy environment (one clock, in minutes) and records every call.
 
 ``step()`` advances the SimPy clock by one day and collects the daily counters with Mesa's DataCollector, so Mesa's
 stepping and visualisation work while SimPy's event queue does the simulation. Everything random comes from named
@@ -12,16 +12,18 @@ import operator
 import os
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from functools import partial
+from typing import Any
 
 import mesa
 import numpy as np
 import simpy
 
 from crisis_sim import rng as rngmod
-from crisis_sim.events.runtime import attach_timeline
 from crisis_sim.model import calls as C
 from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher, PatrolOfficer, Resident
+from crisis_sim.model.context import ProgramHooks, TimelineHooks
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Referral, Waitlist
 from crisis_sim.model.dispositions import (
     ARREST,
@@ -39,7 +41,6 @@ from crisis_sim.model.durations import scalar_sampler, vector_sampler
 from crisis_sim.model.patrol import PatrolPool
 from crisis_sim.model.profile import WeeklyProfile
 from crisis_sim.model.shifts import daily_boundaries, run_boundaries
-from crisis_sim.programs import Program, build_programs
 from crisis_sim.scenario.schema import SEVERITIES, Scenario
 
 PRE_DRAWN_CRISES = 8  # latent rows drawn up front per resident; more come from per-resident substreams
@@ -49,33 +50,55 @@ COUNTERS = (
 )  # fmt: skip
 
 
-class CrisisModel(mesa.Model):
-    """A city's police and mental-health crisis system under one scenario, replication and root seed."""
+def resolve_scenario(scenario: Scenario | str | os.PathLike | None) -> Scenario:
+    """A :class:`Scenario` as given, or loaded from a file path or a built-in name (None: ``small_district``)."""
+    if scenario is None or isinstance(scenario, str | os.PathLike):
+        from crisis_sim.scenario.loader import load_scenario
+
+        return load_scenario("small_district" if scenario is None else scenario)
+    return scenario
+
+
+def resolve_root_seed(root_seed: int | None, rng: int | None, seed: int | None) -> int:
+    """The root seed, given once as ``root_seed`` or Mesa's way as ``rng=``/``seed=`` (an integer; default 0)."""
+    given = [v for v in (root_seed, rng, seed) if v is not None]
+    if len(given) > 1:
+        raise TypeError("give the root seed once: root_seed, rng or seed")
+    root = given[0] if given else 0
+    if isinstance(root, bool) or not isinstance(root, int | np.integer):
+        raise TypeError(f"the root seed (rng/seed) must be an integer, found {type(root).__name__}")
+    return int(root)
+
+
+class _NoTimeline:
+    """Stands in for a run without a timeline (:mod:`crisis_sim.timeline` attaches the real one)."""
+
+    def reporters(self) -> dict[str, Any]:
+        return {}
+
+    def summary(self) -> dict[str, Any]:
+        return {}
+
+
+class CoreModel(mesa.Model):
+    """The mechanisms of a city's police and mental-health crisis system under one scenario, replication and root
+    seed, with the programs and the timeline it is given (:class:`crisis_sim.sim.CrisisModel` assembles them from
+    the scenario). Programs and timeline effects see it only through :class:`crisis_sim.model.context.ModelContext`.
+    """
 
     def __init__(
         self,
         scenario: Scenario | str | None = None,
         replication: int = 0,
         root_seed: int | None = None,
-        programs: list[Program] | None = None,
         *,
+        programs: Sequence[ProgramHooks] = (),
+        timeline: Callable[[CoreModel], TimelineHooks] | None = None,
         rng: int | None = None,
         seed: int | None = None,
     ):
-        """``scenario`` is a :class:`Scenario`, a scenario file's path or a built-in scenario's name (default:
-        ``small_district``). The root seed may be given Mesa's way, as ``rng=`` or ``seed=`` (an integer), so
-        ``mesa.batch_run(CrisisModel, {"scenario": [...]}, rng=[0, 1])`` runs it; ``root_seed`` is the same."""
-        given = [v for v in (root_seed, rng, seed) if v is not None]
-        if len(given) > 1:
-            raise TypeError("give the root seed once: root_seed, rng or seed")
-        root = given[0] if given else 0
-        if isinstance(root, bool) or not isinstance(root, int | np.integer):
-            raise TypeError(f"the root seed (rng/seed) must be an integer, found {type(root).__name__}")
-        if scenario is None or isinstance(scenario, str | os.PathLike):
-            from crisis_sim.scenario.loader import load_scenario
-
-            scenario = load_scenario("small_district" if scenario is None else scenario)
-        root_seed = int(root)
+        scenario = resolve_scenario(scenario)
+        root_seed = resolve_root_seed(root_seed, rng, seed)
         super().__init__(rng=rngmod.stream(root_seed, replication, "staff"))
         self.cfg = scenario  # (Mesa reserves `scenario` for its own Scenario class)
         self.replication = replication
@@ -104,11 +127,12 @@ class CrisisModel(mesa.Model):
         self._build_residents()
         self._start_other_calls()
 
-        self.programs: list[Program] = build_programs(scenario) if programs is None else programs
+        self.programs: list[ProgramHooks] = list(programs)  # in the registry's order (crisis_sim.programs)
         for program in self.programs:
             program.attach(self)
         self.env.process(self._shifts())
-        self.timeline = attach_timeline(self)  # dated events (crisis_sim.events); empty: schedules nothing
+        # dated events (crisis_sim.timeline); an empty timeline schedules nothing
+        self.timeline: TimelineHooks = _NoTimeline() if timeline is None else timeline(self)
 
         reporters = {name: partial(_counter, name=name) for name in COUNTERS}
         reporters.update(
@@ -541,7 +565,7 @@ class CrisisModel(mesa.Model):
         self._oc_dispatched = array("d")
         self._oc_cleared = array("d")
         self._oc_unit: list[PatrolOfficer | None] = []
-        # Demand events on non-MH calls (crisis_sim.events, ``non_mh = true``) change the rate by a time change:
+        # Demand events on non-MH calls (crisis_sim.scenario.timeline, ``non_mh = true``) change the rate by a time change:
         # the pre-drawn stream's cumulative operational times D_k stay the same and call k arrives when the
         # scaled clock D(t) = D_c + (op(t) - op_c) x factor reaches D_k, so every call keeps its draws (district,
         # travel, on scene) and every call before the change keeps its time. None: factor 1 since the start.
@@ -619,6 +643,20 @@ class CrisisModel(mesa.Model):
             self._refill_other()
         ev = self._oc_next_ev = env.timeout(self._oc_t[k] - now)
         ev.callbacks.append(self._other_arrival)
+
+    def set_mh_rate_factors(self, factors: dict[int, float]) -> None:
+        """MH crises in district ``d`` arrive at ``factors[d]`` x the base hazard from now (demand events): the
+        residents of every district whose factor changed get their crisis clock re-rated at the current time."""
+        changed = set()
+        for d, new in factors.items():
+            if new != self.mh_rate_factor[d]:
+                self.mh_rate_factor[d] = new
+                changed.add(d)
+        if changed:
+            now = self.env.now
+            for r in self.residents:
+                if r.district in changed:
+                    self._set_rate(r, now)
 
     def set_other_rate_factor(self, factor: float) -> None:
         """Non-MH calls arrive at ``factor`` x the base rate from now (timeline demand events with ``non_mh``).
@@ -704,7 +742,7 @@ class CrisisModel(mesa.Model):
         if until >= self.horizon_min:
             self.running = False
 
-    def run(self) -> CrisisModel:
+    def run(self) -> CoreModel:
         """Simulate the whole horizon."""
         t0 = time.perf_counter()
         while self.running:
@@ -721,5 +759,5 @@ class CrisisModel(mesa.Model):
 _AWARENESS = operator.attrgetter("awareness")
 
 
-def _counter(model: CrisisModel, name: str) -> int:
+def _counter(model: CoreModel, name: str) -> int:
     return model.counters[name]

@@ -17,7 +17,7 @@ from crisis_sim import rng as rngmod
 from crisis_sim.model.durations import scalar_sampler, vector_sampler
 
 if TYPE_CHECKING:
-    from crisis_sim.model.crisis_model import CrisisModel
+    from mesa import Model  # the running model (see crisis_sim.model.context)
 
 DAY_MIN = 24 * 60
 WEEK_MIN = 7 * DAY_MIN
@@ -26,7 +26,7 @@ WEEK_MIN = 7 * DAY_MIN
 class EmergencyDepartment:
     """Psychiatric assessment slots shared by police drop-offs and other arrivals."""
 
-    def __init__(self, model: CrisisModel):
+    def __init__(self, model: Model):
         cfg = model.cfg.destinations.ed
         self.env = model.env
         self.slots = simpy.Resource(model.env, capacity=cfg.assessment_slots)
@@ -75,7 +75,7 @@ class EmergencyDepartment:
 
 
 class Jail:
-    def __init__(self, model: CrisisModel):
+    def __init__(self, model: Model):
         cfg = model.cfg.destinations.jail
         self.slots = simpy.Resource(model.env, capacity=cfg.booking_slots)
         self.booking = scalar_sampler(cfg.booking_time)
@@ -99,7 +99,7 @@ class Referral:
 class Waitlist:
     """Weekly intake slots served in (priority, referral time) order from a SimPy PriorityStore."""
 
-    def __init__(self, model: CrisisModel):
+    def __init__(self, model: Model):
         cfg = model.cfg.destinations.community_services
         self.model = model
         self.env = model.env
@@ -115,7 +115,9 @@ class Waitlist:
         the encounter took)."""
         self.referrals.append(referral)
         delay = max(0.0, referral.t_referred - self.env.now)
-        item = simpy.PriorityItem((referral.priority, referral.t_referred, referral.resident, referral.crisis), referral)
+        item = simpy.PriorityItem(
+            (referral.priority, referral.t_referred, referral.resident, referral.crisis), referral
+        )
         self.env.timeout(delay).callbacks.append(lambda e: self.store.put(item))
 
     @property

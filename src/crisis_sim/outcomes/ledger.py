@@ -15,7 +15,7 @@ from crisis_sim.model.dispositions import DISPOSITION_LABELS
 from crisis_sim.scenario.schema import RISK_LEVELS
 
 if TYPE_CHECKING:
-    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.model.crisis_model import CoreModel as CrisisModel
 
 DISPOSITION_CATEGORIES = [*DISPOSITION_LABELS, "non_mh_service", "open"]
 LEDGER_COLUMNS = [

@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crisis_sim.programs import PROGRAMS, series_defaults
+
 UNSERVED_REASONS = ("busy", "off_hours", "out_of_area", "misidentified", "dispatcher_bias")
 NOT_SPECIALISED = ("patrol", "none", "")
-
-# Keys that programs report through Program.summary(); zeros when the program is absent so that every summary
-# has the same keys (a program's own figures overwrite these).
-PROGRAM_DEFAULTS = {
-    "backup_requests": 0,
-    "stabilization_admissions": 0,
-    "outreach_referrals": 0,
-    "outreach_consents": 0,
-    "outreach_visits": 0,
-    "outreach_active_caseload": 0,
-}
 
 
 def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
@@ -42,7 +33,7 @@ def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
         key = str(name) or "other"  # eligible, not served, and no program said why (should not happen)
         by_reason[key] = by_reason.get(key, 0) + int(n)
     return {
-        **PROGRAM_DEFAULTS,
+        **series_defaults(),  # zeros for absent programs' keys (a program's own figures overwrite these)
         "handled_by": dict(sorted(handled.items())),
         "eligible_mh_calls": n_eligible,
         "specialized_served": served,
@@ -51,8 +42,10 @@ def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
     }
 
 
-# Responder types every monthly series carries (zeros where a program is off), so series compare across scenarios.
-SERIES_RESPONDERS = ("patrol", "cit", "co_response", "mobile_crisis", "phone_triage")
+def series_responders() -> tuple[str, ...]:
+    """Responder types every monthly series carries (zeros where a program is off), so series compare across
+    scenarios: patrol and every registered program's."""
+    return ("patrol", *(r for cls in PROGRAMS for r in cls.responders))
 
 
 def monthly_program_series(
@@ -68,7 +61,7 @@ def monthly_program_series(
         m = program_metrics(mh[of_call == month])
         row = {"month": month, "specialized_coverage": m["specialized_coverage"]}
         handled = m["handled_by"]
-        row.update({f"handled_by_{r}": handled.get(r, 0) for r in (*SERIES_RESPONDERS, *sorted(handled))})
+        row.update({f"handled_by_{r}": handled.get(r, 0) for r in (*series_responders(), *sorted(handled))})
         row.update({f"unserved_{k}": v for k, v in m["unserved_eligible_by_reason"].items()})
         rows.append(row)
     out = pd.DataFrame(rows)

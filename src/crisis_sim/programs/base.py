@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.model.context import ModelContext
     from crisis_sim.model.destinations import Referral
 
 Handler = Callable[["Call"], Generator[Any, Any, None]]
@@ -26,17 +26,28 @@ Handler = Callable[["Call"], Generator[Any, Any, None]]
 class Program:
     """Base class for response models; subclasses set ``key`` and override hooks."""
 
-    key: ClassVar[str] = "program"
-    stream_key: ClassVar[int] = 0  # stable id for the program's own random stream (rng.program_stream)
+    # Facts each program carries (the registry, crisis_sim.programs.PROGRAMS, reads them; nothing else lists them)
+    key: ClassVar[str] = "program"  # the scenario's [programs.<key>] section and the ledger's `program` value
+    label: ClassVar[str] = "a program"  # plain words for reports and the dashboard
+    config_class: ClassVar[type | None] = None  # its scenario section (a config class with the same key)
+    stream_key: ClassVar[int] = (
+        0  # id of its own random stream (crisis_sim.rng.PROGRAM_STREAMS, program_stream)
+    )
+    latents: ClassVar[dict[str, int]] = {}  # latent columns it reads (crisis_sim.rng.LATENTS[key])
+    responders: ClassVar[tuple[str, ...]] = ()  # responder types it puts in the ledger
+    series_defaults: ClassVar[dict[str, int]] = {}  # summary keys it reports, with their value when it is off
+    settings: ClassVar[
+        dict[str, str]
+    ] = {}  # config fields worth a mention in reports: field -> how to say it
 
     def __init__(self, config: Any):
         self.config = config
-        self.model: CrisisModel | None = None
+        self.model: ModelContext | None = None
         self.ended = False  # end_program(): the program takes no more cases anywhere
         self.suspended: set[int] = set()  # districts where it takes no cases (its key staff are not in post)
         self.capacity_share = 1.0  # share of its configured hours/units left after budget cuts
 
-    # --- staffing and budget hooks (timeline events, crisis_sim.events) ---------------------------------------
+    # --- staffing and budget hooks (timeline events, crisis_sim.scenario.timeline) ---------------------------------------
     def staff(self) -> list[Any]:
         """The program's own staff (Clinician agents it created)."""
         from crisis_sim.model.agents import Clinician
@@ -94,7 +105,7 @@ class Program:
     def officer_replaced(self, officer: Any) -> None:
         """A new person took a patrol post (or was briefed): programs tracking officer state may reset it."""
 
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         """Create resources, agents and processes; register responder types with ``model.dispositions``."""
         self.model = model
 
@@ -125,7 +136,7 @@ class Program:
         """
         return {}
 
-    def reporters(self) -> dict[str, Callable[[CrisisModel], float]]:
+    def reporters(self) -> dict[str, Callable[[ModelContext], float]]:
         """Extra DataCollector model reporters, collected daily. Names listed in :meth:`cumulative` are
         running totals (differenced into monthly counts); others are gauges (month-end values)."""
         return {}

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crisis_sim.programs import register
+from crisis_sim import rng
 from crisis_sim.programs.base import Program
 from crisis_sim.rng import program_stream
+from crisis_sim.scenario.program_sections.cit import CITConfig
 
 if TYPE_CHECKING:
     from crisis_sim.model.agents import PatrolOfficer
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
-    from crisis_sim.scenario.program_sections.cit import CITConfig
+    from crisis_sim.model.context import ModelContext
 
 DAY_MIN = 24 * 60
 LAPSE_KEY = 1_000_000  # program-stream key of the order in which trained officers lapse after budget cuts
@@ -36,12 +36,17 @@ def referral_odds_ratio(cfg: CITConfig, intakes_per_week: float, population: int
     return 1.0 + (cfg.referral_or_max - 1.0) * c / (c + cfg.capacity_half_per_100k)
 
 
-@register
 class CIT(Program):
     """Crisis Intervention Team training and dispatch preference; see docs/programs/cit.md."""
 
     key = "cit"
-    stream_key = 1
+    label = "Crisis Intervention Team (CIT) training for patrol officers"
+    config_class = CITConfig
+    stream_key = rng.PROGRAM_STREAMS["cit"]
+    latents: dict[str, int] = {}
+    responders = ("cit",)
+    series_defaults: dict[str, int] = {}
+    settings = {"trained_share": "{:.0%} of patrol officers trained"}
 
     def __init__(self, config: CITConfig):
         super().__init__(config)
@@ -57,7 +62,7 @@ class CIT(Program):
         self._lapse_order: list[int] | None = None
         self._refresher_changes: list[tuple[float, int]] = []  # (time, officers whose refreshers are paid)
 
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         cfg = self.config
         sc = model.cfg
@@ -85,7 +90,7 @@ class CIT(Program):
             "cit", {"arrest": cfg.arrest_or, "referral": self.referral_or}, force_or=cfg.force_or
         )
 
-    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    # --- timeline hooks (crisis_sim.scenario.timeline; docs/events.md) --------------------------------------------------
     def scale_capacity(self, share: float) -> None:
         """A cut of the refresher budget: only ``round(initially trained x share)`` officers keep getting
         refresher hours; the others' certification lapses at once (no longer CIT-trained: dispatch no longer

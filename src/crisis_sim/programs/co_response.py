@@ -12,22 +12,22 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from crisis_sim import rng
 from crisis_sim.model.agents import Clinician, PatrolOfficer
 from crisis_sim.model.calls import U_SCENE, U_TRAVEL
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.shifts import daily_boundaries, run_boundaries
-from crisis_sim.programs import register
 from crisis_sim.programs.base import Program
+from crisis_sim.scenario.program_sections.co_response import CoResponseConfig
 from crisis_sim.scenario.schema import RISK_LEVELS
 
 if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
-    from crisis_sim.scenario.program_sections.co_response import CoResponseConfig
+    from crisis_sim.model.context import ModelContext
 
 DAY_MIN = 24 * 60
-U_CLINICIAN_TRAVEL = 21  # meet-at-scene mode: the clinician's own travel time
-U_FOLLOW_UP = 22  # follow-up or not, then referral or not, then follow-up duration (conditional uniforms)
+U_CLINICIAN_TRAVEL = rng.latent("co_response", "clinician_travel")
+U_FOLLOW_UP = rng.latent("co_response", "follow_up")
 
 
 class StaffToken:
@@ -232,12 +232,17 @@ class ShiftedStaff:
         return total
 
 
-@register
 class CoResponse(Program):
     """Officer + clinician units on shifts in covered districts; see docs/programs/co_response.md."""
 
     key = "co_response"
-    stream_key = 2
+    label = "co-response (a clinician rides with police)"
+    config_class = CoResponseConfig
+    stream_key = rng.PROGRAM_STREAMS["co_response"]
+    latents = rng.LATENTS["co_response"]
+    responders = ("co_response",)
+    series_defaults: dict[str, int] = {}
+    settings = {"units": "{} unit(s)"}
 
     def __init__(self, config: CoResponseConfig):
         super().__init__(config)
@@ -252,7 +257,7 @@ class CoResponse(Program):
         self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0}
         self._counted_officer_min = 0.0
 
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         cfg = self.config
         sc = model.cfg
@@ -296,7 +301,7 @@ class CoResponse(Program):
         self.follow_up_time = scalar_sampler(cfg.follow_up_time)
         self.follow_up_delay = cfg.follow_up_delay_days * DAY_MIN
 
-    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    # --- timeline hooks (crisis_sim.scenario.timeline; docs/events.md) --------------------------------------------------
     def staff(self) -> list[Any]:
         """The units' people: riding along the dedicated officer and the clinician, else the clinician."""
         if self.model is None:

@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from crisis_sim import rng
 from crisis_sim.model import calls as C
 from crisis_sim.model.agents import Clinician
 from crisis_sim.model.dispositions import ARREST, INVOLUNTARY, RESOLVED, VOLUNTARY
 from crisis_sim.model.durations import scalar_sampler
-from crisis_sim.programs import register
 from crisis_sim.programs.base import Handler, Program
+from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
 
 if TYPE_CHECKING:
-    from crisis_sim.model.crisis_model import CrisisModel
-    from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
+    from crisis_sim.model.context import ModelContext
 
 # Latent columns owned by this program (18..31 are reserved for programs; 23-25 are mobile crisis's).
-U_BIAS = 23  # dispatcher sends an eligible call to police anyway
-U_BACKUP = 24  # the team calls police backup; the conditional quantile also times the escalation
-U_TEAM_SCENE = 25  # the team's time on scene
+U_BIAS = rng.latent("mobile_crisis", "bias")
+U_BACKUP = rng.latent("mobile_crisis", "backup")
+U_TEAM_SCENE = rng.latent("mobile_crisis", "team_scene")
 DAY_MIN = 24 * 60
 RESPONDER = "mobile_crisis"
 BACKUP_RESPONDER = "mobile_crisis_backup"  # disposition odds once police have joined (patrol's)
@@ -46,12 +46,17 @@ class Team:
         self.calls = 0
 
 
-@register
 class MobileCrisis(Program):
     """Alternative response: eligible low-risk MH calls go to a clinician team when one is on duty and free."""
 
     key = "mobile_crisis"
-    stream_key = 3
+    label = "a mobile crisis team (clinician and partner, no police)"
+    config_class = MobileCrisisConfig
+    stream_key = rng.PROGRAM_STREAMS["mobile_crisis"]
+    latents = rng.LATENTS["mobile_crisis"]
+    responders = ("mobile_crisis",)
+    series_defaults = {"backup_requests": 0}
+    settings = {"teams": "{} team(s)", "start_hour": "from {:g}:00", "end_hour": "to {:g}:00"}
 
     def __init__(self, config: MobileCrisisConfig):
         super().__init__(config)
@@ -66,7 +71,7 @@ class MobileCrisis(Program):
         self._duty_at_warmup = 0.0
 
     # --- setup -------------------------------------------------------------------------------------------
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         cfg = self.config
         self.env = model.env
@@ -151,7 +156,7 @@ class MobileCrisis(Program):
                 (self._start_shift if starts else self._end_shift)()
             day += 1
 
-    # --- timeline hooks (crisis_sim.events) ----------------------------------------------------------------
+    # --- timeline hooks (crisis_sim.scenario.timeline) ----------------------------------------------------------------
     def _available(self, team: Team) -> bool:
         """Funded, program not ended, and every member in post."""
         funded = not self.ended and self.teams.index(team) < self.n_active

@@ -18,27 +18,25 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from crisis_sim.model import calls as C
+from crisis_sim import rng
 from crisis_sim.model.agents import Clinician
 from crisis_sim.model.destinations import DAY_MIN, WEEK_MIN
 from crisis_sim.model.dispositions import REPORT
 from crisis_sim.model.durations import scalar_sampler
-from crisis_sim.programs import register
 from crisis_sim.programs.base import Program
 from crisis_sim.rng import ChunkedUniform, program_stream
+from crisis_sim.scenario.program_sections.outreach import OutreachConfig
 
 if TYPE_CHECKING:
     from crisis_sim.model.agents import PatrolOfficer
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.model.context import ModelContext
     from crisis_sim.model.destinations import Referral
-    from crisis_sim.scenario.program_sections.outreach import OutreachConfig
 
 # Latent columns of a crisis row owned by this program (18..31 are for programs; outreach has 26-29).
-LAT_REFER = C.U_PROGRAM + 8  # 26: does the attending officer refer the report to the CRPO?
-LAT_CONSENT = C.U_PROGRAM + 9  # 27: does the person sign the consent at the first offer?
-LAT_PSYCH = C.U_PROGRAM + 10  # 28: does the case need the psychiatrist at the first home visit?
-STREAM_KEY = 5
+LAT_REFER = rng.latent("outreach", "refer")
+LAT_CONSENT = rng.latent("outreach", "consent")
+LAT_PSYCH = rng.latent("outreach", "psychiatrist")
 YEAR_MIN = 365 * DAY_MIN
 
 
@@ -138,10 +136,24 @@ class _StepDownReferral:
         self.referred = False
 
 
-@register
 class OutreachProgram(Program):
     key = "outreach"
-    stream_key = STREAM_KEY
+    label = "proactive outreach (nurse-led, with community-relations officers)"
+    config_class = OutreachConfig
+    stream_key = rng.PROGRAM_STREAMS["outreach"]
+    latents = rng.LATENTS["outreach"]
+    responders = ()
+    series_defaults = {
+        "outreach_referrals": 0,
+        "outreach_consents": 0,
+        "outreach_visits": 0,
+        "outreach_active_caseload": 0,
+    }
+    settings = {
+        "nurse_fte": "{:g} nurse FTE",
+        "caseload_cap": "caseload cap {}",
+        "psychiatrist_hours_per_week": "{:g} psychiatrist hours a week",
+    }
 
     def __init__(self, config: OutreachConfig):
         super().__init__(config)
@@ -166,7 +178,7 @@ class OutreachProgram(Program):
     # ------------------------------------------------------------------------------------------------------
     # set-up
     # ------------------------------------------------------------------------------------------------------
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         cfg = self.config
         env = model.env
@@ -397,7 +409,7 @@ class OutreachProgram(Program):
         if delay_days is not None:
             self.consent_delay_days = delay_days
 
-    # --- timeline hooks (crisis_sim.events) -------------------------------------------------------------------
+    # --- timeline hooks (crisis_sim.scenario.timeline) -------------------------------------------------------------------
     def covers(self, district: int) -> bool:
         return self.participating[district]
 
@@ -597,7 +609,11 @@ class OutreachProgram(Program):
             if case.status != "referred":
                 continue
             r = self.model.residents[case.resident]
-            if case.engagement_version is not None and r.engaged and r.engagement_version == case.engagement_version:
+            if (
+                case.engagement_version is not None
+                and r.engaged
+                and r.engagement_version == case.engagement_version
+            ):
                 self.model.set_engaged(r, False, now)
                 self.model.refer(_StepDownReferral(case, now), priority=1, source="outreach_wound_down")
             if case.in_caseload:

@@ -10,28 +10,33 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from crisis_sim import rng
 from crisis_sim.model.dispositions import INVOLUNTARY, VOLUNTARY
 from crisis_sim.model.durations import scalar_sampler
-from crisis_sim.programs import register
 from crisis_sim.programs.base import Program
+from crisis_sim.scenario.program_sections.stabilization import StabilizationConfig
 
 if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
-    from crisis_sim.scenario.program_sections.stabilization import StabilizationConfig
+    from crisis_sim.model.context import ModelContext
 
 # Latent columns owned by this program (30-31).
-U_STAY = 30  # length of stay
-U_DROP_OFF = 31  # drop-off time for the transporting unit
+U_STAY = rng.latent("stabilization", "stay")
+U_DROP_OFF = rng.latent("stabilization", "drop_off")
 DAY_MIN = 24 * 60
 
 
-@register
 class Stabilization(Program):
     """Beds as a SimPy Resource; a bed is held for the length of stay, the unit only for the drop-off."""
 
     key = "stabilization"
-    stream_key = 6
+    label = "a crisis stabilisation centre"
+    config_class = StabilizationConfig
+    stream_key = rng.PROGRAM_STREAMS["stabilization"]
+    latents = rng.LATENTS["stabilization"]
+    responders = ()
+    series_defaults = {"stabilization_admissions": 0}
+    settings = {"beds": "{} bed(s)"}
 
     def __init__(self, config: StabilizationConfig):
         super().__init__(config)
@@ -41,7 +46,7 @@ class Stabilization(Program):
         self.full_calls: list[tuple[int, float, bool]] = []  # (call id, time, counted) sent on to the ED
         self.bed_min = 0.0  # occupied bed-minutes, accumulated at discharge (and at the horizon)
 
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         self.env = model.env
         self.beds = simpy.Resource(model.env, capacity=self.config.beds)

@@ -10,28 +10,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crisis_sim import rng
 from crisis_sim.model.agents import Clinician
 from crisis_sim.model.durations import scalar_sampler
-from crisis_sim.programs import register
 from crisis_sim.programs.base import Program
 from crisis_sim.programs.co_response import ShiftedStaff, StaffToken
+from crisis_sim.scenario.program_sections.triage import TriageConfig
 
 if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
-    from crisis_sim.model.crisis_model import CrisisModel
-    from crisis_sim.scenario.program_sections.triage import TriageConfig
+    from crisis_sim.model.context import ModelContext
 
 DAY_MIN = 24 * 60
-U_IDENTIFY_SCREEN = 18  # recognised by the protocol (beyond the call-taker), then the screening duration
-U_PHONE = 19  # resolved by phone or not, then referral or not, then phone duration (conditional uniforms)
+U_IDENTIFY_SCREEN = rng.latent("triage", "identify_screen")
+U_PHONE = rng.latent("triage", "phone")
 
 
-@register
 class Triage(Program):
     """Dispatch-centre clinicians; see docs/programs/triage.md."""
 
     key = "triage"
-    stream_key = 4
+    label = "911/988 clinician triage"
+    config_class = TriageConfig
+    stream_key = rng.PROGRAM_STREAMS["triage"]
+    latents = rng.LATENTS["triage"]
+    responders = ("phone_triage",)
+    series_defaults: dict[str, int] = {}
+    settings = {"clinicians": "{} clinician(s)"}
 
     def __init__(self, config: TriageConfig):
         super().__init__(config)
@@ -46,7 +51,7 @@ class Triage(Program):
             tuple[int, int, float, float, bool]
         ] = []  # (call id, token, t_start, t_end, by phone)
 
-    def attach(self, model: CrisisModel) -> None:
+    def attach(self, model: ModelContext) -> None:
         super().attach(model)
         cfg = self.config
         sc = model.cfg
@@ -67,7 +72,7 @@ class Triage(Program):
         self.screen_time = scalar_sampler(cfg.screen_time)
         self.phone_time = scalar_sampler(cfg.phone_time)
 
-    # --- timeline hooks (crisis_sim.events; docs/events.md) --------------------------------------------------
+    # --- timeline hooks (crisis_sim.scenario.timeline; docs/events.md) --------------------------------------------------
     def staff(self) -> list[Any]:
         if self.model is None:
             return []

@@ -10,26 +10,15 @@ import math
 from typing import Any
 
 from crisis_sim.experiments.compare import fmt_number
+from crisis_sim.programs import PROGRAMS, program_class
 
-PROGRAM_NAMES = {
-    "cit": "Crisis Intervention Team (CIT) training for patrol officers",
-    "co_response": "co-response (a clinician rides with police)",
-    "mobile_crisis": "a mobile crisis team (clinician and partner, no police)",
-    "triage": "911/988 clinician triage",
-    "outreach": "proactive outreach (nurse-led, with community-relations officers)",
-    "stabilization": "a crisis stabilisation centre",
-}
 
-# Key settings worth a mention per program (field: how to say it).
-PROGRAM_SETTINGS = {
-    "cit": {"trained_share": "{:.0%} of patrol officers trained"},
-    "co_response": {"units": "{} unit(s)"},
-    "mobile_crisis": {"teams": "{} team(s)", "start_hour": "from {:g}:00", "end_hour": "to {:g}:00"},
-    "triage": {"clinicians": "{} clinician(s)"},
-    "outreach": {"nurse_fte": "{:g} nurse FTE", "caseload_cap": "caseload cap {}",
-                 "psychiatrist_hours_per_week": "{:g} psychiatrist hours a week"},
-    "stabilization": {"beds": "{} bed(s)"},
-}  # fmt: skip
+def program_names() -> dict[str, str]:
+    """Plain names of the registered programs, by key (each program class carries its ``label``)."""
+    return {cls.key: cls.label for cls in PROGRAMS}
+
+
+PROGRAM_NAMES = program_names()  # the shipped programs (program_names() also sees ones registered later)
 
 METRIC_WORDS = {
     "calls": ("calls", "calls"),
@@ -139,12 +128,12 @@ def describe_scenario(scenario: Any, with_description: bool = True) -> list[str]
         f"{scenario.dispatch.mh_identification:.0%} of them as such."
     )
     on = []
-    for key, name in PROGRAM_NAMES.items():
+    for key, name in program_names().items():
         cfg = getattr(scenario.programs, key, None)
         if cfg is None or not getattr(cfg, "enabled", True):
             continue
         settings = []
-        for field, fmt in PROGRAM_SETTINGS.get(key, {}).items():
+        for field, fmt in program_class(key).settings.items():
             value = getattr(cfg, field, None)
             if value is not None:
                 try:

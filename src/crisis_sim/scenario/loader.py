@@ -14,10 +14,15 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crisis_sim.events import EVENT_TYPES
 from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline import EVENT_TYPES
 
-_UNION_TAGS = {"lognormal", "exponential", "fixed", *EVENT_TYPES}  # discriminator values pydantic puts in paths
+_UNION_TAGS = {
+    "lognormal",
+    "exponential",
+    "fixed",
+    *EVENT_TYPES,
+}  # discriminator values pydantic puts in paths
 
 
 class ScenarioError(Exception):
@@ -42,7 +47,11 @@ class Described(str):
 
 
 def _short(value: Any) -> str:
-    text = value if isinstance(value, Described) or (isinstance(value, str) and value.startswith("<")) else repr(value)
+    text = (
+        value
+        if isinstance(value, Described) or (isinstance(value, str) and value.startswith("<"))
+        else repr(value)
+    )
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -56,7 +65,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError.one(label, "", "a readable UTF-8 TOML file", f"<{exc.__class__.__name__}>") from None
+        raise ScenarioError.one(
+            label, "", "a readable UTF-8 TOML file", f"<{exc.__class__.__name__}>"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -88,7 +99,9 @@ def read_with_bases(path: Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
         raise ScenarioError.one(str(path), "base", "a file name (string)", base)
     base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
     if not base_path.exists():
-        raise ScenarioError.one(str(path), "base", "an existing base scenario file", Described(f"no file {base_path}"))
+        raise ScenarioError.one(
+            str(path), "base", "an existing base scenario file", Described(f"no file {base_path}")
+        )
     return deep_merge(read_with_bases(base_path, (*_chain, path)), raw)
 
 

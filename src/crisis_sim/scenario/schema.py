@@ -11,9 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from crisis_sim.events import TimelineEvents, check_timeline
+import crisis_sim.scenario.programs_schema as programs_schema
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.programs_schema import ProgramsConfig
+from crisis_sim.scenario.timeline import TimelineEvents, check_timeline
 from crisis_sim.scenario.types import (  # noqa: F401  (re-exported)
     DISPOSITIONS,
     RISK_LEVELS,
@@ -100,7 +101,10 @@ class Demand(Strict):
         range=(0.8, 1.1),
     )
     other_hourly_profile: _profile(24) = param(
-        _OTHER_HOURLY, source="assumption: general police call curve", unit="relative rate by hour", range=(0.3, 1.6)
+        _OTHER_HOURLY,
+        source="assumption: general police call curve",
+        unit="relative rate by hour",
+        range=(0.3, 1.6),
     )
     other_weekday_profile: _profile(7) = param(
         [0.96, 0.96, 0.97, 1.0, 1.08, 1.08, 0.95],
@@ -117,7 +121,12 @@ class Demand(Strict):
 
     @model_validator(mode="after")
     def _profiles_not_all_zero(self) -> Demand:
-        for name in ("mh_hourly_profile", "mh_weekday_profile", "other_hourly_profile", "other_weekday_profile"):
+        for name in (
+            "mh_hourly_profile",
+            "mh_weekday_profile",
+            "other_hourly_profile",
+            "other_weekday_profile",
+        ):
             if sum(getattr(self, name)) <= 0:
                 raise ValueError(f"{name} must have a positive entry, found all zeros")
         return self
@@ -146,7 +155,10 @@ class Population(Strict):
         range=(0.005, 0.04),
     )
     severity_mix: SeverityMix = param(
-        SeverityMix(), source="assumption: mild/moderate/severe 0.5/0.35/0.15", unit="shares", range=(0.1, 0.6)
+        SeverityMix(),
+        source="assumption: mild/moderate/severe 0.5/0.35/0.15",
+        unit="shares",
+        range=(0.1, 0.6),
     )
     severity_hazard: dict[Literal["mild", "moderate", "severe"], Positive] = param(
         {"mild": 0.5, "moderate": 1.0, "severe": 2.5},
@@ -170,7 +182,10 @@ class Population(Strict):
         range=(0.03, 0.3),
     )
     unhoused_hazard: Positive = param(
-        1.5, source="assumption: housing instability raises crisis hazard", unit="multiplier", range=(1.0, 3.0)
+        1.5,
+        source="assumption: housing instability raises crisis hazard",
+        unit="multiplier",
+        range=(1.0, 3.0),
     )
     trust_services_mean: Share = param(
         0.5,
@@ -206,7 +221,10 @@ class Population(Strict):
         range=(0.02, 0.1),
     )
     frequent_caller_hazard: Positive = param(
-        8.0, source="assumption: frequent callers' crisis hazard multiplier", unit="multiplier", range=(4.0, 15.0)
+        8.0,
+        source="assumption: frequent callers' crisis hazard multiplier",
+        unit="multiplier",
+        range=(4.0, 15.0),
     )
     distress_onsets_per_year: Positive = param(
         2.0,
@@ -253,7 +271,10 @@ class Police(Strict):
         range=(0.05, 0.8),
     )
     officers_per_unit: Annotated[int, Field(ge=1, le=4)] = param(
-        1, source="assumption: one-officer cars (two-officer cars common at night)", unit="officers", range=(1, 2)
+        1,
+        source="assumption: one-officer cars (two-officer cars common at night)",
+        unit="officers",
+        range=(1, 2),
     )
 
     @model_validator(mode="after")
@@ -347,9 +368,7 @@ class Emergency(Strict):
 
 
 class Jail(Strict):
-    booking_slots: int = param(
-        3, source="assumption: concurrent bookings", unit="slots", range=(1, 10), ge=1
-    )
+    booking_slots: int = param(3, source="assumption: concurrent bookings", unit="slots", range=(1, 10), ge=1)
     booking_time: Duration = param(
         LogNormalDuration(median_min=60.0, p90_min=150.0),
         source="assumption: officer time to book an arrestee",
@@ -367,7 +386,9 @@ class CommunityServices(Strict):
         ge=0,
     )
     admin_lag_days: NonNegative = param(
-        2.0, source="assumption: days from the encounter to the referral reaching the waitlist", unit="days",
+        2.0,
+        source="assumption: days from the encounter to the referral reaching the waitlist",
+        unit="days",
         range=(0.5, 7.0),
     )
     ed_discharge_referral_share: Share = param(
@@ -414,7 +435,12 @@ OddsRatios = dict[Literal[DISPOSITIONS], Positive]  # type: ignore[valid-type]
 class Dispositions(Strict):
     police_medium_risk: DispositionMix = param(
         DispositionMix(
-            resolved=0.345, report=0.20, referral=0.07, voluntary_transport=0.10, involuntary=0.23, arrest=0.055
+            resolved=0.345,
+            report=0.20,
+            referral=0.07,
+            voluntary_transport=0.10,
+            involuntary=0.23,
+            arrest=0.055,
         ),
         source="Seattle PD/monitor: arrest ~7.5% of crisis contacts; Toronto open data: apprehension 20-29% of "
         "attended crisis events; remaining split assumption",
@@ -474,7 +500,10 @@ class Dispositions(Strict):
         range=(0.1, 0.6),
     )
     hold_admission_share: Share = param(
-        0.5, source="assumption: involuntary holds that become an inpatient stay", unit="share", range=(0.3, 0.8)
+        0.5,
+        source="assumption: involuntary holds that become an inpatient stay",
+        unit="share",
+        range=(0.3, 0.8),
     )
 
 
@@ -495,7 +524,10 @@ class Costs(Strict):
         5.0, source="assumption: length of stay after an admitted hold", unit="days", range=(2.0, 12.0)
     )
     jail_day: NonNegative = param(
-        150.0, source="assumption: jail-day cost not verified (DOMAIN.md)", unit="USD/day", range=(80.0, 250.0)
+        150.0,
+        source="assumption: jail-day cost not verified (DOMAIN.md)",
+        unit="USD/day",
+        range=(80.0, 250.0),
     )
     jail_days_per_arrest: Positive = param(
         2.0, source="assumption: mean days held per arrest", unit="days", range=(0.5, 10.0)
@@ -543,7 +575,9 @@ class Scenario(Strict):
                     f"found unknown {unknown} and missing {missing}"
                 )
             if sum(d.patrol_units.values()) == 0:
-                raise ValueError(f"city.districts.{i}.patrol_units must put at least one unit on some shift, found 0")
+                raise ValueError(
+                    f"city.districts.{i}.patrol_units must put at least one unit on some shift, found 0"
+                )
         if self.demand.mh_share > 0 and round(self.city.population * self.population.at_risk_share) < 1:
             raise ValueError("population.at_risk_share gives no at-risk residents but demand.mh_share > 0")
         # Program sections that must agree with the city (e.g. district names) say so in check_scenario.
@@ -553,3 +587,21 @@ class Scenario(Strict):
                 check(self)
         check_timeline(self)
         return self
+
+
+def register_section(config: type) -> None:
+    """Add a program's section ``[programs.<config.key>]`` to the schema at run time (a program defined outside
+    the package; see :func:`crisis_sim.programs.register_program`). Registering the same class again is a no-op."""
+    key = getattr(config, "key", None)
+    if not isinstance(key, str) or not key.isidentifier():
+        raise ValueError(f"a program section needs a class attribute key (an identifier), found {key!r}")
+    if programs_schema.SECTIONS.get(key) is config:
+        return
+    if key in programs_schema.SECTIONS:
+        raise ValueError(f"a program section with key {key!r} is registered already")
+    programs_schema.SECTIONS[key] = config
+    new = programs_schema.build_programs_config()
+    field = Scenario.model_fields["programs"]
+    field.annotation = new
+    field.default = new()
+    Scenario.model_rebuild(force=True)

@@ -6,7 +6,7 @@ on community-services capacity (Watson 2011), so a city without services gains n
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -19,6 +19,8 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 
 class CITConfig(Strict):
     """CIT-trained patrol officers and the dispatch preference for them on identified MH calls."""
+
+    key: ClassVar[str] = "cit"  # the scenario's [programs.cit] section
 
     enabled: bool = True
     trained_share: Share = param(

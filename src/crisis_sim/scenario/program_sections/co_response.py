@@ -7,16 +7,13 @@ there are assumptions with ranges.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration
-
-if TYPE_CHECKING:
-    from crisis_sim.scenario.schema import Scenario
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -33,6 +30,8 @@ class CoResponseShift(Strict):
 
 class CoResponseConfig(Strict):
     """Co-response units, where and when they work, which calls they take and what they change."""
+
+    key: ClassVar[str] = "co_response"  # the scenario's [programs.co_response] section
 
     enabled: bool = True
     mode: Literal["ride_along", "meet_at_scene"] = param(
@@ -145,6 +144,6 @@ class CoResponseConfig(Strict):
             raise ValueError(f"distinct district names, found duplicates {dupes}")
         return self
 
-    def check_scenario(self, scenario: Scenario) -> None:
+    def check_scenario(self, scenario: Any) -> None:
         """Covered districts must exist in the city."""
         check_districts_exist("co_response", self.districts, scenario)

@@ -6,7 +6,7 @@ B-HEARD teams were off 01:00-09:00 when 27.7% of eligible calls came), so each o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -14,15 +14,14 @@ from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
 
-if TYPE_CHECKING:
-    from crisis_sim.scenario.schema import Scenario
-
 Hour = Annotated[float, Field(ge=0.0, le=24.0)]
 TeamOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary"], NonNegative]
 
 
 class MobileCrisisConfig(Strict):
     """[programs.mobile_crisis]: teams, hours, coverage, eligibility, on-scene behaviour and cost."""
+
+    key: ClassVar[str] = "mobile_crisis"  # the scenario's [programs.mobile_crisis] section
 
     enabled: bool = True
     teams: int = param(
@@ -118,7 +117,11 @@ class MobileCrisisConfig(Strict):
                 raise ValueError(f"district names listed once, found duplicates {dupes}")
         return self
 
-    def check_scenario(self, scenario: Scenario) -> None:
+    def roles(self) -> set[str]:
+        """Clinician roles the program employs (timeline events check their role against these)."""
+        return {self.clinician_role, self.partner_role}
+
+    def check_scenario(self, scenario: Any) -> None:
         """Covered districts must exist in the city."""
         check_districts_exist("mobile_crisis", self.districts, scenario)
 

@@ -6,16 +6,13 @@ defaults are assumptions with ranges for sensitivity analysis; the section cites
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any, ClassVar
 
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.program_sections import check_districts_exist
 from crisis_sim.scenario.types import Duration, LogNormalDuration
-
-if TYPE_CHECKING:
-    from crisis_sim.scenario.schema import Scenario
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -46,6 +43,8 @@ class OutreachCosts(Strict):
 
 class OutreachConfig(Strict):
     """Police report → CRPO referral → signed consent → nurse assessment → weekly meeting → home visits."""
+
+    key: ClassVar[str] = "outreach"  # the scenario's [programs.outreach] section
 
     enabled: bool = True
     districts: list[str] | None = param(
@@ -259,6 +258,10 @@ class OutreachConfig(Strict):
             )
         return self
 
-    def check_scenario(self, scenario: Scenario) -> None:
+    def roles(self) -> set[str]:
+        """Clinician roles the program employs (timeline events check their role against these)."""
+        return {"nurse", "psychiatrist"} if self.psychiatrist_hours_per_week > 0 else {"nurse"}
+
+    def check_scenario(self, scenario: Any) -> None:
         """Participating districts must exist in the city."""
         check_districts_exist("outreach", self.districts, scenario)

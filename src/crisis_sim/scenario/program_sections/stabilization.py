@@ -5,12 +5,16 @@ Beds and length of stay decide how often the centre is full and the ED takes the
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative
 
 
 class StabilizationConfig(Strict):
     """[programs.stabilization]: beds, length of stay, drop-off time, who is accepted, cost."""
+
+    key: ClassVar[str] = "stabilization"  # the scenario's [programs.stabilization] section
 
     enabled: bool = True
     beds: int = param(

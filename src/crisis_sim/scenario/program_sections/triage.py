@@ -6,7 +6,7 @@ routing improves, and resolve a share of low-risk calls by phone (Durham HEART, 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
@@ -27,6 +27,8 @@ class TriageShift(Strict):
 
 class TriageConfig(Strict):
     """Clinician triage in the dispatch centre: screening, identification, phone resolution."""
+
+    key: ClassVar[str] = "triage"  # the scenario's [programs.triage] section
 
     enabled: bool = True
     shifts: list[TriageShift] = param(

@@ -8,14 +8,10 @@ While the post is empty the program is suspended in that district (see the timel
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
-from crisis_sim.events.base import EventBase, NonNegative, Share, check_role
 from crisis_sim.scenario.params import param
-
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline.base import EventBase, NonNegative, Share, check_role
 
 ChampionRole = Literal["crpo", "nurse", "psychiatrist"]
 
@@ -25,7 +21,7 @@ class _Person(EventBase):
     district: str | None = None  # required for a CRPO
     program: str = "outreach"  # the program employing a nurse or psychiatrist
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         if self.role == "crpo":
             if self.district is None:
@@ -54,15 +50,9 @@ class ChampionDeparts(_Person):
         range=(0.0, 1.0),
     )
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.champion_departs(index, self)
-
 
 class Champion(_Person):
     """The person's champion strength becomes ``strength`` (e.g. a new coordinator wins officers over)."""
 
     type: Literal["champion"]
     strength: Share
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.set_champion(self)

@@ -19,17 +19,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crisis_sim import rng as rngmod
-from crisis_sim.events.base import CLINICIAN_ROLES, PROGRAM_KEYS, ROLES
 from crisis_sim.model.agents import Clinician, PatrolOfficer
 from crisis_sim.model.destinations import DAY_MIN
+from crisis_sim.programs import program_keys
+from crisis_sim.scenario.timeline.base import CLINICIAN_ROLES, ROLES
+from crisis_sim.timeline.effects import apply_event
 
 if TYPE_CHECKING:
-    from crisis_sim.events.budget import CutPost
-    from crisis_sim.events.champion import ChampionDeparts
-    from crisis_sim.events.demand import DemandTrend
-    from crisis_sim.events.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
-    from crisis_sim.model.crisis_model import CrisisModel
+    from crisis_sim.model.context import ModelContext
     from crisis_sim.programs.base import Program
+    from crisis_sim.scenario.timeline.budget import CutPost
+    from crisis_sim.scenario.timeline.champion import ChampionDeparts
+    from crisis_sim.scenario.timeline.demand import DemandTrend
+    from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 QUARTER_DAYS = 91.25
 PERMANENT = ("cut", "unfunded")  # reasons a post never comes back from
@@ -39,7 +41,7 @@ VACANCY_KEY = 1_000_000  # events-stream key of vacancy orders (event indices ar
 class Timeline:
     """One run's timeline: event scheduling, staff reasons, program operational state, outputs."""
 
-    def __init__(self, model: CrisisModel):
+    def __init__(self, model: ModelContext):
         self.model = model
         self.env = model.env
         cfg = model.cfg
@@ -93,7 +95,7 @@ class Timeline:
     def _fire(self, index: int, _ev: Any) -> None:
         event = self.events[index]
         self.fired.append((self.env.now, index, event.type))
-        event.apply(self, index)
+        apply_event(self, event, index)
         self.refresh()
 
     def program(self, key: str) -> Program:
@@ -440,18 +442,7 @@ class Timeline:
         self.model.set_other_rate_factor(self.other_surge * self.other_trend)
 
     def _apply_demand(self, ds: list[int]) -> None:
-        m = self.model
-        changed = set()
-        for d in ds:
-            new = self.surge[d] * self.trend[d]
-            if new != m.mh_rate_factor[d]:
-                m.mh_rate_factor[d] = new
-                changed.add(d)
-        if changed:
-            now = self.env.now
-            for r in m.residents:
-                if r.district in changed:
-                    m._set_rate(r, now)
+        self.model.set_mh_rate_factors({d: self.surge[d] * self.trend[d] for d in ds})
 
     # ------------------------------------------------------------------------------------------------------
     # programs' operational state
@@ -520,7 +511,7 @@ class Timeline:
         rep: dict[str, Any] = {}
         for role in ROLES:
             rep[f"staff_in_post_{role}"] = partial(_in_post, self, role)
-        for key in PROGRAM_KEYS:
+        for key in program_keys():
             rep[f"program_active_{key}"] = partial(_active, self, key)
         rep["mean_officer_awareness"] = lambda m: self.mean_awareness()
         if "outreach" not in self.programs:  # present in every run, so series compare across scenarios
@@ -565,7 +556,7 @@ def _zero(_m: Any) -> int:
     return 0
 
 
-def attach_timeline(model: CrisisModel) -> Timeline:
+def attach_timeline(model: ModelContext) -> Timeline:
     """Build the run's timeline (after the programs are attached): schedules the scenario's events, if any."""
     return Timeline(model)
 

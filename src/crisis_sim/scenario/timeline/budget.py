@@ -4,15 +4,11 @@ end (a grant) so that blended funding can be compared with a single source (seed
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from crisis_sim.events.base import EventBase, Role, Share, check_program, check_role
-
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline.base import EventBase, Role, Share, check_program, check_role
 
 
 class CutPost(EventBase):
@@ -25,18 +21,15 @@ class CutPost(EventBase):
     district: str | None = None
     count: Annotated[int, Field(ge=1)] | None = None
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_role(scenario, index, self.role, self.program, self.district)
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.cut_posts(index, self)
 
 
 class _ProgramEvent(EventBase):
     program: str
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_program(scenario, index, self.program)
 
@@ -48,17 +41,11 @@ class ScaleProgram(_ProgramEvent):
     type: Literal["scale_program"]
     cut_share: Share
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.scale_program(self.program, 1.0 - self.cut_share)
-
 
 class EndProgram(_ProgramEvent):
     """Political change or lost funding: the program stops taking cases everywhere, for good."""
 
     type: Literal["end_program"]
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.end_program(self.program)
 
 
 class FundingEnds(_ProgramEvent):
@@ -69,6 +56,3 @@ class FundingEnds(_ProgramEvent):
     type: Literal["funding_ends"]
     funder: str = Field(min_length=1, description="name of the funding source, e.g. 'state grant'")
     share: Annotated[float, Field(gt=0.0, le=1.0)]
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.funding_ends(self.program, self.share)

@@ -8,16 +8,12 @@ CIT course or a briefing (DOMAIN.md "Stressors": the training pipeline).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from crisis_sim.events.base import EventBase, NonNegative, Role, Share, check_role
 from crisis_sim.scenario.params import param
-
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline.base import EventBase, NonNegative, Role, Share, check_role
 
 _NEW_AWARENESS = dict(
     source="DOMAIN.md Stressors / seed 000: a new officer does not know the referral path; assumption",
@@ -31,7 +27,7 @@ class _Scoped(EventBase):
     district: str | None = None  # None: every district
     program: str | None = None  # for clinician roles: the program employing them (None: any)
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_role(scenario, index, self.role, self.program, self.district)
 
@@ -42,9 +38,6 @@ class Vacancy(_Scoped):
     type: Literal["vacancy"]
     share: Share
     new_awareness: Share = param(0.05, **_NEW_AWARENESS)
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.set_vacancy(index, self)
 
 
 class Absence(_Scoped):
@@ -58,9 +51,6 @@ class Absence(_Scoped):
         unit="share of days",
         range=(0.02, 0.15),
     )
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.start_absence(index, self)
 
 
 class Turnover(_Scoped):
@@ -96,9 +86,6 @@ class Turnover(_Scoped):
         range=(14.0, 180.0),
     )
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.start_turnover(index, self)
-
 
 class LosePatrol(EventBase):
     """From ``day``, ``count`` patrol posts (of a district and/or shift) are lost, for ``duration_days`` or for
@@ -110,15 +97,12 @@ class LosePatrol(EventBase):
     shift: str | None = None
     duration_days: NonNegative | None = None
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_role(scenario, index, "patrol", None, self.district)
         shifts = [s.name for s in scenario.police.shifts]
         if self.shift is not None and self.shift not in shifts:
             raise ValueError(f"timeline.{index}.shift to name a shift {shifts}, found {self.shift!r}")
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.lose_patrol(index, self)
 
 
 class CITTraining(EventBase):
@@ -134,9 +118,6 @@ class CITTraining(EventBase):
     )
     district: str | None = None
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_role(scenario, index, "patrol", None, self.district)
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.start_cit_training(index, self)

@@ -9,22 +9,18 @@ same calls, in the same order, arrive sooner or later from the date.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from crisis_sim.events.base import EventBase, Positive, check_district
 from crisis_sim.scenario.params import param
-
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline.base import EventBase, Positive, check_district
 
 
 class _Districted(EventBase):
     district: str | None = None
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_district(scenario, index, self.district)
 
@@ -43,7 +39,7 @@ class _DemandChange(_Districted):
         range=(0, 1),
     )
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         if self.non_mh and self.district is not None:
             raise ValueError(
@@ -65,9 +61,6 @@ class DemandSurge(_DemandChange):
         range=(1.0, 2.0),
     )
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.set_surge(self.district, self.factor, self.non_mh)
-
 
 class DemandTrend(_DemandChange):
     """From ``day``, the MH call rate changes by ``annual_change`` a year (compounded, updated every month).
@@ -81,9 +74,6 @@ class DemandTrend(_DemandChange):
         range=(-0.1, 0.2),
     )
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.start_trend(index, self)
-
 
 class EDBoarding(EventBase):
     """From ``day``, psychiatric assessments in the ED take ``factor`` times as long (boarding gets worse)."""
@@ -96,6 +86,3 @@ class EDBoarding(EventBase):
         unit="multiplier of assessment time",
         range=(1.0, 3.0),
     )
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.model.ed.assess_factor = self.factor

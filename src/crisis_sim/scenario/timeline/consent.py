@@ -3,13 +3,9 @@ the probability and the delay of the signed consent change at a date."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
-from crisis_sim.events.base import EventBase, NonNegative, Share, check_program
-
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
+from crisis_sim.scenario.timeline.base import EventBase, NonNegative, Share, check_program
 
 
 class ConsentChange(EventBase):
@@ -21,7 +17,7 @@ class ConsentChange(EventBase):
     consent_at_mean_trust: Share | None = None
     consent_delay_days: NonNegative | None = None
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         super().check_scenario(scenario, index)
         check_program(scenario, index, self.program)
         if self.consent_at_mean_trust is None and self.consent_delay_days is None:
@@ -33,6 +29,3 @@ class ConsentChange(EventBase):
                 f"timeline.{index}.consent_at_mean_trust to be strictly between 0 and 1, "
                 f"found {self.consent_at_mean_trust}"
             )
-
-    def apply(self, tl: Timeline, index: int) -> None:
-        tl.program(self.program).set_consent(self.consent_at_mean_trust, self.consent_delay_days)

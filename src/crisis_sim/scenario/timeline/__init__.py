@@ -3,7 +3,7 @@
 A scenario's ``[[timeline]]`` lists events, each ``day = N`` plus ``type = "..."``; the type picks the event class
 (a pydantic discriminated union). One module per family: :mod:`staffing`, :mod:`champion`, :mod:`budget`,
 :mod:`consent`, :mod:`demand` (and ``note`` in :mod:`base`). The run-time side is
-:class:`crisis_sim.events.runtime.Timeline`, imported lazily because the model imports the schema.
+in :mod:`crisis_sim.timeline` (effects registered by event type); this package is data only.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from crisis_sim.events.base import EventBase, Note
-from crisis_sim.events.budget import CutPost, EndProgram, FundingEnds, ScaleProgram
-from crisis_sim.events.champion import Champion, ChampionDeparts
-from crisis_sim.events.consent import ConsentChange
-from crisis_sim.events.demand import DemandSurge, DemandTrend, EDBoarding
-from crisis_sim.events.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
+from crisis_sim.scenario.timeline.base import EventBase, Note
+from crisis_sim.scenario.timeline.budget import CutPost, EndProgram, FundingEnds, ScaleProgram
+from crisis_sim.scenario.timeline.champion import Champion, ChampionDeparts
+from crisis_sim.scenario.timeline.consent import ConsentChange
+from crisis_sim.scenario.timeline.demand import DemandSurge, DemandTrend, EDBoarding
+from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 EVENT_CLASSES: tuple[type[EventBase], ...] = (
     Note, Vacancy, Absence, Turnover, LosePatrol, CITTraining, ChampionDeparts, Champion, CutPost, ScaleProgram,

@@ -1,36 +1,24 @@
 """Common ground of timeline events: the dated base class, scope checks against the scenario, and ``note``.
 
-An event is plain data (a frozen pydantic model) with two methods: :meth:`TimelineEvent.check_scenario` (cross-checks
-against the rest of the scenario at validation time) and :meth:`TimelineEvent.apply` (what happens at
-``day * 1440`` minutes on the SimPy clock, given the run's :class:`~crisis_sim.events.runtime.Timeline`).
+An event is plain data (a frozen pydantic model) with one method, :meth:`EventBase.check_scenario` (cross-checks
+against the rest of the scenario at validation time). What an event does at ``day * 1440`` minutes on the SimPy
+clock is its *effect*, registered by event type in :mod:`crisis_sim.timeline.effects`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from crisis_sim.scenario.params import Strict
 
-if TYPE_CHECKING:
-    from crisis_sim.events.runtime import Timeline
-    from crisis_sim.scenario.schema import Scenario
-
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 
-CLINICIAN_ROLES = ("nurse", "psychiatrist", "social_worker", "peer", "emt")  # as model.agents.Clinician.ROLES
+CLINICIAN_ROLES = ("nurse", "psychiatrist", "social_worker", "peer", "emt")  # staff roles programs employ
 ROLES = ("patrol", "crpo", *CLINICIAN_ROLES)
-PROGRAM_KEYS = (
-    "triage",
-    "mobile_crisis",
-    "co_response",
-    "cit",
-    "outreach",
-    "stabilization",
-)  # programs.ORDER
 Role = Literal["patrol", "crpo", "nurse", "psychiatrist", "social_worker", "peer", "emt"]
 
 
@@ -40,7 +28,7 @@ class EventBase(Strict):
     day: NonNegative = Field(description="day of the run on which the event takes effect (0 = start)")
     label: str = Field("", description="free text shown in the summary's list of fired events")
 
-    def check_scenario(self, scenario: Scenario, index: int) -> None:
+    def check_scenario(self, scenario: Any, index: int) -> None:
         """Cross-checks against the scenario (raise ValueError 'expected ..., found ...')."""
         horizon = scenario.simulation.horizon_days
         if self.day >= horizon:
@@ -48,11 +36,8 @@ class EventBase(Strict):
                 f"timeline.{index}.day to be before the horizon ({horizon} days), found {self.day:g}"
             )
 
-    def apply(self, tl: Timeline, index: int) -> None:
-        """Take effect now (called once, from the SimPy clock at ``day * 1440`` minutes)."""
 
-
-def check_district(scenario: Scenario, index: int, district: str | None) -> None:
+def check_district(scenario: Any, index: int, district: str | None) -> None:
     if district is None:
         return
     names = [d.name for d in scenario.city.districts]
@@ -62,16 +47,17 @@ def check_district(scenario: Scenario, index: int, district: str | None) -> None
         )
 
 
-def enabled_programs(scenario: Scenario) -> list[str]:
+def enabled_programs(scenario: Any) -> list[str]:
+    """Keys of the program sections present and enabled in the scenario."""
     out = []
-    for key in PROGRAM_KEYS:
+    for key in type(scenario.programs).model_fields:
         section = getattr(scenario.programs, key, None)
         if section is not None and getattr(section, "enabled", True):
             out.append(key)
     return out
 
 
-def check_program(scenario: Scenario, index: int, program: str | None) -> None:
+def check_program(scenario: Any, index: int, program: str | None) -> None:
     if program is None:
         return
     on = enabled_programs(scenario)
@@ -81,19 +67,16 @@ def check_program(scenario: Scenario, index: int, program: str | None) -> None:
         )
 
 
-def program_roles(scenario: Scenario, key: str) -> set[str] | None:
+def program_roles(scenario: Any, key: str) -> set[str] | None:
     """Clinician roles a program employs, where the schema tells (None: unknown, not checked)."""
     section = getattr(scenario.programs, key, None)
-    if section is None:
-        return None
-    if key == "outreach":
-        return {"nurse", "psychiatrist"} if section.psychiatrist_hours_per_week > 0 else {"nurse"}
-    if key == "mobile_crisis":
-        return {section.clinician_role, section.partner_role}
-    return None
+    roles = getattr(
+        section, "roles", None
+    )  # a config that knows its staff says so (e.g. outreach, mobile_crisis)
+    return None if roles is None else set(roles())
 
 
-def check_role(scenario: Scenario, index: int, role: str, program: str | None, district: str | None) -> None:
+def check_role(scenario: Any, index: int, role: str, program: str | None, district: str | None) -> None:
     """A clinician role must belong to a program (given, or any enabled one that employs it)."""
     check_district(scenario, index, district)
     check_program(scenario, index, program)
