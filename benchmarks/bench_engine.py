@@ -29,30 +29,36 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from crisis_sim.sim import CrisisModel
+from crisis_sim.model.clock import CountingEnvironment
 from crisis_sim.outcomes import build_ledger
 from crisis_sim.scenario.loader import load_scenario, with_overrides
+from crisis_sim.sim import CrisisModel
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SCENARIO = ROOT / "scenarios" / "baseline_midsize_city.toml"
 EVENTS_PER_CUSTOMER = 6  # source timeout, process start, get, service timeout, put, process end
 
 
-def events_processed(env: simpy.Environment) -> int:
-    """Events SimPy has popped so far (every scheduled event gets an id; the queue holds the unprocessed ones)."""
-    return next(env._eid) - len(env._queue) - 1
+def bare_events(n_events: int) -> int:
+    """Events the bare loop processes, counted once in an untimed run (counting slows SimPy's loop)."""
+    return _bare(n_events, CountingEnvironment, timed=False)[0]
 
 
-def bare_simpy(
-    n_events: int, servers: int = 10, load: float = 0.8, seed: int = 0
-) -> tuple[int, float, float]:
+def bare_simpy(n_events: int) -> tuple[int, float, float]:
     """M/M/c with a Store of server tokens and a process per customer; returns (events, wall s, CPU s)."""
+    _, wall, cpu = _bare(n_events, simpy.Environment, timed=True)
+    return bare_events(n_events), wall, cpu
+
+
+def _bare(
+    n_events: int, env_class: type, timed: bool, servers: int = 10, load: float = 0.8, seed: int = 0
+) -> tuple[int, float, float]:
     n = max(1, n_events // EVENTS_PER_CUSTOMER)
     g = np.random.default_rng(seed)
     service_rate = 1.0
     gaps = g.exponential(1.0 / (load * servers * service_rate), n).tolist()
     services = g.exponential(1.0 / service_rate, n).tolist()
-    env = simpy.Environment()
+    env = env_class()
     tokens = simpy.Store(env)
     tokens.items.extend(range(servers))
 
@@ -69,7 +75,8 @@ def bare_simpy(
     env.process(source())
     t0, c0 = time.perf_counter(), time.process_time()
     env.run()
-    return events_processed(env), time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return getattr(env, "processed", -1), wall, cpu
 
 
 def run_model(scenario) -> dict[str, float]:
@@ -81,8 +88,9 @@ def run_model(scenario) -> dict[str, float]:
     t2, c2 = time.perf_counter(), time.process_time()
     ledger = build_ledger(model)
     t3 = time.perf_counter()
+    counted = CrisisModel(scenario, replication=0, root_seed=0, count_events=True).run()  # untimed: counting costs
     return {
-        "events": events_processed(model.env),
+        "events": counted.events_processed,
         "build_s": t1 - t0,
         "run_s": t2 - t1,
         "run_cpu_s": c2 - c1,

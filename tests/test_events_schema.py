@@ -8,8 +8,8 @@ import sys
 import pytest
 from conftest import SCENARIOS
 
-from crisis_sim.scenario.timeline import EVENT_TYPES
 from crisis_sim.scenario import ScenarioError, load_scenario
+from crisis_sim.scenario.timeline import EVENT_TYPES
 
 
 def cli(*args):

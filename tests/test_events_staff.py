@@ -8,8 +8,8 @@ from conftest import SCENARIOS, short
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.sim import CrisisModel
 from crisis_sim.scenario import load_scenario, with_overrides
+from crisis_sim.sim import CrisisModel
 
 DAYS = 40
 ROLES = ("patrol", "crpo", "nurse", "psychiatrist")

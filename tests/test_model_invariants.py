@@ -9,8 +9,8 @@ from conftest import short, small
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.sim import CrisisModel
 from crisis_sim.outcomes import build_ledger
+from crisis_sim.sim import CrisisModel
 
 DAY = 24 * 60
 

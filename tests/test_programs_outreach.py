@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crisis_sim.sim import CrisisModel
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.programs.outreach import OutreachProgram
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
 from crisis_sim.scenario.loader import read_with_bases, validate_raw
-from crisis_sim.sim import simulate
+from crisis_sim.sim import CrisisModel, simulate
 
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "outreach_echinops.toml"
 AFTER_CONSENT = {"shared", "caseload_in", "assessment", "meeting", "visit", "stepped_down", "already_in_care"}

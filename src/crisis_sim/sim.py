@@ -39,11 +39,12 @@ class CrisisModel(CoreModel):
         *,
         rng: int | None = None,
         seed: int | None = None,
+        count_events: bool = False,
     ):
         scenario = resolve_scenario(scenario)
         super().__init__(
             scenario, replication, root_seed, programs=build_programs(scenario), timeline=attach_timeline,
-            rng=rng, seed=seed,
+            rng=rng, seed=seed, count_events=count_events,
         )  # fmt: skip
 
 
@@ -60,10 +61,14 @@ class RunResult:
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def simulate(scenario: Scenario, replication: int = 0, root_seed: int = 0) -> tuple[CrisisModel, RunResult]:
-    """Run the model and return it with its results (the model is for inspection; it is not picklable)."""
+def simulate(
+    scenario: Scenario, replication: int = 0, root_seed: int = 0, count_events: bool = False
+) -> tuple[CrisisModel, RunResult]:
+    """Run the model and return it with its results (the model is for inspection; it is not picklable).
+
+    ``count_events`` counts SimPy's events into ``summary["events"]`` (else None); it slows the event loop."""
     t0 = time.perf_counter()
-    model = CrisisModel(scenario, replication=replication, root_seed=root_seed).run()
+    model = CrisisModel(scenario, replication=replication, root_seed=root_seed, count_events=count_events).run()
     ledger = build_ledger(model)
     referrals = build_referrals(model)
     summary = summarize(ledger, referrals, scenario)

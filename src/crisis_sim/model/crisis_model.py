@@ -23,6 +23,7 @@ import simpy
 from crisis_sim import rng as rngmod
 from crisis_sim.model import calls as C
 from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher, PatrolOfficer, Resident
+from crisis_sim.model.clock import CountingEnvironment
 from crisis_sim.model.context import ProgramHooks, TimelineHooks
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Referral, Waitlist
 from crisis_sim.model.dispositions import (
@@ -96,6 +97,7 @@ class CoreModel(mesa.Model):
         timeline: Callable[[CoreModel], TimelineHooks] | None = None,
         rng: int | None = None,
         seed: int | None = None,
+        count_events: bool = False,
     ):
         scenario = resolve_scenario(scenario)
         root_seed = resolve_root_seed(root_seed, rng, seed)
@@ -103,7 +105,7 @@ class CoreModel(mesa.Model):
         self.cfg = scenario  # (Mesa reserves `scenario` for its own Scenario class)
         self.replication = replication
         self.root_seed = root_seed
-        self.env = simpy.Environment()
+        self.env = CountingEnvironment() if count_events else simpy.Environment()
         self.horizon_min = scenario.simulation.horizon_days * DAY_MIN
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.mh_rate_factor = [1.0] * len(scenario.city.districts)  # MH demand multiplier (timeline events)
@@ -751,9 +753,9 @@ class CoreModel(mesa.Model):
         return self
 
     @property
-    def events_processed(self) -> int:
-        scheduled = next(self.env._eid)  # SimPy numbers every scheduled event; no public counter exists
-        return scheduled - len(self.env._queue) - 1
+    def events_processed(self) -> int | None:
+        """SimPy events processed so far, when the model was built with ``count_events=True`` (else None)."""
+        return getattr(self.env, "processed", None)
 
 
 _AWARENESS = operator.attrgetter("awareness")
