@@ -88,3 +88,12 @@ def test_docs_cite_only_known_keys():
                     problems.append(f"{path.relative_to(ROOT)}:{n}: [{key}]")
     assert not problems, "\n".join(problems)
 
+
+def test_report_links_each_key_to_its_reference():
+    from crisis_sim.report.html import _linked, references_section
+
+    cell = _linked("[bailey2022] OR 0.48 <CI> [nosuchpaper1999]", REFS)
+    assert '<a href="#ref-bailey2022">[bailey2022]</a>' in cell and "&lt;CI&gt;" in cell
+    assert "[nosuchpaper1999]" in cell and "#ref-nosuchpaper1999" not in cell
+    section = references_section(["bailey2022"], REFS)
+    assert '<li id="ref-bailey2022">' in section and "<i>Psychiatric Services</i>" in section
