@@ -40,7 +40,8 @@ def test_report_has_narrative_tables_and_sources(report_html):
     assert "mobile crisis team" in report_html  # the programs in words
     assert "difference vs small_district" in report_html and "95% CI (paired)" in report_html
     assert "mobile_crisis against small_district" in report_html  # the summary sentence
-    assert "demand.mh_share" in report_html and "DOMAIN.md" in report_html  # assumptions with sources
+    assert "demand.mh_share" in report_html and '<a href="#ref-kane2021">[kane2021]</a>' in report_html  # sources
+    assert '<li id="ref-kane2021">' in report_html and "Criminal Behaviour and Mental Health" in report_html
 
 
 def test_bad_scenario_exit_2_one_line_and_nothing_written(tmp_path, capsys):

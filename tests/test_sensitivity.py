@@ -305,4 +305,4 @@ def test_schema_types_and_inputs_helper():
     text = inputs_toml(["programs.outreach.caseload_cap", "dispatch.mh_identification"])
     spec = parse_inputs(__import__("tomllib").loads(text), "<helper>")
     assert [(i.params["low"], i.params["high"]) for i in spec.inputs] == [(10, 40), (0.3, 0.9)]
-    assert "seed 001" in spec.inputs[1].source
+    assert "[mhfr_blog]" in spec.inputs[1].source

@@ -11,7 +11,7 @@ A TOML file (see docs/sensitivity.md)::
     high = 2.0
     name = "nurse_fte"                         # optional label (default: the shortest unique path suffix)
     group = "staffing"                         # optional (Sobol and Morris analyse groups)
-    source = "schema range; seed 000 §2.4"     # where the range comes from (shown in the docs and outputs)
+    source = "schema range; [echinops_study] §2.4"  # where the range comes from (shown in the docs and outputs)
 
     [fixed]                                    # optional: overrides applied to every run (like --set)
     "timeline" = [{ day = 0, type = "turnover", role = "patrol", annual_rate = 0.12 }]

@@ -76,7 +76,7 @@ class PatrolOfficer(mesa.Agent):
 
 
 class CommunityRelationsOfficer(mesa.Agent):
-    """A district's liaison officer (CRPO in seed 000); outreach gives them referral and consent work."""
+    """A district's liaison officer (CRPO in [echinops_study]); outreach gives them referral and consent work."""
 
     def __init__(self, model: Model, district: int, hours_per_week: float = 0.0):
         super().__init__(model)

@@ -1,5 +1,5 @@
-"""Metrics as pure functions of the ledger: the CSG framework's four key outcomes (seed 004: connection to
-resources, repeat encounters, arrests, use of force) and the evaluation tiers of seed 002 (process, safety,
+"""Metrics as pure functions of the ledger: the CSG framework's four key outcomes ([csg2024]: connection to
+resources, repeat encounters, arrests, use of force) and the evaluation tiers of [nyu_scn] (process, safety,
 system, post-response, long-term, finances).
 
 Calls received during warm-up are excluded; rates are per MH call.
@@ -76,7 +76,7 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
     refs = referrals[referrals["t_referred"] >= warm] if len(referrals) else referrals
     admitted_refs = refs[refs["t_intake"].notna()] if len(refs) else refs
     wait_days = ((admitted_refs["t_intake"] - admitted_refs["t_referred"]) / DAY_MIN) if len(refs) else pd.Series([])
-    # Priority 0 is reserved for program clients who bypass the queue (outreach): the equity concern of seed 000
+    # Priority 0 is reserved for program clients who bypass the queue (outreach): the equity concern of [echinops_study]
     # is what their priority does to everyone else's wait.
     regular = wait_days[admitted_refs["priority"] != 0] if len(refs) else wait_days
 

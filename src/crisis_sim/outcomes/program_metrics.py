@@ -1,5 +1,5 @@
 """Cross-program outputs from the ledger: who handled MH calls, and how much of the eligible demand the
-specialised responders reached (DOMAIN.md: coverage, not effect size, is what caps alternative responses).
+specialised responders reached (coverage, not effect size, is what caps alternative responses: [nyccomptroller2025], [nlc_star]).
 
 A call is *eligible* when some enabled program's rules admit it (availability aside); it is *served* when a
 responder other than patrol attended; otherwise the first program that found it eligible gave the reason.

@@ -1,7 +1,7 @@
-"""Outreach / case management after seed 000 (ÉCHINOPS): people the police keep meeting, but who do not seek care,
+"""Outreach / case management after [echinops_study] (ÉCHINOPS): people the police keep meeting, but who do not seek care,
 are offered home-based assessment and follow-up.
 
-The pathway is seed 000's Figure 1 and Table 1, step by step: a patrol officer's report of disturbed mental state
+The pathway is the study's Figure 1 and Table 1, step by step: a patrol officer's report of disturbed mental state
 → referral to the district's CRPO (with the officer's awareness as probability) → offer and signed consent (without
 it nothing is shared and the nurse never hears of the case) → nurse record review and assessment → weekly team
 meeting → home visit by the nurse (plus the psychiatrist for a share) with at least two officers → follow-up visits

@@ -1,8 +1,8 @@
 """911/988 clinician triage: clinicians in the dispatch centre screen MH calls while one of them is free.
 
-Screening applies a structured protocol, so more MH calls are recognised (~85% instead of ~40%, seed 001, weak)
+Screening applies a structured protocol, so more MH calls are recognised (~85% instead of ~40%, [mhfr_blog], weak)
 and the specialised responders consulted after triage get them; a share of recognised low-risk calls without a
-weapon is resolved on the phone and no unit is sent (Durham HEART, seed 002). The clinician's phone time is held
+weapon is resolved on the phone and no unit is sent (Durham HEART, [durham_heart]). The clinician's phone time is held
 by a timeout on the token, so ``triage()`` decides at once and capacity still binds.
 """
 

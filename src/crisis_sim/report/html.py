@@ -11,6 +11,7 @@ import html
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import pandas as pd
 import crisis_sim.report.figures as figures
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
 from crisis_sim.report.narrative import describe_scenario, difference_sentences, metric_label
+from crisis_sim.scenario.references import KEY, cited_keys, load_references
 
 OUTCOME_METRICS = (
     "mh_calls", "arrests", "arrest_rate", "use_of_force", "injuries", "ed_transports", "involuntary_holds",
@@ -43,6 +45,8 @@ tr.first td{border-top:2px solid #999}.sig{font-weight:bold;color:#a11}.muted{co
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}ul.summary li{margin:.3em 0}details{margin:.8em 0}
 .box{background:#f7f9fc;border-left:4px solid #47a;padding:.6em 1em;margin:1em 0}
 """
+
+_ITALIC, _I = re.compile(r"[*]([^*]+)[*]"), r"<i>\1</i>"  # *Journal* in docs/references.md
 
 
 def _e(x: Any) -> str:
@@ -110,19 +114,40 @@ def assumptions_table(scenarios: Sequence[Any], labels: Sequence[str]) -> str:
     scenario used when it differs from the default (bold)."""
     from crisis_sim.scenario.docs import rows
 
+    refs = load_references()
     head = ("<tr><th class=l>parameter</th><th class=l>default</th><th class=l>unit</th><th class=l>source</th>"
             "<th class=l>range</th>" + "".join(f"<th class=l>{_e(lab)}</th>" for lab in labels) + "</tr>")  # fmt: skip
-    body = []
+    body, cited = [], []
     for path, default, unit, source, rng in rows():
+        cited += [k for k in cited_keys(source) if k in refs and k not in cited]
         cells = []
         for sc in scenarios:
             value = _value_at(sc, path)
             text = "" if value is None else _short(value)
             cells.append(f"<b>{_e(text)}</b>" if text and text != default else _e(text))
         body.append(f"<tr><td class=l>{_e(path)}</td><td class=l>{_e(default)}</td><td class=l>{_e(unit)}</td>"
-                    f"<td class=l>{_e(source)}</td><td class=l>{_e(rng)}</td>"
+                    f"<td class=l>{_linked(source, refs)}</td><td class=l>{_e(rng)}</td>"
                     + "".join(f"<td class=l>{c}</td>" for c in cells) + "</tr>")  # fmt: skip
-    return f"<table>{head}{''.join(body)}</table>"
+    return f"<table>{head}{''.join(body)}</table>" + references_section(cited, refs)
+
+
+def _linked(source: str, refs: dict[str, str]) -> str:
+    """A source with each known ``[key]`` linked to its entry in the report's reference list."""
+    out, pos = [], 0
+    for m in KEY.finditer(source):
+        key = m.group(1)
+        out.append(_e(source[pos : m.start()]))
+        out.append(f'<a href="#ref-{key}">[{_e(key)}]</a>' if key in refs else _e(m.group(0)))
+        pos = m.end()
+    return "".join(out) + _e(source[pos:])
+
+
+def references_section(keys: Sequence[str], refs: dict[str, str]) -> str:
+    """The cited entries of docs/references.md with their full citation, each anchored at ``#ref-<key>``."""
+    if not keys:
+        return ""
+    items = "".join(f'<li id="ref-{k}"><b>[{_e(k)}]</b> {_ITALIC.sub(_I, _e(refs[k]))}</li>' for k in keys)
+    return f'<h3 id="references">References</h3><ul class=refs>{items}</ul>'
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -1,6 +1,6 @@
 """The scenario schema: what a city's crisis-response system is made of, with every default's source.
 
-Sections mirror DOMAIN.md's flow: city → demand → at-risk population → police → dispatch → destinations →
+Sections follow the flow of a crisis call: city → demand → at-risk population → police → dispatch → destinations →
 dispositions → costs; programs (response models) have their own sections under ``programs``. Time is in
 minutes inside the model; the schema uses the unit each field names.
 """
@@ -61,8 +61,9 @@ class City(Strict):
 
 
 # --- demand --------------------------------------------------------------------------------------------------
-# Shape (not exact values) from Wuschke 2018 and Vaughan 2019: MH calls peak mid-afternoon to late evening,
-# trough around 05:00. Seed 001's "70% between 14:00 and 22:00" is unsourced and not used.
+# Shape (not exact values): MH calls peak mid-afternoon to late evening,
+# trough around 05:00 ([wuschke2018], [vaughan2019]). [mhfr_blog]'s "70% between 14:00 and 22:00" is unsourced and
+# not used.
 _MH_HOURLY = [0.85, 0.72, 0.60, 0.50, 0.44, 0.40, 0.45, 0.58, 0.78, 0.95, 1.05, 1.12,
               1.18, 1.24, 1.32, 1.40, 1.45, 1.46, 1.45, 1.40, 1.32, 1.22, 1.10, 0.98]  # fmt: skip
 # General police calls: assumption, similar day curve with a broader evening plateau.
@@ -83,20 +84,20 @@ class Demand(Strict):
     )
     mh_share: Share = param(
         0.06,
-        source="DOMAIN.md: 5-8% of police calls MH-involved when defined broadly (England & Wales census, "
-        "doi:10.1002/cbm.2206); 0.5-3% coded in dispatch data; up to 20-31% by widest definitions (seeds 000, 001)",
+        source="[kane2021] 5-8% of police calls MH-involved when defined broadly (England & Wales census); 0.5-3% "
+        "coded in dispatch data; up to 20-31% by widest definitions ([coleman2010], [mhfr_blog])",
         unit="share of police calls",
         range=(0.01, 0.31),
     )
     mh_hourly_profile: _profile(24) = param(
         _MH_HOURLY,
-        source="Wuschke 2018; Vaughan 2019 (shape: afternoon-evening peak, trough ~05:00); exact values assumption",
+        source="[wuschke2018] [vaughan2019] shape: afternoon-evening peak, trough ~05:00; exact values assumption",
         unit="relative rate by hour 0-23",
         range=(0.3, 1.6),
     )
     mh_weekday_profile: _profile(7) = param(
         [1.06, 1.06, 1.06, 1.06, 1.06, 0.85, 0.85],
-        source="Wuschke 2018; Vaughan 2019 (higher on weekdays); exact values assumption",
+        source="[wuschke2018] [vaughan2019] higher on weekdays; exact values assumption",
         unit="relative rate Mon-Sun",
         range=(0.8, 1.1),
     )
@@ -149,7 +150,7 @@ class SeverityMix(Strict):
 class Population(Strict):
     at_risk_share: Share = param(
         0.015,
-        source="assumption: ~5.6% of adults live with serious mental illness (NIMH), a minority of whom come to "
+        source="assumption: ~5.6% of adults live with serious mental illness [nimh_smi], a minority of whom come to "
         "police attention",
         unit="share of residents",
         range=(0.005, 0.04),
@@ -168,7 +169,7 @@ class Population(Strict):
     )
     substance_use_share: Share = param(
         0.25,
-        source="seed 004: more than 18% of adults with mental illness have a co-occurring substance use disorder",
+        source="[csg2024] more than 18% of adults with mental illness have a co-occurring substance use disorder",
         unit="share",
         range=(0.18, 0.45),
     )
@@ -177,7 +178,7 @@ class Population(Strict):
     )
     unhoused_share: Share = param(
         0.10,
-        source="assumption: share of the at-risk population without stable housing (seed 000 describes them)",
+        source="assumption: share of the at-risk population without stable housing ([echinops_study] describes them)",
         unit="share",
         range=(0.03, 0.3),
     )
@@ -189,7 +190,7 @@ class Population(Strict):
     )
     trust_services_mean: Share = param(
         0.5,
-        source="assumption: seed 000 describes many as distrustful of services; Beta mean",
+        source="assumption: [echinops_study] describes many as distrustful of services; Beta mean",
         unit="0-1",
         range=(0.2, 0.8),
     )
@@ -201,7 +202,7 @@ class Population(Strict):
     )
     engaged_share: Share = param(
         0.21,
-        source="van den Brink 2012: 21% in regular care before police contacted MH services",
+        source="[vandenbrink2012] 21% in regular care before police contacted MH services",
         unit="share",
         range=(0.1, 0.5),
     )
@@ -216,7 +217,7 @@ class Population(Strict):
     )
     frequent_caller_share: Share = param(
         0.05,
-        source="assumption: a small share of people generate many repeat non-emergency calls (seed 000)",
+        source="assumption: a small share of people generate many repeat non-emergency calls [echinops_study]",
         unit="share",
         range=(0.02, 0.1),
     )
@@ -266,7 +267,7 @@ class Police(Strict):
     )
     referral_awareness: Share = param(
         0.3,
-        source="assumption: share of patrol officers who know a referral path (seed 000: must be won over)",
+        source="assumption: share of patrol officers who know a referral path ([echinops_study]: must be won over)",
         unit="probability",
         range=(0.05, 0.8),
     )
@@ -312,7 +313,7 @@ class RiskMix(Strict):
 class Dispatch(Strict):
     mh_identification: Share = param(
         0.40,
-        source="seed 001 (weak): unstructured triage recognises ~40% of MH calls, structured protocol ~85%",
+        source="[mhfr_blog] (weak): unstructured triage recognises ~40% of MH calls, structured protocol ~85%",
         unit="probability",
         range=(0.3, 0.9),
     )
@@ -348,19 +349,19 @@ class Emergency(Strict):
     )
     assessment_time: Duration = param(
         LogNormalDuration(median_min=240.0, p90_min=600.0),
-        source="assumption; psychiatric patients stay long in the ED (mean 7.77 h, Florida; DOMAIN.md)",
+        source="assumption; psychiatric patients stay long in the ED (mean 7.77 h, Florida [florida_ed], weak)",
         unit="min",
         range=(120.0, 720.0),
     )
     background_arrivals_per_day: NonNegative = param(
         15.0,
-        source="assumption: psychiatric ED arrivals not brought by police (calibrate to Hoffman 2021 ED waits)",
+        source="assumption: psychiatric ED arrivals not brought by police (calibrate to [hoffman2021] ED waits)",
         unit="/day",
         range=(0.0, 60.0),
     )
     handover: Duration = param(
         FixedDuration(kind="fixed", minutes=15.0),
-        source="assumption: paperwork and handover once a slot opens (Hoffman 2021: 113-123 min per referral "
+        source="assumption: paperwork and handover once a slot opens ([hoffman2021]: 113-123 min per referral "
         "in total)",
         unit="min",
         range=(10.0, 40.0),
@@ -399,7 +400,7 @@ class CommunityServices(Strict):
     )
     attendance_at_mean_trust: Share = param(
         0.6,
-        source="van den Brink 2012: police contact with MH services raised regular care from 21% to 49% within "
+        source="[vandenbrink2012] police contact with MH services raised regular care from 21% to 49% within "
         "a month; exact attendance assumption",
         unit="probability",
         range=(0.4, 0.8),
@@ -442,7 +443,7 @@ class Dispositions(Strict):
             involuntary=0.23,
             arrest=0.055,
         ),
-        source="Seattle PD/monitor: arrest ~7.5% of crisis contacts; Toronto open data: apprehension 20-29% of "
+        source="[seattle_monitor] arrest ~7.5% of crisis contacts; [toronto_pic] apprehension 20-29% of "
         "attended crisis events; remaining split assumption",
         unit="shares",
         range=(0.0, 0.5),
@@ -467,7 +468,7 @@ class Dispositions(Strict):
     )
     force_base: Share = param(
         0.008,
-        source="Seattle PD/monitor: force in <2% of crisis contacts (base before odds below)",
+        source="[seattle_monitor] force in <2% of crisis contacts (base before odds below)",
         unit="probability",
         range=(0.003, 0.02),
     )
@@ -482,14 +483,14 @@ class Dispositions(Strict):
     )
     mh_on_scene: Duration = param(
         LogNormalDuration(median_min=43.0, p90_min=120.0),
-        source="DOMAIN.md: median ~43 min on scene (one body-cam study, weak); p90 assumption",
+        source="[bodycam_onscene] median ~43 min on scene (one body-cam study, weak); p90 assumption",
         unit="min",
         range=(25.0, 90.0),
     )
     coercion_trust_loss: Share = param(
         0.15,
-        source="assumption: trust lost after arrest, force or an involuntary hold (DOMAIN.md: coercion erodes "
-        "trust)",
+        source="assumption: trust lost after arrest, force or an involuntary hold (coercion erodes trust "
+        "and engagement)",
         unit="0-1",
         range=(0.05, 0.3),
     )
@@ -513,21 +514,18 @@ class Costs(Strict):
         70.0, source="assumption: loaded cost of a patrol unit hour, USD", unit="USD/h", range=(45.0, 120.0)
     )
     ed_visit: NonNegative = param(
-        630.0, source="HCUP Statistical Brief #257 (2017 USD): ED visit with MH/SUD diagnosis", unit="USD"
+        630.0, source="[hcup257] ED visit with MH/SUD diagnosis, $630 (2017 USD)", unit="USD"
     )
     inpatient_day: NonNegative = param(
         800.0,
-        source="doi:10.1176/appi.ps.201100402: psychiatric inpatient ~$770-830/day (2006 USD)",
+        source="[inpatientcost2012] psychiatric inpatient ~$770-830/day (2006 USD)",
         unit="USD/day",
     )
     inpatient_days_per_admission: Positive = param(
         5.0, source="assumption: length of stay after an admitted hold", unit="days", range=(2.0, 12.0)
     )
     jail_day: NonNegative = param(
-        150.0,
-        source="assumption: jail-day cost not verified (DOMAIN.md)",
-        unit="USD/day",
-        range=(80.0, 250.0),
+        150.0, source="assumption: no verified jail-day cost", unit="USD/day", range=(80.0, 250.0)
     )
     jail_days_per_arrest: Positive = param(
         2.0, source="assumption: mean days held per arrest", unit="days", range=(0.5, 10.0)

@@ -25,13 +25,13 @@ class CITConfig(Strict):
     enabled: bool = True
     trained_share: Share = param(
         0.25,
-        source="assumption: Memphis-model guidance trains 20-25% of patrol; departments range from a few to all "
+        source="assumption: Memphis-model guidance [memphis_cit] trains 20-25% of patrol; departments range from a few to all "
         "officers",
         unit="share of patrol officers (each district and shift)",
         range=(0.05, 1.0),
     )
     course_hours: NonNegative = param(
-        40.0, source="seed 002: the CIT course is 40 hours", unit="h per trained officer", range=(24.0, 40.0)
+        40.0, source="[nyu_scn] [bailey2022] the CIT course is 40 hours", unit="h per trained officer", range=(24.0, 40.0)
     )
     refresher_hours_per_year: NonNegative = param(
         8.0, source="assumption: annual in-service refresher", unit="h/officer/year", range=(0.0, 16.0)
@@ -45,19 +45,20 @@ class CITConfig(Strict):
     )
     arrest_or: Positive = param(
         1.0,
-        source="Taheri 2016 meta-analysis: no significant effect of CIT on arrest (near-null)",
+        source="[taheri2016] meta-analysis: no significant effect of CIT on arrest (near-null)",
         unit="odds ratio vs patrol",
         range=(0.8, 1.1),
     )
     force_or: Positive = param(
         1.0,
-        source="Taheri 2016 meta-analysis: no significant effect on officer use of force (d=0.18, p=.50)",
+        source="[taheri2016] meta-analysis: no significant effect of CIT on arrest (d=0.18, p=.50) or officer "
+        "safety; force kept near-null",
         unit="odds ratio vs patrol",
         range=(0.8, 1.1),
     )
     referral_or_max: Annotated[float, Field(ge=1.0)] = param(
         1.6,
-        source="Watson 2011: CIT officers refer/transport to services more where service availability is high; "
+        source="[watson2011] CIT officers refer/transport to services more where service availability is high; "
         "size assumption",
         unit="odds ratio vs patrol at ample capacity",
         range=(1.0, 2.5),
@@ -65,7 +66,7 @@ class CITConfig(Strict):
     capacity_half_per_100k: Positive = param(
         8.0,
         source="assumption: community-services intakes per week per 100,000 residents at which half of the "
-        "referral gain is realised (Watson 2011: the gain depends on availability)",
+        "referral gain is realised ([watson2011]: the gain depends on availability)",
         unit="intakes/week/100k",
         range=(2.0, 30.0),
     )

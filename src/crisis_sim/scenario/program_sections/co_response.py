@@ -36,34 +36,34 @@ class CoResponseConfig(Strict):
     enabled: bool = True
     mode: Literal["ride_along", "meet_at_scene"] = param(
         "ride_along",
-        source="DOMAIN.md: officer and clinician in one car, or the clinician meeting the officer at the scene",
+        source="[bailey2022] [blais2020] officer and clinician in one car, or the clinician meeting at the scene",
         unit="-",
     )
     shifts: list[CoResponseShift] = param(
         [CoResponseShift(start_hour=14.0, hours=8.0, units=1)],
-        source="assumption: one unit 14:00-22:00, the MH-call peak (Wuschke 2018; Vaughan 2019; issue 3 example)",
+        source="assumption: one unit 14:00-22:00, the MH-call peak ([wuschke2018], [vaughan2019])",
         unit="shifts",
         range=(1, 4),
         min_length=1,
     )
     districts: list[str] = param(
         [],
-        source="scenario choice: an empty list covers the whole city; list district names to restrict (DOMAIN.md: 'district coverage')",
+        source="scenario choice (an assumption, not evidence): an empty list covers the whole city; list district names to restrict",
         unit="district names",
     )
     max_assessed_risk: Literal["low", "medium", "high"] = param(
         "high",
-        source="DOMAIN.md: co-response units take MH calls including higher-risk ones",
+        source="[bailey2022] [blais2020] co-response units take MH calls including higher-risk ones",
         unit="risk level",
     )
     weapon_calls: bool = param(
         True,
-        source="DOMAIN.md: co-response takes MH calls including risky ones (an armed officer is on the unit)",
+        source="[bailey2022] co-response takes MH calls including risky ones (an armed officer is on the unit)",
         unit="-",
     )
     clinician_role: Literal["nurse", "social_worker", "psychiatrist", "peer", "emt"] = param(
         "social_worker",
-        source="DOMAIN.md: co-response pairs an officer with a clinician; role choice is the program's",
+        source="[bailey2022] [blais2020] co-response pairs an officer with a clinician; role choice is an assumption",
         unit="-",
     )
     clinician_travel: Duration = param(
@@ -80,25 +80,25 @@ class CoResponseConfig(Strict):
     )
     arrest_or: Positive = param(
         0.48,
-        source="Bailey 2022 (Indianapolis co-response RCT): immediate arrest OR ~0.48",
+        source="[bailey2022] Indianapolis co-response (quasi-experimental): immediate arrest OR 0.48 (95% CI 0.25-0.92)",
         unit="odds ratio vs patrol",
         range=(0.3, 0.8),
     )
     voluntary_transport_or: Positive = param(
         0.75,
-        source="Blais 2020 (Quebec): fewer hospital transports; size assumption",
+        source="[blais2020] Quebec: fewer hospital transports; size assumption",
         unit="odds ratio vs patrol",
         range=(0.5, 1.0),
     )
     involuntary_or: Positive = param(
         0.7,
-        source="Blais 2020 (Quebec): fewer hospital transports; size assumption",
+        source="[blais2020] Quebec: fewer hospital transports; size assumption",
         unit="odds ratio vs patrol",
         range=(0.5, 1.0),
     )
     referral_or: Positive = param(
         2.0,
-        source="Blais 2020 (Quebec): more referrals to community services; size assumption",
+        source="[blais2020] Quebec: more referrals to community services; size assumption",
         unit="odds ratio vs patrol",
         range=(1.2, 3.0),
     )
@@ -110,7 +110,7 @@ class CoResponseConfig(Strict):
     )
     follow_up_share: Share = param(
         0.5,
-        source="assumption: share of co-response encounters that get a follow-up contact (DOMAIN.md: follow-up)",
+        source="assumption: share of co-response encounters that get a follow-up contact",
         unit="share",
         range=(0.2, 0.9),
     )

@@ -35,35 +35,36 @@ class MobileCrisisConfig(Strict):
     )
     clinician_role: Literal["social_worker", "nurse"] = param(
         "social_worker",
-        source="DOMAIN.md: clinician plus peer or EMT (STAR: MH clinician + paramedic; B-HEARD: social worker + "
-        "EMTs)",
+        source="clinician plus peer or EMT ([star_pilot] MH clinician + paramedic; [nyccomptroller2025] B-HEARD: "
+        "mental health professional + EMTs)",
     )
     partner_role: Literal["emt", "peer"] = param(
-        "emt", source="DOMAIN.md: clinician plus peer or EMT (STAR, B-HEARD, CAHOOTS pair with a medic)"
+        "emt", source="[star_pilot] [nyccomptroller2025] teams pair a clinician with a paramedic or EMT"
     )
     start_hour: Hour = param(
         9.0,
-        source="NYC Comptroller audit MG24-060A: B-HEARD teams work 09:00-01:00",
+        source="[nyccomptroller2025] B-HEARD teams work 09:00-01:00",
         unit="hour of day",
         range=(0.0, 24.0),
     )
     end_hour: Hour = param(
         1.0,
-        source="NYC Comptroller audit MG24-060A: B-HEARD teams work 09:00-01:00 (end < start wraps past "
+        source="[nyccomptroller2025] B-HEARD teams work 09:00-01:00 (end < start wraps past "
         "midnight; end = start means 24 h)",
         unit="hour of day",
         range=(0.0, 24.0),
     )
     districts: list[str] | None = param(
-        None, source="issue 3: district coverage; unset = every district (pilots often start in a few)"
+        None, source="scenario choice (an assumption, not evidence): unset = every district; pilots often start in a few "
+        "([nyccomptroller2025]: B-HEARD in 31 precincts)"
     )
     max_assessed_risk: Literal["low", "medium"] = param(
         "low",
-        source="DOMAIN.md / issue 3: eligibility is identified MH, low risk, no weapon (STAR, B-HEARD rules)",
+        source="[nyccomptroller2025] [star_pilot] eligibility: identified MH, low risk, no weapon (B-HEARD, STAR rules)",
     )
     police_bias: Share = param(
         0.10,
-        source="assumption: seed 002 reports dispatchers default to police when unsure; share of eligible calls "
+        source="assumption: [nyu_scn] reports dispatchers default to police when unsure; share of eligible calls "
         "sent to police anyway",
         unit="probability",
         range=(0.0, 0.4),
@@ -82,7 +83,7 @@ class MobileCrisisConfig(Strict):
     )
     on_scene: Duration = param(
         LogNormalDuration(median_min=55.0, p90_min=130.0),
-        source="assumption: clinician teams stay longer than police (police median ~43 min, DOMAIN.md, weak)",
+        source="assumption: clinician teams stay longer than police (police median ~43 min [bodycam_onscene], weak)",
         unit="min",
         range=(30.0, 120.0),
     )
@@ -95,14 +96,14 @@ class MobileCrisisConfig(Strict):
     )
     backup_probability: Share = param(
         0.006,
-        source="CAHOOTS: police backup on ~0.6% of calls (weak); STAR pilot: 748 calls, none (DOMAIN.md)",
+        source="[cahoots_press] police backup on ~0.6% of calls (weak); [star_pilot] 748 calls, none",
         unit="probability per call",
         range=(0.0, 0.02),
     )
     team_hour_cost: NonNegative = param(
         150.0,
         source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "
-        "$3.9M in 2022, DOMAIN.md)",
+        "$3.9M in 2022 [nlc_star])",
         unit="USD/h",
         range=(90.0, 250.0),
     )

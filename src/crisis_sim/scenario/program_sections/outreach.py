@@ -1,6 +1,6 @@
-"""Scenario section of the outreach / case-management program (ÉCHINOPS, seed 000).
+"""Scenario section of the outreach / case-management program (ÉCHINOPS, [echinops_study] in docs/references.md).
 
-Seed 000 is qualitative: it describes the pathway (Figure 1, Table 1) but gives almost no numbers, so most
+The study is qualitative: it describes the pathway (Figure 1, Table 1) but gives almost no numbers, so most
 defaults are assumptions with ranges for sensitivity analysis; the section cites the passage each one follows.
 """
 
@@ -17,7 +17,7 @@ from crisis_sim.scenario.types import Duration, LogNormalDuration
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
-S000 = "seed 000 (ÉCHINOPS)"
+S000 = "[echinops_study]"
 
 
 class OutreachCosts(Strict):

@@ -33,8 +33,8 @@ class StabilizationConfig(Strict):
     )
     drop_off: Duration = param(
         LogNormalDuration(median_min=10.0, p90_min=20.0),
-        source="DOMAIN.md: a crisis stabilisation centre takes drop-offs in minutes (vs 113-123 min per ED "
-        "referral, Hoffman 2021); exact figures assumption",
+        source="a crisis stabilisation centre takes drop-offs in minutes (vs 113-123 min per ED referral, "
+        "[hoffman2021]); exact figures assumption",
         unit="min",
         range=(5.0, 30.0),
     )
@@ -46,7 +46,7 @@ class StabilizationConfig(Strict):
     bed_day_cost: NonNegative = param(
         600.0,
         source="assumption: staffed bed-day of a crisis stabilisation unit, USD (below psychiatric inpatient "
-        "~$770-830/day, doi:10.1176/appi.ps.201100402)",
+        "~$770-830/day, [inpatientcost2012])",
         unit="USD/bed-day",
         range=(300.0, 1000.0),
     )

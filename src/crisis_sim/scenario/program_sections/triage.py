@@ -1,7 +1,7 @@
 """Scenario section ``[programs.triage]``: clinicians in the 911/988 dispatch centre.
 
-They screen MH calls while one is free, recognise MH with a structured protocol (~85%, seed 001, weak) so that
-routing improves, and resolve a share of low-risk calls by phone (Durham HEART, seed 002; size assumption).
+They screen MH calls while one is free, recognise MH with a structured protocol (~85%, [mhfr_blog], weak) so that
+routing improves, and resolve a share of low-risk calls by phone ([durham_heart]; size assumption).
 """
 
 from __future__ import annotations
@@ -37,20 +37,20 @@ class TriageConfig(Strict):
             TriageShift(start_hour=20.0, hours=12.0, clinicians=1),
         ],
         source="assumption: one clinician on the dispatch floor around the clock in two 12-hour shifts "
-        "(Durham HEART call-centre clinicians, seed 002)",
+        "(Durham HEART call-centre clinicians [durham_heart])",
         unit="shifts",
         range=(1, 4),
         min_length=1,
     )
     identification: Share = param(
         0.85,
-        source="seed 001 (weak): a structured screening protocol recognises ~85% of MH calls",
+        source="[mhfr_blog] (weak): a structured screening protocol recognises ~85% of MH calls",
         unit="probability for a screened call",
         range=(0.6, 0.95),
     )
     phone_resolution_share: Share = param(
         0.2,
-        source="seed 002 (Durham HEART): some calls resolved by the clinician on the phone; size assumption",
+        source="[durham_heart] some calls resolved by the clinician on the phone; size assumption",
         unit="share of screened, recognised, low-risk calls without a weapon",
         range=(0.05, 0.4),
     )

@@ -1,5 +1,5 @@
 """Budget events: cut posts, cut a program's hours or units by a share, end a program, and funding sources that
-end (a grant) so that blended funding can be compared with a single source (seeds 000-002; DOMAIN.md "Budget cut").
+end (a grant) so that blended funding can be compared with a single source ([echinops_study], [nyu_scn] in docs/references.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from crisis_sim.scenario.timeline.base import EventBase, Role, Share, check_prog
 
 class CutPost(EventBase):
     """``count`` posts of a role (absent: all of them in scope) are cut for good, e.g. the outreach nurse after
-    three years (seed 000)."""
+    three years ([echinops_study])."""
 
     type: Literal["cut_post"]
     role: Role

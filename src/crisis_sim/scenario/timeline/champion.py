@@ -1,7 +1,7 @@
 """Champion events: a named key person (a district's CRPO, the outreach nurse or psychiatrist) leaves, with an
 optional, possibly weaker, replacement after a lag; or a person's champion strength changes.
 
-Seed 000: the program "just falls apart" without champions; one CRPO's retirement suspended it in that area. A
+[echinops_study] (docs/references.md): the program "just falls apart" without champions; one CRPO's retirement suspended it in that area. A
 champion's strength scales how much the nurse's station visits raise officers' referral awareness (outreach).
 While the post is empty the program is suspended in that district (see the timeline's operational days).
 """
@@ -38,14 +38,14 @@ class ChampionDeparts(_Person):
     type: Literal["champion_departs"]
     replacement_after_days: NonNegative | None = param(
         None,
-        source="DOMAIN.md Unknowns: clinician/police hiring lags; absent = post left empty",
+        source="assumption: clinician/police hiring lags are unknown ([hiring_lags]); absent = post left empty",
         unit="days",
         range=(30.0, 365.0),
     )
     replacement_strength: Share = param(
         0.5,
-        source="seed 000: 'when people are less motivated or aren't champions of the project, it just falls "
-        "apart'; size is an assumption (DOMAIN.md Unknowns: the size of the champion effect)",
+        source="[echinops_study]: 'when people are less motivated or aren't champions of the project, it just falls "
+        "apart'; size is an assumption (the size of the champion effect is unknown)",
         unit="multiplier of the leaver's strength",
         range=(0.0, 1.0),
     )

@@ -1,4 +1,4 @@
-"""Consent and information-sharing friction (seed 000: a signed authorisation before CRPOs may share anything):
+"""Consent and information-sharing friction ([echinops_study]: a signed authorisation before CRPOs may share anything):
 the probability and the delay of the signed consent change at a date."""
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class _Districted(EventBase):
 
 
 NON_MH_SOURCE = (
-    "assumption: seed 002 reports more MH calls, not more police calls overall; whether a surge or trend also "
+    "assumption: [ira2024] reports more MH calls, not more police calls overall; whether a surge or trend also "
     "moves other police work (e.g. a general rise in calls for service) is a scenario choice"
 )
 
@@ -56,7 +56,7 @@ class DemandSurge(_DemandChange):
     type: Literal["demand_surge"]
     factor: Positive = param(
         1.2,
-        source="seed 002: 84% of senior police officials report more MH calls; size is an assumption",
+        source="[ira2024] 84% of senior police officials report more MH calls; size is an assumption",
         unit="multiplier of the MH call rate",
         range=(1.0, 2.0),
     )
@@ -69,7 +69,7 @@ class DemandTrend(_DemandChange):
     type: Literal["demand_trend"]
     annual_change: Annotated[float, Field(gt=-1.0, le=5.0)] = param(
         0.05,
-        source="seed 002: 84% of senior police officials report more MH calls; yearly size is an assumption",
+        source="[ira2024] 84% of senior police officials report more MH calls; yearly size is an assumption",
         unit="share per year",
         range=(-0.1, 0.2),
     )
@@ -81,7 +81,7 @@ class EDBoarding(EventBase):
     type: Literal["ed_boarding"]
     factor: Positive = param(
         1.5,
-        source="DOMAIN.md: psychiatric patients stay long in the ED (mean 7.77 h, Florida); worsening is an "
+        source="[florida_ed] psychiatric patients stay long in the ED (mean 7.77 h, Florida, weak); worsening is an "
         "assumption",
         unit="multiplier of assessment time",
         range=(1.0, 3.0),

@@ -3,7 +3,7 @@ CIT course seats.
 
 A post (a patrol unit's officer, a CRPO, a program clinician) is an agent; the person in it may leave and a new one
 arrive. A newcomer is not CIT-trained and does not know the referral path (awareness ``new_awareness``) until a
-CIT course or a briefing (DOMAIN.md "Stressors": the training pipeline).
+CIT course or a briefing (the training pipeline).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from crisis_sim.scenario.params import param
 from crisis_sim.scenario.timeline.base import EventBase, NonNegative, Role, Share, check_role
 
 _NEW_AWARENESS = dict(
-    source="DOMAIN.md Stressors / seed 000: a new officer does not know the referral path; assumption",
+    source="[echinops_study] §2.2: a new officer does not know the referral path; assumption",
     unit="probability",
     range=(0.0, 0.2),
 )
@@ -60,20 +60,20 @@ class Turnover(_Scoped):
     type: Literal["turnover"]
     annual_rate: NonNegative = param(
         0.10,
-        source="DOMAIN.md Stressors: police resignations rose ~50% 2019-2022 (PERF); behavioural-health turnover "
-        "~30%/yr; police default is an assumption",
+        source="[perf_workforce] police resignations rose ~50% 2019-2022; [bhworkforce2020] behavioural-health "
+        "turnover ~30%/yr; police default is an assumption",
         unit="/year",
         range=(0.05, 0.35),
     )
     hiring_lag_days: NonNegative = param(
         135.0,
-        source="DOMAIN.md Stressors: police hiring lag 3-6 months (weak)",
+        source="[hiring_lags] police hiring lag 3-6 months (weak)",
         unit="days",
         range=(90.0, 180.0),
     )
     training_days: NonNegative = param(
         140.0,
-        source="DOMAIN.md Stressors: 16-24 weeks of academy (weak); set 0 for clinicians",
+        source="[hiring_lags] 16-24 weeks of academy (weak); set 0 for clinicians",
         unit="days",
         range=(0.0, 170.0),
     )
