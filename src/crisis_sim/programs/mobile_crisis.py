@@ -160,7 +160,7 @@ class MobileCrisis(Program):
     def _available(self, team: Team) -> bool:
         """Funded, program not ended, and every member in post."""
         funded = not self.ended and self.teams.index(team) < self.n_active
-        return funded and all(m.in_post for m in team.members)
+        return funded and all(member.in_post for member in team.members)
 
     def covers(self, district: int) -> bool:
         return self.covered is None or district in self.covered
