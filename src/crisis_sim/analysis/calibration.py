@@ -15,7 +15,9 @@ range, the distance outside the range over its half-width (0 inside). Every tria
 0..R-1 from the same root seed (common random numbers), so trials differ only by their parameters.
 
 Optuna keeps the study in SQLite inside the output folder: rerunning the same command after an interruption
-continues the same study (``--trials`` is the total of completed trials wanted). Files are parsed with ``tomllib``
+continues the same study (``--trials`` is the total of completed trials wanted); a study begun by another
+crisis_sim version or git commit is resumed only with ``allow_version_change`` (``--allow-version-change``), and
+the outputs record the version (``provenance.json``, ``best_params.json``, the tables). Files are parsed with ``tomllib``
 only; nothing from a user file is ever evaluated.
 """
 
@@ -33,7 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crisis_sim.provenance import describe as describe_version
+from crisis_sim.provenance import provenance, version_change
 from crisis_sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
+from crisis_sim.scenario.loader import builtin_scenarios, resolve_scenario_path
 
 ROLES = ("fit", "validation")
 KINDS = ("metric", "share", "ratio", "odds_ratio")
@@ -143,8 +148,11 @@ def _scenario_path(value: Any, folder: Path, where: str) -> str | None:
     if not isinstance(value, str) or not value:
         raise CalibrationError(f"{where}: expected a scenario file name (string), found {value!r}")
     p = Path(value) if Path(value).is_absolute() else folder / value
+    if not p.is_file() and Path(value).parent == Path(".") and resolve_scenario_path(value).is_file():
+        p = resolve_scenario_path(value)  # a built-in scenario named without a path
     if not p.is_file():
-        raise CalibrationError(f"{where}: expected an existing scenario file, found no file {p}")
+        raise CalibrationError(f"{where}: expected an existing scenario file or a built-in scenario name "
+                               f"({', '.join(builtin_scenarios())}), found no file {p}")  # fmt: skip
     return str(p)
 
 
@@ -641,8 +649,10 @@ def default_study_name(scenario: str) -> str:
     return f"calibrate-{Path(scenario).stem}"
 
 
-def open_study(problem: Problem, out: Path, study_name: str, sampler_seed: int):
-    """Create or resume the SQLite-backed study in ``out``; refuse a study made for another problem."""
+def open_study(problem: Problem, out: Path, study_name: str, sampler_seed: int, allow_version_change: bool = False):
+    """Create or resume the SQLite-backed study in ``out``; refuse a study made for another problem, or by another
+    crisis_sim version or commit unless ``allow_version_change`` (later versions are listed in the study's
+    ``resumed_by`` attribute)."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -662,9 +672,20 @@ def open_study(problem: Problem, out: Path, study_name: str, sampler_seed: int):
     if old is None:
         probe.set_user_attr("fingerprint", fingerprint)
         probe.set_user_attr("problem", json.loads(json.dumps(problem.identity(), default=str)))
+        probe.set_user_attr("provenance", provenance())
     elif old != fingerprint:
         raise CalibrationError(f"{out}: expected a study of the same scenario, targets, params, replications, seed "
                                f"and days, found one made with different settings (use another --out)")  # fmt: skip
+    else:
+        why = version_change(probe.user_attrs.get("provenance"))
+        if why is not None:
+            if not allow_version_change:
+                raise CalibrationError(f"{out / 'study.db'}: calibration study {study_name!r} {why}; give "
+                                       "--allow-version-change to add trials of this version anyway, or use "
+                                       "another --out")  # fmt: skip
+            resumed = list(probe.user_attrs.get("resumed_by") or [])
+            if provenance() not in resumed:
+                probe.set_user_attr("resumed_by", [*resumed, provenance()])
     # Trials left running by a killed process are marked failed; they do not count towards --trials.
     import optuna.trial as ot
 
@@ -700,13 +721,14 @@ def calibrate(
     runner: Runner,
     study_name: str | None = None,
     on_trial: Callable[[int, float, float], None] | None = None,
+    allow_version_change: bool = False,
 ):
     """Run trials until the study holds ``trials`` completed ones; the first trial of a new study is the
     scenario's own values (clipped to the ranges), so the fit before calibration is on record."""
     import optuna.trial as ot
 
     name = study_name or default_study_name(problem.scenario)
-    study, done = open_study(problem, out, name, problem.seed)
+    study, done = open_study(problem, out, name, problem.seed, allow_version_change)
     dists = distributions(problem.params)
     if not study.trials:
         study.enqueue_trial(
@@ -764,8 +786,20 @@ def write_table(measured: Sequence[Measured], csv_path: Path, md_path: Path, tit
     md_path.write_text(
         f"# {title}\n\n{hits} of {len(measured)} targets with the simulated mean within tolerance (the published "
         f"range, or value ± 2 sd); {overlaps} of {len(measured)} with a 95% CI that overlaps it.\n\n"
-        f"{table_md(measured)}"
+        f"{table_md(measured)}\nSimulated by {describe_version()}.\n"
     )
+
+
+def write_provenance(out: Path, study: Any = None) -> None:
+    """``provenance.json``: the crisis_sim version and git commit that wrote these outputs and, for a study,
+    the one that began it and any later ones that added trials."""
+    doc: dict[str, Any] = {"written_by": provenance()}
+    if study is not None:
+        doc["study_begun_by"] = study.user_attrs.get("provenance")
+        doc["study_resumed_by"] = study.user_attrs.get("resumed_by") or []
+    tmp = out / ".provenance.json.tmp"
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, out / "provenance.json")
 
 
 def toml_value(value: Any) -> str:
@@ -834,7 +868,7 @@ def completing_tables(
     has required keys (their default lives on the parent), so a partial table would not validate."""
     from crisis_sim.scenario.loader import read_with_bases
 
-    raw = read_with_bases(Path(file))
+    raw = read_with_bases(resolve_scenario_path(file))
     dump = scenario.model_dump(mode="python")
     out: dict[str, dict[str, Any]] = {}
     for parent in {d.rpartition(".")[0] for d in overrides}:
@@ -944,6 +978,7 @@ def write_outputs(
         "date": today,
         "fit_within_tolerance": f"{sum(m.within for m in fit)}/{len(fit)}",
         "validation_within_tolerance": f"{sum(m.within for m in validation)}/{len(validation)}",
+        "provenance": provenance(),
     }
     tmp = out / ".best_params.json.tmp"
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
@@ -953,11 +988,13 @@ def write_outputs(
         write_table(validation, out / "validation.csv", out / "validation.md",
                     f"Held-out validation targets at the calibrated values ({study.study_name})")  # fmt: skip
     write_trials_csv(study, problem.params, out / "trials.csv")
-    rel = os.path.relpath(Path(problem.scenario).resolve(), out.resolve())
+    write_provenance(out, study)
+    rel = os.path.relpath(resolve_scenario_path(problem.scenario).resolve(), out.resolve())
     header = [f"Calibrated {Path(problem.scenario).name}: study {study.study_name}, trial {best.number} of "
               f"{doc['trials_completed']}, loss {best.value:.4g}",
               f"{problem.replications} replications (CRN seeds 0..{problem.replications - 1}, root seed "
-              f"{problem.seed}), days {problem.days or 'as in the scenario'}; see fit.md and validation.md"]  # fmt: skip
+              f"{problem.seed}), days {problem.days or 'as in the scenario'}; see fit.md and validation.md",
+              f"Simulated by {describe_version()}"]  # fmt: skip
     (out / "calibrated.toml").write_text(
         calibrated_toml(
             rel,

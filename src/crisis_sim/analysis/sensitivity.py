@@ -184,6 +184,7 @@ class EngineEvaluator:
     common: dict[str, Any] = field(default_factory=dict)
     metrics: Sequence[str] = ()
     report: dict[str, Any] = field(default_factory=dict)
+    allow_version_change: bool = False  # resume a store made by another crisis_sim version
 
     @staticmethod
     def label(case: int, row: int) -> str:
@@ -225,7 +226,7 @@ class EngineEvaluator:
         tmp = None if self.out else tempfile.mkdtemp(prefix="crisis-sim-sensitivity-")
         root = Path(self.out or tmp)
         try:
-            with ResultStore(root, spec) as store:
+            with ResultStore(root, spec, allow_version_change=self.allow_version_change) as store:
                 batch = run_batch(store, self.executor, self.workers, self.scheduler, self.chunk_size,
                                   progress=self.progress)  # fmt: skip
                 runs = store.read_runs()
@@ -570,7 +571,10 @@ def plot_result(result: SensitivityResult, out_dir: str | Path) -> list[Path]:
 
 
 def result_document(result: SensitivityResult, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A JSON-able summary: method, N, rows, problem, warnings, the tidy table (records)."""
+    """A JSON-able summary: method, N, rows, problem, warnings, provenance (crisis_sim version and git commit),
+    the tidy table (records)."""
+    from crisis_sim.provenance import provenance
+
     d = result.design
     return {
         "method": d.method,
@@ -598,6 +602,7 @@ def result_document(result: SensitivityResult, extra: dict[str, Any] | None = No
             f"{metric}[{case}]" if case else metric: share for (case, metric), share in result.noise.items()
         },
         **(extra or {}),
+        "provenance": provenance(),
         "table": result.table.to_dict(orient="records"),
     }
 

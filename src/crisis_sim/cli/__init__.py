@@ -24,12 +24,14 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         dashboard,
         report,
         run,
+        scenarios,
         sensitivity,
         sweep,
         validate,
     )
 
-    return [("run", run.register), ("validate", validate.register), ("check-queue", check_queue.register),
+    return [("run", run.register), ("validate", validate.register), ("scenarios", scenarios.register),
+            ("check-queue", check_queue.register),
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register)]  # fmt: skip
 
@@ -39,11 +41,31 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"crisis-sim: error: {message}\n")
 
 
+def version_line() -> str:
+    """``crisis-sim 0.1.0`` plus ``(commit abc1234)`` when the package is imported from a git checkout."""
+    from crisis_sim.provenance import describe
+
+    return describe().replace("crisis_sim", "crisis-sim", 1)
+
+
+class _VersionAction(argparse.Action):
+    """--version, asking git only when it is given (so other commands do not pay for it)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_line())
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="crisis-sim",
         description="Simulate police-mental-health crisis response systems from scenario files (TOML).",
     )
+    parser.add_argument("--version", action=_VersionAction,
+                        help="print the crisis_sim version (and git commit when run from a checkout)")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     for _name, register in _commands():
         register(sub)

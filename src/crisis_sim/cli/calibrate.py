@@ -12,7 +12,14 @@ import sys
 import time
 from pathlib import Path
 
-from crisis_sim.cli.common import UsageError, add_run_options, default_workers, dumps, positive
+from crisis_sim.cli.common import (
+    UsageError,
+    add_run_options,
+    add_version_change_option,
+    default_workers,
+    dumps,
+    positive,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "target's uncertainty), every trial on the same replications 0..R-1 (common random numbers). The study "
         "is kept in DIR/study.db: rerun the same command to continue an interrupted calibration; --trials is "
         "the total of completed trials. Writes best_params.json, fit.md/csv, validation.md/csv (held-out "
-        "[[validation]] targets), trials.csv, plots/*.png and calibrated.toml (base = SCENARIO plus the "
-        "calibrated values, each marked).",
+        "[[validation]] targets), trials.csv, plots/*.png, provenance.json (crisis_sim version and git commit) "
+        "and calibrated.toml (base = SCENARIO plus the calibrated values, each marked). A study begun by another "
+        "crisis_sim version is continued only with --allow-version-change.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML) to calibrate")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML) or built-in name to calibrate")
     p.add_argument(
         "--targets", required=True, metavar="FILE", help="targets file, e.g. calibration/targets.toml"
     )
@@ -49,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-validation", action="store_true",
                    help="skip the [[validation]] targets (e.g. when they use scenarios the calibrated values do not "
                    "belong to)")  # fmt: skip
+    add_version_change_option(p, "calibration study (study.db)")
     p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
     p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
     p.set_defaults(func=_calibrate)
@@ -83,6 +92,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             measured = problem.evaluate(None, None, runner)
             cal.write_table(measured, out / "validation.csv", out / "validation.md",
                             f"All targets, {Path(args.scenario).name} as it is")  # fmt: skip
+            cal.write_provenance(out)
             print(cal.table_md(measured), end="")
             print(f"\n{sum(m.within for m in measured)} of {len(measured)} targets within tolerance; "
                   f"{time.perf_counter() - t0:.0f} s; tables in {out}/validation.md and .csv")  # fmt: skip
@@ -93,7 +103,8 @@ def _calibrate(args: argparse.Namespace) -> int:
                   f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
 
         try:
-            study = cal.calibrate(problem, args.trials, out, runner, args.study, on_trial=progress)
+            study = cal.calibrate(problem, args.trials, out, runner, args.study, on_trial=progress,
+                                  allow_version_change=args.allow_version_change)  # fmt: skip
         except cal.CalibrationError as exc:
             raise UsageError(str(exc)) from None
         doc = cal.write_outputs(
@@ -119,5 +130,5 @@ def _calibrate(args: argparse.Namespace) -> int:
             print()
             print((out / "validation.md").read_text(), end="")
         print(f"\n{time.perf_counter() - t0:.0f} s; results in {out}: best_params.json, fit.md/csv, "
-              "validation.md/csv, trials.csv, plots/*.png, calibrated.toml, study.db")  # fmt: skip
+              "validation.md/csv, trials.csv, plots/*.png, calibrated.toml, provenance.json, study.db")  # fmt: skip
     return 0

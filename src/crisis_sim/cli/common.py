@@ -24,6 +24,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="simulate N days instead of the scenario's horizon (warm-up shrinks to fit)")  # fmt: skip
 
 
+def add_version_change_option(p: argparse.ArgumentParser, what: str = "results store") -> None:
+    """--allow-version-change for every command that resumes a store or study."""
+    p.add_argument("--allow-version-change", action="store_true",
+                   help=f"resume a {what} made by another crisis_sim version or git commit (refused otherwise: "
+                   "results of different model versions would be mixed)")  # fmt: skip
+
+
 def positive(kind: str) -> Callable[[str], int]:
     """An argparse type for a whole number >= 1 of ``kind`` (plural noun), with a one-line error."""
 

@@ -17,7 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crisis_sim.cli.common import UsageError, add_run_options, default_workers, dumps, jsonable, positive
+from crisis_sim.cli.common import (
+    UsageError,
+    add_run_options,
+    add_version_change_option,
+    default_workers,
+    dumps,
+    jsonable,
+    positive,
+)
 
 if TYPE_CHECKING:
     from crisis_sim.experiments.runner import Interrupted
@@ -76,6 +84,7 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="metric to report (repeatable; default: the key metrics)",
     )
+    add_version_change_option(p)
     p.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
     p.add_argument("--no-plots", action="store_true", help="with --out, do not write plots/*.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")  # fmt: skip
@@ -87,11 +96,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compare scenarios over R paired replications (mean, 95%% CI, paired difference)",
         description="Run every scenario R times with common random numbers and compare them: per metric the "
         "mean with a 95% t-interval, and the paired difference against the first scenario with its 95% "
-        "interval (* when it excludes 0). A SCENARIO is a TOML file or a variant FILE::NAME:PATH=VALUE,... "
+        "interval (* when it excludes 0). A SCENARIO is a TOML file, a built-in name (crisis-sim scenarios) or a "
+        "variant FILE::NAME:PATH=VALUE,... "
         "(e.g. scenarios/small_district.toml::more_patrol:city.districts.north.patrol_units.day=5).",
     )
     p.add_argument(
-        "scenarios", nargs="+", metavar="SCENARIO", help="scenario file or variant FILE::NAME:PATH=VALUE,..."
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario file, built-in name or variant FILE::NAME:PATH=VALUE,...",
     )
     add_experiment_options(p)
     p.set_defaults(func=_compare)
@@ -120,6 +133,7 @@ def execute(
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
     from crisis_sim.experiments.store import ResultStore, StoreError
     from crisis_sim.outcomes import KEY_METRICS
+    from crisis_sim.provenance import provenance
 
     try:
         common = dict(parse_assignment(text) for text in args.set)
@@ -135,7 +149,7 @@ def execute(
     out = Path(args.out or tmp)
     try:
         try:
-            with ResultStore(out, spec) as store:
+            with ResultStore(out, spec, allow_version_change=args.allow_version_change) as store:
                 run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
                           progress=not args.no_progress)  # fmt: skip
                 runs = store.read_runs()
@@ -152,6 +166,7 @@ def execute(
         if params is not None:
             document["params"] = params
         document["store"] = str(out) if args.out else None
+        document["provenance"] = provenance()
         if args.out:
             tmp_json = out / f".{command}.json.tmp"
             tmp_json.write_text(dumps(document) + "\n")

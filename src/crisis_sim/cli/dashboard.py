@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive("workers"), default=default_workers(),
                    help="worker processes for runs (default: the CPUs available)")  # fmt: skip
     p.add_argument("--scenarios-dir", default=None, metavar="DIR",
-                   help="folder of base scenarios to offer (default: the repository's scenarios/)")  # fmt: skip
+                   help="folder of base scenarios to offer (default: the built-in scenarios, crisis-sim scenarios)")  # fmt: skip
     p.add_argument(
         "--no-browser", action="store_true", help="accepted for scripts; the browser is never opened"
     )

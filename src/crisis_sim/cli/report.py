@@ -13,7 +13,13 @@ import shlex
 import sys
 import time
 
-from crisis_sim.cli.common import UsageError, add_run_options, default_workers, positive
+from crisis_sim.cli.common import (
+    UsageError,
+    add_run_options,
+    add_version_change_option,
+    default_workers,
+    positive,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "monthly series with bands, coverage and unserved calls, and the assumptions with their sources.",
     )
     p.add_argument(
-        "scenarios", nargs="+", metavar="SCENARIO", help="scenario file or variant FILE::NAME:PATH=VALUE,..."
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario file, built-in name or variant FILE::NAME:PATH=VALUE,...",
     )
     p.add_argument("--replications", "-R", type=positive("replications"), required=True,
                    help="replications per scenario (replication k of every scenario sees the same crises)")  # fmt: skip
@@ -40,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--store", metavar="DIR",
                    help="keep the runs in this results store (resumable, readable by compare); default: a "
                    "temporary store deleted afterwards")  # fmt: skip
+    add_version_change_option(p, "--store")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -62,7 +72,8 @@ def _report(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         outcome = run_experiment(spec, args.store, executor, args.workers, args.scheduler,
-                                 progress=not args.no_progress)  # fmt: skip
+                                 progress=not args.no_progress,
+                                 allow_version_change=args.allow_version_change)  # fmt: skip
     except StoreError as exc:
         raise UsageError(str(exc)) from None
     except Interrupted:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from crisis_sim.cli.common import add_run_options, dumps, jsonable, load_for_run, write_atomically
+from crisis_sim.provenance import provenance
 from crisis_sim.sim import simulate
 
 
@@ -16,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate one scenario once and summarise it",
         description="Simulate one replication of a scenario. Prints a summary (or one JSON object with --json). "
         "With --out DIR writes ledger.parquet (one row per call), timeseries.parquet (one row per month) and "
-        "summary.json, and writes nothing if the run fails.",
+        "summary.json, and writes nothing if the run fails. The summary records the crisis_sim version and "
+        "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them).",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file or built-in scenario name")
     add_run_options(p)
     p.add_argument("--replication", type=int, default=0, help="replication index (random streams; default 0)")
     p.add_argument(
@@ -36,6 +38,7 @@ def _run(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "replication": args.replication,
         **result.summary,
+        "provenance": provenance(),
     }
     if args.out:
         write_atomically(

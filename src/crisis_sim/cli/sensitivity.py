@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "power of 2; N x (D+2) rows), FAST S1/ST (N > 64; N x D rows) or delta (N rows). Writes a tidy table "
         "(input, metric, index, value, CI) and plots with --out; warns on stderr when N looks too small.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="base scenario TOML file")
+    p.add_argument("scenario", metavar="SCENARIO", help="base scenario: TOML file or built-in name")
     p.add_argument(
         "--inputs", required=True, metavar="FILE", help="uncertain inputs (TOML; see docs/sensitivity.md)"
     )
@@ -107,6 +107,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     evaluator = EngineEvaluator(
         args.scenario, args.replications, args.seed, args.days, args.out, args.executor, args.workers,
         args.scheduler, args.chunk_size, progress=not args.no_progress, common=common, metrics=inputs.metrics,
+        allow_version_change=args.allow_version_change,
     )  # fmt: skip
     try:
         design = make_design(inputs, args.method, args.n, args.seed, args.groups)

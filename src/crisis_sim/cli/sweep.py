@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "give integers). The unmodified scenario ('base') runs first; every point is compared with it over "
         "common random numbers. Values are TOML literals.",
     )
-    p.add_argument("scenario", metavar="SCENARIO", help="base scenario TOML file")
+    p.add_argument("scenario", metavar="SCENARIO", help="base scenario: TOML file or built-in name")
     p.add_argument(
         "--param", action="append", default=[], metavar="PATH=V1,V2,...", help="grid values (repeatable)"
     )

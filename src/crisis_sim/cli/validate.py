@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check scenario files against the schema",
                        description="Check scenario files. Exit 0 if all are valid; otherwise print one line per "
                        "problem (file, key path, expected, found) and exit 2.")  # fmt: skip
-    p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML file(s)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="scenario TOML file(s) or built-in names")
     p.set_defaults(func=_validate)
 
 

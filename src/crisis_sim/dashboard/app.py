@@ -31,8 +31,9 @@ from crisis_sim.experiments.compare import compare_runs, paired_interval, with_e
 from crisis_sim.experiments.spec import ExperimentSpec, ScenarioEntry, apply_days
 from crisis_sim.report.narrative import PROGRAM_NAMES, describe_event, describe_scenario, metric_label
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
+from crisis_sim.scenario.loader import builtin_dir
 
-REPO_SCENARIOS = Path(__file__).resolve().parents[3] / "scenarios"
+REPO_SCENARIOS = builtin_dir()  # the scenarios shipped in the package (also when installed from a wheel)
 STAFFING_FIELDS = {  # program -> (field, words, integer?)
     "mobile_crisis": ("teams", "mobile crisis teams", True),
     "outreach": ("nurse_fte", "outreach nurse FTE", False),

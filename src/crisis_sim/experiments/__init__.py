@@ -11,7 +11,7 @@ from crisis_sim.experiments.spec import (
     build_spec,
     parse_scenario_arg,
 )
-from crisis_sim.experiments.store import ResultStore, StoreError, read_runs, read_series
+from crisis_sim.experiments.store import ResultStore, StoreError, VersionChangeError, read_runs, read_series
 
 __all__ = [
     "STORED_METRICS",
@@ -21,6 +21,7 @@ __all__ = [
     "ScenarioRequest",
     "SpecError",
     "StoreError",
+    "VersionChangeError",
     "build_spec",
     "compare_runs",
     "format_table",

@@ -2,7 +2,8 @@
 
 Layout of ``--out DIR``::
 
-    manifest.json              spec hash, runs done / total, chunk count (small; rewritten atomically per chunk)
+    manifest.json              spec hash, runs done / total, chunk count, provenance (the crisis_sim version and
+                               git commit that made the store; rewritten atomically per chunk)
     spec.json                  the full experiment (readable spec + hashed identity), written once
     runs/part-*.parquet        one row per (scenario, replication): identity, stored metrics, extra JSON, timings
     series/part-*.parquet      monthly series, long format: scenario_index, replication, month, day_end, variable, value
@@ -12,7 +13,9 @@ Layout of ``--out DIR``::
 A chunk is written to ``.tmp/`` and moved into place with ``os.replace`` (series first, runs last): a file in
 ``runs/`` is complete by construction and is the only record of what is done. On reopening, the pairs found in
 ``runs/`` are skipped, orphaned series files (runs file never renamed) are removed and the rest is rerun, so no
-row is lost or duplicated. Readable in place: ``pd.read_parquet(DIR / "runs")`` or DuckDB
+row is lost or duplicated. A store made by another crisis_sim version (or git commit, when both are known) is
+refused (:class:`VersionChangeError`) unless opened with ``allow_version_change=True``; the manifest then lists
+the later versions under ``resumed_by``. Readable in place: ``pd.read_parquet(DIR / "runs")`` or DuckDB
 ``SELECT * FROM read_parquet('DIR/runs/*.parquet')``.
 """
 
@@ -34,12 +37,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from crisis_sim.experiments.spec import FORMAT, TIMING_KEYS, ExperimentSpec, spec_difference
+from crisis_sim.provenance import provenance, version_change
 
 ID_COLUMNS = ("scenario", "scenario_index", "replication", "root_seed")
 
 
 class StoreError(Exception):
     """A store that cannot be used for this command; one user-facing line."""
+
+
+class VersionChangeError(StoreError):
+    """The store was made by another crisis_sim version or commit (resumable with allow_version_change)."""
 
 
 # --- rows ----------------------------------------------------------------------------------------------------
@@ -148,9 +156,10 @@ def merge_columns(parts: list[dict[str, list]]) -> dict[str, list]:
 
 # --- the store -----------------------------------------------------------------------------------------------
 class ResultStore:
-    """Open with ``with ResultStore(dir, spec) as store:``; refuses a folder holding another experiment."""
+    """Open with ``with ResultStore(dir, spec) as store:``; refuses a folder holding another experiment, or one
+    made by another crisis_sim version unless ``allow_version_change``."""
 
-    def __init__(self, root: str | Path, spec: ExperimentSpec):
+    def __init__(self, root: str | Path, spec: ExperimentSpec, allow_version_change: bool = False):
         self.root = Path(root)
         self.spec = spec
         self.hash = spec.content_hash()
@@ -163,6 +172,9 @@ class ResultStore:
         self._lock_fd: int | None = None
         self._chunks: list[str] = []
         self._done: set[tuple[int, int]] = set()
+        self.allow_version_change = allow_version_change
+        self.provenance: dict[str, Any] = dict(provenance())  # who made the store (the stored one on resume)
+        self.resumed_by: list[dict[str, Any]] = []  # later versions that added runs (allow_version_change)
 
     # opening and closing
     def __enter__(self) -> ResultStore:
@@ -197,6 +209,7 @@ class ResultStore:
             if not self.manifest_path.exists():
                 spec_doc = {
                     "spec_hash": self.hash,
+                    "provenance": self.provenance,
                     "spec": self.spec.describe(),
                     "identity": self.spec.identity(),
                 }
@@ -238,6 +251,25 @@ class ResultStore:
             why = spec_difference(old, self.spec.identity()) if old else "different spec hash"
             raise StoreError(f"{self.root}: holds results of a different experiment ({why}); rerun the original "
                              "command to resume it, or choose another --out")  # fmt: skip
+        self._check_version(manifest)
+
+    def _check_version(self, manifest: Mapping[str, Any]) -> None:
+        stored = manifest.get("provenance")
+        earlier = manifest.get("resumed_by")
+        self.resumed_by = [dict(p) for p in earlier if isinstance(p, Mapping)] if isinstance(earlier, list) else []
+        why = version_change(stored)
+        if isinstance(stored, Mapping):
+            self.provenance = dict(stored)
+        else:
+            self.provenance = {"crisis_sim_version": None, "git_commit": None, "git_dirty": None}
+        if why is None:
+            return
+        if not self.allow_version_change:
+            raise VersionChangeError(f"{self.root}: results store {why}; give --allow-version-change to add "
+                                     "runs of this version anyway, or choose another --out")  # fmt: skip
+        current = dict(provenance())
+        if current not in self.resumed_by:
+            self.resumed_by.append(current)
 
     def _scan(self) -> None:
         """Rebuild what is done from runs/ (the only truth); drop series files whose runs file never landed."""
@@ -307,6 +339,8 @@ class ResultStore:
             "done_runs": len(self._done),
             "complete": self.complete,
             "chunk_files": len(self._chunks),
+            "provenance": self.provenance,
+            "resumed_by": self.resumed_by,
             "note": "runs/*.parquet is the record of what is done; spec.json holds the full experiment",
         }
         self._write_json(manifest, self.manifest_path)

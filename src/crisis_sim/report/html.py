@@ -21,6 +21,7 @@ import pandas as pd
 
 import crisis_sim.report.figures as figures
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
+from crisis_sim.provenance import describe as describe_version
 from crisis_sim.report.narrative import describe_scenario, difference_sentences, metric_label
 from crisis_sim.scenario.references import KEY, cited_keys, load_references
 
@@ -251,7 +252,8 @@ def build_report(
     parts.append(assumptions_table(scenarios, labels))
     parts.append("</details>")
     parts.append("<p class=muted>crisis_sim is a simulation: its figures are as good as the assumptions above. "
-                 "Use differences between scenarios, not absolute levels, for decisions.</p></body></html>")  # fmt: skip
+                 "Use differences between scenarios, not absolute levels, for decisions.</p>")  # fmt: skip
+    parts.append(f"<p class=muted id=provenance>{_e(describe_version())}</p></body></html>")
     return "\n".join(parts)
 
 

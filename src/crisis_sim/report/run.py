@@ -32,13 +32,15 @@ def run_experiment(
     scheduler: str | None = None,
     progress: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    allow_version_change: bool = False,
 ) -> Outcome:
     """Run every missing (scenario, replication) into ``store_dir`` (a temporary store deleted afterwards when
-    None) and return the runs and the monthly series. ``on_progress(done, total)`` after each stored chunk."""
+    None) and return the runs and the monthly series. ``on_progress(done, total)`` after each stored chunk. A
+    store made by another crisis_sim version is refused unless ``allow_version_change``."""
     tmp = None if store_dir else tempfile.mkdtemp(prefix="crisis-sim-report-")
     root = Path(store_dir or tmp)
     try:
-        with ResultStore(root, spec) as store:
+        with ResultStore(root, spec, allow_version_change=allow_version_change) as store:
             total = len(spec.pairs())
 
             def chunk_done(_name: str) -> None:

@@ -247,6 +247,10 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
 
     ``path`` is a file or the name of a built-in scenario (``crisis-sim scenarios`` lists them)."""
     path = resolve_scenario_path(path)
+    if not path.exists() and path.parent == Path("."):  # neither a file here nor a built-in name
+        names = ", ".join(builtin_scenarios())
+        raise ScenarioError.one(str(path), "", f"an existing scenario file or a built-in scenario name ({names})",
+                                "<no such file>")  # fmt: skip
     raw = read_with_bases(path)
     for dotted, value in (overrides or {}).items():
         set_path(raw, dotted, value, label=str(path))

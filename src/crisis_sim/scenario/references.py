@@ -15,8 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-ROOT = Path(__file__).resolve().parents[3]  # the repository (docs/ lives there)
-REFERENCES = ROOT / "docs" / "references.md"
+ROOT = Path(__file__).resolve().parents[3]  # the repository (docs/ lives there) when run from a checkout
+# docs/references.md, shipped in the package as crisis_sim/references.md (a link to it in the source tree)
+REFERENCES = Path(__file__).resolve().parents[1] / "references.md"
 
 KEY = re.compile(r"\[([a-z][a-z0-9_]*)\]")
 _ENTRY = re.compile(r"^###\s+([a-z][a-z0-9_]*)\s*$")
