@@ -423,7 +423,7 @@ class DashboardApp:
                     "wait for one to finish or cancel it"
                 )
             finished = [j.id for j in self.jobs.values() if j.state in FINISHED]
-            for old in finished[: max(0, len(finished) - KEEP_FINISHED_JOBS + 1)]:
+            for old in finished[: max(0, len(finished) - KEEP_FINISHED_JOBS)]:
                 del self.jobs[old]
             job = JobState(str(next(self._ids)), total=len(spec.pairs()))
             self.jobs[job.id] = job
