@@ -1,93 +1,372 @@
-"""The dashboard's HTTP API: binds 127.0.0.1 by default, validates input with the schema's messages, runs."""
+"""The dashboard's HTTP API: loopback only, answers only its own page (Host/Origin), JSON only with bounds on every
+number, never hangs or dies on bad input, runs and cancels jobs. Real HTTP requests to a server on a free port."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import multiprocessing as mp
+import socket
 import threading
 import time
-import urllib.error
-import urllib.request
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crisis_sim.cli import build_parser
+from crisis_sim.cli.common import UsageError
 from crisis_sim.dashboard import make_server
-from crisis_sim.dashboard.app import REPO_SCENARIOS, RequestError, build_pair
+from crisis_sim.dashboard.app import (
+    EVENT_FIELDS,
+    MAX_ACTIVE_JOBS,
+    REPO_SCENARIOS,
+    REQUEST_FIELDS,
+    RequestError,
+    build_pair,
+)
+from crisis_sim.dashboard.server import MAX_BODY, BadBody, parse_json_body
+
+SMALL = "small_district.toml"
+LONG_RUN = {"base": SMALL, "replications": 20, "days": 3650}  # minutes of work: long enough to cancel
 
 
 @pytest.fixture(scope="module")
 def server():
-    srv = make_server(port=0, workers=1)
+    srv = make_server(port=0, workers=1, request_timeout=2)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
+    for job_id in list(srv.app.jobs):
+        srv.app.cancel(job_id)
     srv.shutdown()
     srv.server_close()
 
 
-def _get(url: str):
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.status, r.headers.get("Content-Type"), r.read()
+def _call(srv, method: str, path: str, body=None, headers: dict | None = None, json_body: bool = True):
+    """One request on a fresh connection → (status, decoded JSON or text, headers)."""
+    port = srv.server_address[1]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    hdrs = {}
+    if body is not None:
+        body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if json_body:
+            hdrs["Content-Type"] = "application/json"
+    hdrs.update(headers or {})
+    skip_host = "Host" in hdrs or hdrs.pop("_no_host", False)
+    conn.putrequest(method, path, skip_host=skip_host, skip_accept_encoding=True)
+    for k, v in hdrs.items():
+        conn.putheader(k, v)
+    if body is not None and "Content-Length" not in hdrs:
+        conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    ctype = resp.headers.get("Content-Type", "")
+    return resp.status, (json.loads(data) if ctype == "application/json" else data.decode()), resp.headers
 
 
-def _post(url: str, body) -> tuple[int, dict]:
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(url + "api/run", data, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.load(exc)
+def _raw(srv, data: bytes, timeout: float = 10) -> bytes:
+    """Send raw bytes, return everything the server sends until it closes the connection."""
+    with socket.create_connection(srv.server_address[:2], timeout=timeout) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+        return out
 
 
-def test_binds_loopback_by_default(server):
+def _wait(srv, job_id: str, until, timeout: float = 120) -> dict:
+    deadline = time.time() + timeout
+    while True:
+        _, job, _ = _call(srv, "GET", f"/api/jobs/{job_id}")
+        if until(job) or time.time() > deadline:
+            return job
+        time.sleep(0.2)
+
+
+def _jobs(srv) -> int:
+    return len(srv.app.jobs)
+
+
+# --- loopback only -----------------------------------------------------------------------------------------
+def test_binds_loopback_only(server):
     assert server.server_address[0] == "127.0.0.1"
     args = build_parser().parse_args(["dashboard"])
     assert args.host == "127.0.0.1"
     args = build_parser().parse_args(["dashboard", "--seed", "3", "--days", "90"])  # like run and compare
     assert (args.seed, args.days) == (3, 90)
+    args = build_parser().parse_args(["dashboard", "--host", "0.0.0.0"])
+    with pytest.raises(UsageError, match="127.0.0.1 only"):
+        args.func(args)
+    with pytest.raises(ValueError, match="127.0.0.1 only"):
+        make_server("0.0.0.0", 0)
 
 
 def test_page_has_no_external_assets(server):
-    status, ctype, body = _get(server.url)
-    assert status == 200 and ctype.startswith("text/html")
-    text = body.decode()
+    status, text, headers = _call(server, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert "http://" not in text and "https://" not in text and "//cdn" not in text
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
 
 
 def test_scenarios_listed(server):
-    _, _, body = _get(server.url + "api/scenarios")
-    reply = json.loads(body)
+    _, reply, _ = _call(server, "GET", "/api/scenarios")
     assert reply["defaults"] == {"seed": 0, "days": None}
     files = {s["file"]: s for s in reply["scenarios"]}
-    assert "small_district.toml" in files
-    assert files["small_district.toml"]["districts"][0]["patrol_units"]["day"] == 4
+    assert SMALL in files
+    assert files[SMALL]["districts"][0]["patrol_units"]["day"] == 4
+
+
+# --- only its own page -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT", "OPTIONS", "BREW"])
+@pytest.mark.parametrize("path", ["/", "/api/scenarios", "/api/run", "/api/jobs/1", "/elsewhere"])
+@pytest.mark.parametrize("host", ["evil.example:{port}", "127.0.0.1:1", "127.0.0.1", "localhost.:{port}", None])
+def test_a_foreign_host_is_refused_everywhere(server, method, path, host):
+    """DNS rebinding: a page of evil.example that resolves to 127.0.0.1 sends Host: evil.example."""
+    port = server.server_address[1]
+    headers = {"Host": host.format(port=port)} if host else {"_no_host": True}
+    before = _jobs(server)
+    status, reply, _ = _call(server, method, path, {"base": SMALL, "days": 30}, headers)
+    assert status == 403
+    assert reply["error"].startswith("refused: this dashboard answers only requests addressed to http://127.0.0.1")
+    assert _jobs(server) == before
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["http://evil.example", "null", "http://127.0.0.1:1", "https://127.0.0.1:{port}", "http://localhost.evil:{port}",
+     "http://127.0.0.1:{port}.evil.example"],
+)  # fmt: skip
+@pytest.mark.parametrize(("method", "path"), [("POST", "/api/run"), ("DELETE", "/api/jobs/1"), ("GET", "/")])
+def test_a_foreign_origin_is_refused_and_starts_nothing(server, origin, method, path):
+    port = server.server_address[1]
+    before = _jobs(server)
+    status, reply, _ = _call(server, method, path, {"base": SMALL, "days": 30}, {"Origin": origin.format(port=port)})
+    assert status == 403 and "another web page" in reply["error"]
+    assert _jobs(server) == before
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_cross_site_fetch_is_refused(server, method):
+    path = "/api/run" if method == "POST" else "/api/jobs/1"
+    before = _jobs(server)
+    status, reply, _ = _call(server, method, path, {"base": SMALL, "days": 30}, {"Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and "cross-site" in reply["error"]
+    assert _jobs(server) == before
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "LOCALHOST", "[::1]"])
+def test_the_loopback_names_are_accepted(server, name):
+    port = server.server_address[1]
+    status, _, _ = _call(server, "GET", "/", headers={"Host": f"{name}:{port}"})
+    assert status == 200
+    origin = f"http://{name.lower()}:{port}"
+    status, reply, _ = _call(server, "POST", "/api/run", {"base": "nope"}, {"Host": f"{name}:{port}", "Origin": origin,
+                                                                            "Sec-Fetch-Site": "same-origin"})  # fmt: skip
+    assert status == 400 and reply["error"].startswith("base: expected one of")
+
+
+# --- JSON only, strict ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ctype", [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                   "application/json; charset=latin-1"])  # fmt: skip
+def test_a_body_that_is_not_json_is_refused(server, ctype):
+    headers = {"Content-Type": ctype} if ctype else {}
+    before = _jobs(server)
+    status, reply, _ = _call(server, "POST", "/api/run", {"base": SMALL, "days": 30}, headers, json_body=False)
+    assert status == 415 and reply["error"].startswith("expected")
+    assert _jobs(server) == before
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"base": "small_district.toml", "staffing": {"city.districts.0.patrol_units.day": -1}},
-         "city.districts.0.patrol_units.day: expected greater than or equal to 0, found -1"),
+        (b'{"base": "small_district.toml", "replications": NaN}', "found NaN"),
+        (b'{"base": "small_district.toml", "days": Infinity}', "found Infinity"),
+        (b'{"base": "small_district.toml", "seed": -Infinity}', "found -Infinity"),
+        (b'{"base": "small_district.toml", "replications": 1' + b"0" * 5000 + b"}", "thousands of digits"),
+        (b"[" * 20_000 + b"]" * 20_000, "nested too deep"),
+        (b"{not json", "expected JSON, found a syntax error"),
+        ('{"base": "é"}'.encode("latin-1"), "not UTF-8"),
+        (b"", "found an empty one"),
+    ],
+)
+def test_json_is_strict(server, body, message):
+    status, reply, _ = _call(server, "POST", "/api/run", body)
+    assert status == 400
+    assert message in reply["error"] and "\n" not in reply["error"] and "Traceback" not in reply["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": 1_000_000_000}},
+         "north, day shift patrol units: a whole number from 0 to 200, found 1000000000"),
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": -1}},
+         "north, day shift patrol units: a whole number from 0 to 200, found -1"),
+        ({"base": SMALL, "staffing": {"city.districts.1.patrol_units.night": 2.5}},
+         "south, night shift patrol units: a whole number from 0 to 200, found 2.5"),
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": True}},
+         "north, day shift patrol units: a whole number from 0 to 200, found True"),
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": "4"}},
+         "north, day shift patrol units: a whole number from 0 to 200, found '4'"),
+        ({"base": SMALL, "staffing": {"city.districts.9.patrol_units.day": 4}}, "staffing: expected the patrol units"),
+        ({"base": SMALL, "staffing": {"programs.mobile_crisis.hours": 4}}, "staffing: expected the patrol units"),
+        ({"base": SMALL, "staffing": {"programs.mobile_crisis.teams": 101}},
+         "mobile crisis teams: a whole number from 1 to 100, found 101"),
+        ({"base": SMALL, "staffing": {"programs.outreach.nurse_fte": 6}},
+         "outreach nurse FTE: a number from 0.1 to 5, found 6"),
+        ({"base": SMALL, "staffing": {"programs.stabilization.beds": 1001}},
+         "stabilisation beds: a whole number from 1 to 1,000, found 1001"),
+        ({"base": SMALL, "staffing": {"programs.cit.trained_share": 1.5}},
+         "share of patrol officers CIT-trained (0-1): a number from 0 to 1, found 1.5"),
         ({"base": "nope.toml"}, "base: expected one of"),
-        ({"base": "small_district.toml", "replications": 0}, "replications: expected 1 to 50, found 0"),
-        ({"base": "small_district.toml", "programs": {"teleport": True}}, "programs: expected one of"),
-        ({"base": "small_district.toml", "events": [{"kind": "cut_nurse", "month": 2}]}, "outreach"),
-        ({"base": "small_district.toml", "days": 30, "events": [{"kind": "lose_patrol", "month": 3}]},
-         "after the 30-day horizon"),
-        (b"{not json", "expected JSON"),
+        ({"base": ["x"]}, "base: expected one of"),
+        ({"base": SMALL, "replications": 0}, "replications: a whole number from 1 to 50, found 0"),
+        ({"base": SMALL, "replications": 51}, "replications: a whole number from 1 to 50, found 51"),
+        ({"base": SMALL, "replications": True}, "replications: a whole number from 1 to 50, found True"),
+        ({"base": SMALL, "replications": 1e300}, "replications: a whole number from 1 to 50, found 1e+300"),
+        ({"base": SMALL, "days": 3651}, "days: a whole number from 1 to 3,650, found 3651"),
+        ({"base": SMALL, "seed": 2**31}, "seed: a whole number from 0 to 2,147,483,647, found 2147483648"),
+        ({"base": SMALL, "replications": 21, "days": 3650}, "replications × days: at most 73,000"),
+        ({"base": SMALL, "replications": 50, "days": 2000}, "found 50 × 2,000 = 100,000"),
+        ({"base": SMALL, "programs": {"teleport": True}}, "programs: expected one of"),
+        ({"base": SMALL, "programs": {"cit": 1}}, "programs, Crisis Intervention Team (CIT) training for patrol officers: expected true or false, found 1"),
+        ({"base": SMALL, "colour": "red"}, "request: unknown field 'colour'"),
+        ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 2}]}, "outreach"),
+        ({"base": SMALL, "events": [{"kind": "cut_nurse"}]}, "month: expected a month number, found nothing"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1201}]}, "month: a number from 0 to 1,200"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1, "percent": 101}]},
+         "percent: a number from 0 to 100, found 101"),
+        ({"base": SMALL, "events": [{"kind": "champion_retires", "month": 1, "district": "mars"}]},
+         "district: expected one of north, south, found 'mars'"),
+        ({"base": SMALL, "events": [{"kind": "grant_ends", "month": 1, "program": {}}]}, "program: expected one of"),
+        ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 1}] * 21}, "events: at most 20, found 21"),
+        ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 1, "when": 3}]}, "unknown field 'when'"),
+        ({"base": SMALL, "days": 30, "events": [{"kind": "lose_patrol", "month": 3}]}, "after the 30-day horizon"),
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": 0,
+                                      "city.districts.0.patrol_units.evening": 0,
+                                      "city.districts.0.patrol_units.night": 0}}, "at least one unit"),
+        ([1, 2], "expected a JSON object"),
+        ("x" * 10_000, "found 'xxxx"),
     ],
 )  # fmt: skip
-def test_bad_input_is_400_with_a_message(server, body, message):
-    status, reply = _post(server.url, body)
+def test_bad_input_is_400_with_one_sentence(server, body, message):
+    before = _jobs(server)
+    status, reply, _ = _call(server, "POST", "/api/run", body)
     assert status == 400
     assert message in reply["error"]
-    assert "\n" not in reply["error"]
+    assert "\n" not in reply["error"] and len(reply["error"]) < 600
+    assert _jobs(server) == before
 
 
+# --- the connection: sizes, lengths, garbage, silence ------------------------------------------------------
+def _post_head(srv, extra: bytes) -> bytes:
+    port = srv.server_address[1]
+    return b"POST /api/run HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n%s\r\n" % (port, extra)
+
+
+def test_a_huge_content_length_is_refused_without_reading(server):
+    start = time.time()
+    reply = _raw(server, _post_head(server, b"Content-Length: 99999999999\r\n"))  # no body follows
+    assert reply.startswith(b"HTTP/1.1 413 ") and b"at most 65,536 bytes" in reply
+    assert time.time() - start < 1.5  # answered at once, not after the 2 s read timeout
+    reply = _raw(server, _post_head(server, b"Content-Length: %d\r\n" % (MAX_BODY + 1)) + b"x" * 1000)
+    assert reply.startswith(b"HTTP/1.1 413 ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [(b"", 411), (b"Content-Length: abc\r\n", 400), (b"Content-Length: -5\r\n", 400),
+     (b"Content-Length: 5\r\nContent-Length: 6\r\n", 400), (b"Transfer-Encoding: chunked\r\n", 411)],
+)  # fmt: skip
+def test_a_missing_or_bad_content_length_is_refused(server, extra, status):
+    reply = _raw(server, _post_head(server, extra) + b'{"base": 1}')
+    assert reply.startswith(b"HTTP/1.1 %d " % status)
+    assert b'{"error": "' in reply
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x00\xff\xfe garbage\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n",
+     b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 200 + b"\r\n", b"GET / HTTP/1.1\r\nBad header line\r\n\r\n", b"\r\n\r\n"],
+)  # fmt: skip
+def test_garbage_never_kills_the_server(server, garbage):
+    reply = _raw(server, garbage)
+    assert b"Traceback" not in reply
+    status, _, _ = _call(server, "GET", "/api/scenarios")
+    assert status == 200
+
+
+def test_a_silent_or_short_request_is_dropped_after_the_timeout(server):
+    start = time.time()
+    assert _raw(server, b"GET / HTT", timeout=10) == b""  # an unfinished request line
+    reply = _raw(server, _post_head(server, b"Content-Length: 100\r\n") + b'{"base"', timeout=10)  # short body
+    assert reply == b"" or b"HTTP/1.1 400" in reply
+    assert time.time() - start < 8  # two 2 s timeouts, not forever
+    assert _call(server, "GET", "/api/scenarios")[0] == 200
+
+
+# --- the validator, fuzzed ---------------------------------------------------------------------------------
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+NUMBERS = st.integers() | st.floats() | st.booleans() | st.none() | st.text(max_size=5) | JSON
+STAFF_PATHS = st.sampled_from(["city.districts.0.patrol_units.day", "city.districts.1.patrol_units.night",
+                               "city.districts.2.patrol_units.day", "programs.mobile_crisis.teams",
+                               "programs.outreach.nurse_fte", "programs.stabilization.beds",
+                               "programs.cit.trained_share", "programs.cit", "programs.cit.enabled"]) | st.text(max_size=30)  # fmt: skip
+EVENTS = st.lists(
+    st.fixed_dictionaries({"kind": st.sampled_from(["cut_nurse", "champion_retires", "lose_patrol", "grant_ends"])
+                                   | NUMBERS},
+                          optional={k: NUMBERS | st.sampled_from(["north", "south", "mobile_crisis", "outreach"])
+                                    for k in EVENT_FIELDS[1:]}) | JSON,
+    max_size=3,
+)  # fmt: skip
+REQUESTS = st.fixed_dictionaries(
+    {"base": st.sampled_from([SMALL, "baseline_midsize_city.toml"]) | JSON},
+    optional={
+        "replications": NUMBERS, "days": NUMBERS, "seed": NUMBERS,
+        "programs": st.dictionaries(st.sampled_from(["cit", "mobile_crisis", "outreach", "stabilization", "x"]),
+                                    NUMBERS, max_size=3) | JSON,
+        "staffing": st.dictionaries(STAFF_PATHS, NUMBERS, max_size=3) | JSON,
+        "events": EVENTS | JSON,
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(req=REQUESTS | JSON | st.dictionaries(st.sampled_from(REQUEST_FIELDS) | st.text(max_size=8), JSON))
+def test_the_validator_accepts_or_raises_request_error(req):
+    try:
+        build_pair(req, REPO_SCENARIOS)
+    except RequestError as exc:
+        assert str(exc) and "\n" not in str(exc)
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=200) | JSON.map(lambda v: json.dumps(v).encode()),
+       ctype=st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain"]))  # fmt: skip
+def test_the_body_parser_accepts_or_raises_bad_body(body, ctype):
+    import email.message
+
+    headers = email.message.Message()
+    headers["Content-Type"] = ctype
+    headers["Content-Length"] = str(len(body))
+    try:
+        parse_json_body(headers, lambda n: body[:n])
+    except BadBody as exc:
+        assert exc.status in (400, 411, 413, 415) and "\n" not in str(exc)
+
+
+# --- jobs: run, cancel, at most N ---------------------------------------------------------------------------
 def test_build_pair_applies_changes():
     spec, meta = build_pair(
-        {"base": "small_district.toml", "days": 60, "programs": {"mobile_crisis": True},
+        {"base": SMALL, "days": 60, "programs": {"mobile_crisis": True},
          "staffing": {"programs.mobile_crisis.teams": 3, "city.districts.1.patrol_units.night": 2},
          "events": [{"kind": "lose_patrol", "month": 1, "percent": 25}]},
         REPO_SCENARIOS,
@@ -98,23 +377,69 @@ def test_build_pair_applies_changes():
     assert alt.timeline[0].type == "vacancy" and alt.timeline[0].share == 0.25 and alt.timeline[0].day == 30
     assert base.simulation.horizon_days == alt.simulation.horizon_days == 60
     with pytest.raises(RequestError):
-        build_pair({"base": "small_district.toml", "seed": -1}, REPO_SCENARIOS)
+        build_pair({"base": SMALL, "seed": -1}, REPO_SCENARIOS)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def test_a_running_job_can_be_cancelled(server):
+    before = {p.pid for p in mp.active_children()}
+    status, reply, _ = _call(server, "POST", "/api/run", LONG_RUN)
+    assert status == 202 and reply["total"] == 40
+    job_id = reply["id"]
+    job = _wait(server, job_id, lambda j: j["state"] == "running", timeout=30)
+    assert job["state"] == "running"
+    deadline = time.time() + 30
+    while not (workers := {p.pid for p in mp.active_children()} - before) and time.time() < deadline:
+        time.sleep(0.1)
+    assert workers, "the job's pool started no worker process"
+    time.sleep(1.0)
+    status, reply, _ = _call(server, "DELETE", f"/api/jobs/{job_id}")
+    assert (status, reply["state"]) == (200, "cancelled")
+    _, job, _ = _call(server, "GET", f"/api/jobs/{job_id}")
+    assert job["state"] == "cancelled" and job["result"] is None and job["done"] < job["total"]
+    deadline = time.time() + 10
+    while any(_alive(pid) for pid in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers), "worker processes still running after the cancel"
+    assert _call(server, "DELETE", f"/api/jobs/{job_id}")[:2] == (200, {"id": job_id, "state": "cancelled"})
+    assert _call(server, "DELETE", "/api/jobs/999999")[0] == 404
+    assert _call(server, "GET", "/api/jobs/999999")[0] == 404
+
+
+def test_at_most_n_jobs_at_once(server):
+    ids = []
+    for _ in range(MAX_ACTIVE_JOBS):
+        status, reply, _ = _call(server, "POST", "/api/run", LONG_RUN)
+        assert status == 202
+        ids.append(reply["id"])
+    before = _jobs(server)
+    status, reply, _ = _call(server, "POST", "/api/run", LONG_RUN)
+    assert status == 429 and f"at most {MAX_ACTIVE_JOBS} at once" in reply["error"]
+    assert _jobs(server) == before
+    for job_id in reversed(ids):  # the queued one first, then the running one
+        status, reply, _ = _call(server, "DELETE", f"/api/jobs/{job_id}")
+        assert (status, reply["state"]) == (200, "cancelled")
+    for job_id in ids:
+        assert _call(server, "GET", f"/api/jobs/{job_id}")[1]["state"] == "cancelled"
 
 
 def test_a_run_completes(server):
-    status, reply = _post(server.url, {"base": "small_district.toml", "replications": 2, "days": 40,
-                                       "events": [{"kind": "lose_patrol", "month": 0.5, "percent": 30}]})  # fmt: skip
+    status, reply, _ = _call(server, "POST", "/api/run",
+                             {"base": SMALL, "replications": 2, "days": 40,
+                              "events": [{"kind": "lose_patrol", "month": 0.5, "percent": 30}]})  # fmt: skip
     assert status == 202 and reply["total"] == 4
-    deadline = time.time() + 120
-    while True:
-        _, _, body = _get(server.url + f"api/jobs/{reply['id']}")
-        job = json.loads(body)
-        if job["state"] in ("done", "error") or time.time() > deadline:
-            break
-        time.sleep(0.3)
+    job = _wait(server, reply["id"], lambda j: j["state"] in ("done", "error", "cancelled"))
     assert job["state"] == "done", job["error"]
     assert job["done"] == job["total"] == 4
     result = job["result"]
     assert result["sentences"][0].startswith("What changed: On day 15")
     assert result["chart"].startswith("data:image/png;base64,")
     assert {row["metric"] for row in result["table"]} >= {"arrests", "total cost"}
+    status, reply, _ = _call(server, "DELETE", f"/api/jobs/{reply['id']}")
+    assert status == 409 and reply["state"] == "done" and "already finished" in reply["error"]

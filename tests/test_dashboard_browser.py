@@ -2,13 +2,17 @@
 
 Starts the dashboard on a free port of 127.0.0.1, changes a control (patrol units, a timeline event), runs two
 replications of a short small-district horizon, checks that the summary, the chart and the table appear, and saves
-a screenshot (tests/artifacts/dashboard.png, or the folder in CRISIS_SIM_ARTIFACTS). Skipped when chromium or
-playwright is missing (.ci/run installs chromium).
+a screenshot (tests/artifacts/dashboard.png, or the folder in CRISIS_SIM_ARTIFACTS). Then starts a long run, clicks
+Cancel while it runs (screenshots dashboard-running.png and dashboard-cancelled.png) and checks that the job is
+cancelled on the server and its worker processes are gone. Skipped when chromium or playwright is missing (.ci/run
+installs chromium).
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -63,6 +67,25 @@ def test_dashboard_in_chromium(tmp_path):
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
                 assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
+
+                # A long run (20 replications of ten years), cancelled from the page while it runs.
+                before = {p.pid for p in mp.active_children()}
+                page.fill("#reps", "20")
+                page.fill("#days", "3650")
+                page.click("#run")
+                page.wait_for_selector("#cancel", state="visible", timeout=30_000)
+                sync_api.expect(page.locator("#status")).to_have_text(re.compile("^running: "), timeout=30_000)
+                assert page.is_disabled("#run")
+                page.screenshot(path=str(ARTIFACTS / "dashboard-running.png"), full_page=True)
+                workers = {p.pid for p in mp.active_children()} - before
+                page.click("#cancel")
+                sync_api.expect(page.locator("#status")).to_have_text(re.compile("^cancelled after "), timeout=30_000)
+                assert page.is_hidden("#cancel") and page.is_enabled("#run")
+                assert page.inner_text("#error") == ""
+                job = max(srv.app.jobs.values(), key=lambda j: int(j.id))
+                assert job.state == "cancelled" and job.done < job.total == 40
+                assert not any(p.is_alive() for p in mp.active_children() if p.pid in workers)
+                page.screenshot(path=str(ARTIFACTS / "dashboard-cancelled.png"), full_page=True)
             finally:
                 browser.close()
     finally:

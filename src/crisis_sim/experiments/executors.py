@@ -104,6 +104,7 @@ class ProcessExecutor:
             ctx.set_forkserver_preload(["crisis_sim.experiments.executors"])
         else:  # pragma: no cover - not Linux
             ctx = mp.get_context("spawn")
+        self._other_children = set(mp.active_children())  # processes this pool did not start
         self.pool = ProcessPoolExecutor(
             max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
         )
@@ -117,7 +118,7 @@ class ProcessExecutor:
 
     def abort(self) -> None:
         """Drop queued chunks and stop the running ones now (their work is lost, finished chunks are kept)."""
-        processes = list(getattr(self.pool, "_processes", {}).values())
+        processes = [p for p in mp.active_children() if p not in self._other_children]  # this pool's workers
         self.pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes:
             if proc.is_alive():

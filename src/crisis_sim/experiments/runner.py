@@ -6,6 +6,7 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from crisis_sim.experiments.executors import ChunkTask, make_executor, run_chunk
 from crisis_sim.experiments.spec import ExperimentSpec
@@ -56,8 +57,12 @@ def run_batch(
     chunk_size: int | None = None,
     progress: bool = True,
     on_chunk: Callable[[str], None] | None = None,
+    on_pool: Callable[[Any], None] | None = None,
 ) -> BatchReport:
-    """Run every pair of ``store.spec`` not yet in the store; raise :class:`Interrupted` on Ctrl-C."""
+    """Run every pair of ``store.spec`` not yet in the store; raise :class:`Interrupted` on Ctrl-C.
+
+    ``on_chunk`` is told the name of each chunk written; ``on_pool`` is handed the executor once it exists, so that
+    another thread can stop the batch at once with its ``abort()`` (the dashboard's cancel)."""
     spec = store.spec
     total = len(spec.pairs())
     missing = store.missing_pairs()
@@ -74,6 +79,8 @@ def run_batch(
     ran = 0
     try:
         pool = make_executor(executor, workers, scheduler)
+        if on_pool:
+            on_pool(pool)
         for rows, series in pool.run(run_chunk, tasks):
             name = store.write_chunk(rows, series)
             ran += len(rows)
