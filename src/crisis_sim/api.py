@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from crisis_sim.sim import RunResult
 
     # A scenario file path, a built-in scenario name, a variant string ``FILE::NAME:PATH=VALUE`` or a Scenario.
-    type ScenarioLike = str | os.PathLike[str] | Scenario
+    ScenarioLike = str | os.PathLike[str] | Scenario
 
 TABLE_COLUMNS = (
     "scenario", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "significant", "n",
