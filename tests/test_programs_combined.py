@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cached_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,9 +30,8 @@ def base(days: int = 45):
     return with_overrides(sc, {"simulation.horizon_days": days, "simulation.warmup_days": 0}, label="<test>")
 
 
-@functools.cache
 def baseline_ledger(days: int = 45, seed: int = 7):
-    return simulate(base(days), 0, seed)[1].ledger
+    return cached_run(base(days), 0, seed)[1].ledger
 
 
 def with_sections(days: int, sections: dict[str, dict]):
