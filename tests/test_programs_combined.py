@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from crisis_sim.model.dispositions import DISPOSITION_LABELS
 from crisis_sim.programs import ORDER, REGISTRY
-from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
+from crisis_sim.scenario import load_scenario, with_overrides
 from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -35,19 +34,10 @@ def baseline_ledger(days: int = 45, seed: int = 7):
 
 
 def with_sections(days: int, sections: dict[str, dict]):
-    """The base scenario with the given program sections; sections that need more than defaults are dropped."""
-    kept, skipped = {}, {}
-    for key, section in sections.items():
-        try:
-            with_overrides(base(days), {f"programs.{key}": section}, label="<test>")
-            kept[f"programs.{key}"] = section
-        except ScenarioError as exc:
-            skipped[key] = exc.lines[0]
-    for key, why in skipped.items():
-        warnings.warn(
-            f"program {key!r} left out: its section does not validate from defaults ({why})", stacklevel=2
-        )
-    return with_overrides(base(days), kept, label="<test>"), skipped
+    """The base scenario with the given program sections. A section that stops validating from its defaults
+    fails the test with the schema's ScenarioError (never skipped: a program must be usable from defaults)."""
+    return with_overrides(base(days), {f"programs.{key}": section for key, section in sections.items()},
+                          label="<test>")  # fmt: skip
 
 
 def test_registry_has_this_issue_s_programs():
@@ -56,24 +46,21 @@ def test_registry_has_this_issue_s_programs():
 
 @pytest.mark.parametrize("key", KEYS)
 def test_disabled_program_leaves_the_ledger_identical(key):
-    try:
-        sc = with_overrides(base(), {f"programs.{key}": {"enabled": False}}, label="<test>")
-    except ScenarioError as exc:
-        pytest.skip(f"{key}: a disabled section still needs required fields: {exc.lines[0]}")
+    sc = with_overrides(base(), {f"programs.{key}": {"enabled": False}}, label="<test>")
     assert getattr(sc.programs, key) is not None
     _, res = simulate(sc, 0, 7)
     assert res.ledger.equals(baseline_ledger())
 
 
 def test_all_disabled_at_once_leaves_the_ledger_identical():
-    sc, skipped = with_sections(45, {k: {"enabled": False} for k in KEYS})
+    sc = with_sections(45, {k: {"enabled": False} for k in KEYS})
     _, res = simulate(sc, 0, 7)
     assert res.ledger.equals(baseline_ledger())
 
 
 def test_enabled_program_changes_something():
     """Guard against the identity test passing vacuously (e.g. a program that never attaches)."""
-    sc, _ = with_sections(45, {"mobile_crisis": {}, "stabilization": {}})
+    sc = with_sections(45, {"mobile_crisis": {}, "stabilization": {}})
     _, res = simulate(sc, 0, 7)
     assert not res.ledger.equals(baseline_ledger())
 
@@ -125,9 +112,7 @@ def test_invariants_hold_for_the_baseline():
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), days=st.integers(10, 40))
 def test_invariants_hold_with_every_program_on(seed, days):
-    sc, skipped = with_sections(days, {k: {} for k in KEYS})
-    enabled = [k for k in KEYS if k not in skipped]
-    assert {"mobile_crisis", "stabilization"} <= set(enabled)
+    sc = with_sections(days, {k: {} for k in KEYS})
     model, res = simulate(sc, 0, seed)
-    assert [p.key for p in model.programs] == enabled
+    assert [p.key for p in model.programs] == KEYS
     check_invariants(model, res)
