@@ -1,4 +1,4 @@
-"""Shared fixtures: small scenarios and cached short runs (the model is deterministic, so caching is safe)."""
+"""Shared fixtures: small scenarios and the one cache of runs (the model is deterministic, so caching is safe)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from crisis_sim.scenario import Scenario, load_scenario, with_overrides
+from crisis_sim.sim import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -27,3 +28,23 @@ def small(days: int = 60) -> Scenario:
 @pytest.fixture
 def small_scenario() -> Scenario:
     return small(60)
+
+
+# The session's runs, keyed by (scenario JSON, replication, seed): every test module shares this one cache, so a
+# scenario several modules run is simulated once per session (per xdist worker). Results are shared objects:
+# copy a ledger before changing it.
+_RUNS: dict[tuple[str, int, int], tuple] = {}
+
+
+def cached_run(scenario: Scenario, replication: int = 0, seed: int = 0) -> tuple:
+    """``simulate(scenario, replication, seed)`` -> (model, RunResult), run once per session per key."""
+    key = (scenario.model_dump_json(), int(replication), int(seed))
+    if key not in _RUNS:
+        _RUNS[key] = simulate(scenario, replication, seed)
+    return _RUNS[key]
+
+
+@pytest.fixture(scope="session", name="cached_run")
+def cached_run_fixture():
+    """The session-wide run cache as a fixture: ``cached_run(scenario, replication=0, seed=0)``."""
+    return cached_run

@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, short, small
+from conftest import SCENARIOS, cached_run, short, small
 
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.scenario import load_scenario, with_overrides
 from crisis_sim.scenario.loader import ScenarioError
-from crisis_sim.sim import simulate
 
 DAY = 40  # date of every event below (runs of 80 days, no warm-up)
 T = DAY * DAY_MIN
@@ -75,18 +74,8 @@ def ledger_digest(ledger: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
-@functools.cache
-def _run(key: str):
-    return simulate(_SCENARIOS[key], 0, 0)
-
-
-_SCENARIOS: dict = {}
-
-
 def run(scenario):
-    key = scenario.model_dump_json()
-    _SCENARIOS[key] = scenario
-    return _run(key)
+    return cached_run(scenario)
 
 
 def with_event(scenario, **event):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,13 @@ def test_notebook_executes(path, monkeypatch):
     )
     client.execute()  # raises CellExecutionError with the failing cell and its traceback
     assert os.environ["CRISIS_SIM_QUICK"] == "1"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_uses_only_the_public_api(path):
+    """``import crisis_sim as cs`` and its names (docs/api.md); no internal module, no CLI."""
+    book = nbformat.read(path, as_version=4)
+    code = "\n".join(cell.source for cell in book.cells if cell.cell_type == "code")
+    assert "import crisis_sim as cs" in code
+    internal = re.findall(r"crisis_sim\.\w+|from crisis_sim\b", code)
+    assert not internal, f"{path.name}: uses {internal}; use the public API (cs.<name>) instead"

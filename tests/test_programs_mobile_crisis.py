@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import cached_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis_sim.model.dispositions import ARREST, DISPOSITION_LABELS
 from crisis_sim.programs.mobile_crisis import MobileCrisis
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DAY = 24 * 60
@@ -32,15 +30,9 @@ def scenario(days: int = 60, over: dict | None = None, **section):
     return with_overrides(_base(days), {"programs.mobile_crisis": section, **(over or {})}, label="<test>")
 
 
-_RUNS: dict[str, tuple] = {}
-
-
 def run(days: int = 60, seed: int = 0, over: dict | None = None, **section):
-    """Cached: the model is deterministic for a scenario and seed."""
-    key = json.dumps([days, seed, over, section], sort_keys=True)
-    if key not in _RUNS:
-        _RUNS[key] = simulate(scenario(days, over, **section), 0, seed)
-    return _RUNS[key]
+    """Cached (the session's cache, conftest.cached_run): the model is deterministic for a scenario and seed."""
+    return cached_run(scenario(days, over, **section), 0, seed)
 
 
 def program(model) -> MobileCrisis:
@@ -231,7 +223,7 @@ def test_rules_hold_for_any_seed_and_hours(seed, days, teams, start, length):
     s = res.summary
     assert s["eligible_mh_calls"] == s["specialized_served"] + sum(s["unserved_eligible_by_reason"].values())
     assert 0 <= s["program_staff_utilisation"]["mobile_crisis"] <= 1
-    assert mc.on_duty >= 0 and np.all(res.timeseries["mobile_crisis_teams_on_duty"] >= 0)
+    assert 0 <= mc.on_duty <= teams and res.timeseries["mobile_crisis_teams_on_duty"].between(0, teams).all()
 
 
 @pytest.mark.slow

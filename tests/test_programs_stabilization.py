@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import functools
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import cached_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crisis_sim.model.dispositions import INVOLUNTARY, VOLUNTARY
 from crisis_sim.programs.stabilization import Stabilization
 from crisis_sim.scenario import ScenarioError, load_scenario, with_overrides
-from crisis_sim.sim import simulate
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUSY_CITY = {"demand.mh_share": 0.15}  # more transports in a short run
@@ -27,17 +26,12 @@ def _base(days: int):
     return with_overrides(sc, {"simulation.horizon_days": days, "simulation.warmup_days": 0, **BUSY_CITY})
 
 
-_RUNS: dict[str, tuple] = {}
-
-
 def run(days: int = 60, seed: int = 0, section: dict | None = None):
-    key = json.dumps([days, seed, section], sort_keys=True)
-    if key not in _RUNS:
-        sc = _base(days)
-        if section is not None:
-            sc = with_overrides(sc, {"programs.stabilization": section}, label="<test>")
-        _RUNS[key] = simulate(sc, 0, seed)
-    return _RUNS[key]
+    """Cached (the session's cache, conftest.cached_run)."""
+    sc = _base(days)
+    if section is not None:
+        sc = with_overrides(sc, {"programs.stabilization": section}, label="<test>")
+    return cached_run(sc, 0, seed)
 
 
 def centre(model) -> Stabilization:

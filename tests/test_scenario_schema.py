@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -127,7 +128,7 @@ def test_overrides_by_index_and_name():
 def test_shares_outside_unit_interval_rejected(value, path):
     s = load_scenario(SCENARIOS / "small_district.toml")
     if 0.0 <= value <= 1.0:
-        assert with_overrides(s, {path: value}) is not None
+        assert attrgetter(path)(with_overrides(s, {path: value})) == value  # accepted and applied
     else:
         with pytest.raises(ScenarioError) as info:
             with_overrides(s, {path: value})

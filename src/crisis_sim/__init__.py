@@ -1,11 +1,19 @@
 """crisis_sim: simulate police-mental-health crisis response systems before launching them.
 
-The public API, resolved lazily so that ``import crisis_sim`` stays cheap:
+The public API (``import crisis_sim as cs``; every name is documented in docs/api.md). Names resolve lazily, on
+first use, so ``import crisis_sim`` stays cheap, and a name never changes meaning when a submodule is imported
+(none of them is also the name of a subpackage: the HTML report is :func:`make_report`, not ``report``).
 
-- scenarios: :func:`load_scenario`, :func:`with_overrides`, :class:`Scenario`, :class:`ScenarioError`
-- one run: :func:`run_single` (pure: scenario, replication, root seed → :class:`RunResult`), :func:`simulate`
-  (also returns the :class:`CrisisModel`)
-- experiments: :func:`build_spec`, :func:`run_batch`, :class:`ResultStore`, :func:`compare_runs`
+- scenarios: :func:`load_scenario` (a file or a built-in name), :func:`with_overrides`, :func:`builtin_scenarios`,
+  :class:`Scenario`, :class:`ScenarioError`
+- one run: :func:`run` (→ :class:`RunResult`: ledger, timeseries, summary), :func:`counted` (the ledger after
+  warm-up), :func:`run_single`, :func:`simulate` (also returns the :class:`CrisisModel`)
+- experiments over common random numbers, as tidy DataFrames keyed by scenario label: :func:`compare`,
+  :func:`sweep`, :func:`build_experiment`; their stores: :func:`load_runs`, :func:`load_series`; figures and
+  sentences: :func:`plot_differences`, :func:`plot_series`, :func:`describe_differences`
+- analysis: :func:`sensitivity`, :func:`calibrate`, :func:`validate_targets`; the report: :func:`make_report`
+- the engine underneath: :func:`build_spec`, :func:`run_batch`, :class:`ResultStore`, :func:`compare_runs`,
+  :class:`SpecError`, :class:`StoreError`
 """
 
 from __future__ import annotations
@@ -15,19 +23,37 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# Public name -> the stable module that defines it (imported by name, on first use).
 _EXPORTS = {
     "load_scenario": "crisis_sim.scenario.loader",
     "with_overrides": "crisis_sim.scenario.loader",
+    "builtin_scenarios": "crisis_sim.scenario.loader",
     "ScenarioError": "crisis_sim.scenario.loader",
     "Scenario": "crisis_sim.scenario.schema",
     "run_single": "crisis_sim.sim",
     "simulate": "crisis_sim.sim",
     "RunResult": "crisis_sim.sim",
-    "CrisisModel": "crisis_sim.model.crisis_model",
+    "CrisisModel": "crisis_sim.sim",
+    "run": "crisis_sim.api",
+    "counted": "crisis_sim.api",
+    "compare": "crisis_sim.api",
+    "sweep": "crisis_sim.api",
+    "build_experiment": "crisis_sim.api",
+    "load_runs": "crisis_sim.api",
+    "load_series": "crisis_sim.api",
+    "plot_differences": "crisis_sim.api",
+    "plot_series": "crisis_sim.api",
+    "describe_differences": "crisis_sim.api",
+    "sensitivity": "crisis_sim.api",
+    "calibrate": "crisis_sim.api",
+    "validate_targets": "crisis_sim.api",
+    "make_report": "crisis_sim.api",
     "build_spec": "crisis_sim.experiments",
     "run_batch": "crisis_sim.experiments",
     "ResultStore": "crisis_sim.experiments",
     "compare_runs": "crisis_sim.experiments",
+    "SpecError": "crisis_sim.experiments",
+    "StoreError": "crisis_sim.experiments",
 }
 
 
@@ -39,17 +65,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'crisis_sim' has no attribute {name!r}")
 
 
-__all__ = [
-    "CrisisModel",
-    "ResultStore",
-    "RunResult",
-    "Scenario",
-    "ScenarioError",
-    "build_spec",
-    "compare_runs",
-    "load_scenario",
-    "run_batch",
-    "run_single",
-    "simulate",
-    "with_overrides",
-]
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+__all__ = sorted(_EXPORTS)

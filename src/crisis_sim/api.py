@@ -1,0 +1,714 @@
+"""The public API for notebooks and scripts: ``import crisis_sim as cs`` (see docs/api.md).
+
+Every function takes plain values: a scenario is a file path (``str`` or :class:`pathlib.Path`), the name of a
+built-in scenario (``"small_district"``), a variant string ``"FILE::NAME:PATH=VALUE,..."`` (as on the command
+line) or a :class:`~crisis_sim.scenario.schema.Scenario` object; a results store is a folder path. The functions
+are thin layers over the machinery the command line uses (experiment spec → results store → ``run_batch`` →
+paired comparison), so ``cs.compare`` gives the same figures as ``crisis-sim compare``.
+
+This module imports only from the stable modules ``crisis_sim.scenario``, ``crisis_sim.sim``,
+``crisis_sim.experiments``, ``crisis_sim.analysis``, ``crisis_sim.report`` and ``crisis_sim.outcomes``, and
+imports them inside the functions, so ``import crisis_sim`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from crisis_sim.analysis.sensitivity import SensitivityResult
+    from crisis_sim.experiments.spec import ExperimentSpec, ScenarioRequest
+    from crisis_sim.scenario.schema import Scenario
+    from crisis_sim.sim import RunResult
+
+    # A scenario file path, a built-in scenario name, a variant string ``FILE::NAME:PATH=VALUE`` or a Scenario.
+    ScenarioLike = str | os.PathLike[str] | Scenario
+
+TABLE_COLUMNS = (
+    "scenario", "metric", "mean", "ci_low", "ci_high", "diff", "diff_ci_low", "diff_ci_high", "significant", "n",
+)  # fmt: skip
+
+
+# --- scenarios -------------------------------------------------------------------------------------------------
+def _is_scenario(value: Any) -> bool:
+    from crisis_sim.scenario.schema import Scenario
+
+    return isinstance(value, Scenario)
+
+
+def _as_scenario(scenario: ScenarioLike, days: int | None = None) -> Scenario:
+    """A Scenario from a path, a built-in name or a Scenario; ``days`` shortens the horizon as ``--days`` does."""
+    from crisis_sim.scenario.loader import load_scenario, shorten_horizon
+
+    if _is_scenario(scenario):
+        label = getattr(scenario, "name", "<scenario>")
+        loaded = scenario
+    elif isinstance(scenario, str | os.PathLike):
+        label = str(scenario)
+        loaded = load_scenario(scenario)
+    else:
+        raise TypeError(
+            f"scenario: expected a file path, a built-in scenario name or a Scenario, found {type(scenario).__name__}"
+        )
+    return shorten_horizon(loaded, days, label=label)
+
+
+# --- one run ---------------------------------------------------------------------------------------------------
+def run(scenario: ScenarioLike, replication: int = 0, seed: int = 0, days: int | None = None) -> RunResult:
+    """Run one replication of a scenario.
+
+    Args:
+        scenario: a scenario file, a built-in scenario name (``"small_district"``) or a Scenario.
+        replication: the replication index; replication ``k`` of every scenario sees the same crises.
+        seed: the root seed of the random streams.
+        days: simulate this many days instead of the scenario's horizon (warm-up shrinks to fit).
+
+    Returns:
+        The :class:`~crisis_sim.sim.RunResult`: ``ledger`` (one row per call), ``timeseries`` (one row per
+        month), ``referrals`` and ``summary`` (the outcome figures). The same arguments give the same ledger,
+        bit for bit.
+
+    Example:
+        >>> result = cs.run("small_district", days=30)
+        >>> result.summary["arrests"], len(result.ledger)
+    """
+    from crisis_sim.sim import run_single
+
+    return run_single(_as_scenario(scenario, days), int(replication), int(seed))
+
+
+def counted(
+    ledger: pd.DataFrame, scenario: ScenarioLike | None = None, days: int | None = None
+) -> pd.DataFrame:
+    """The ledger without its warm-up rows: the calls the outcome figures count.
+
+    Args:
+        ledger: a run's ledger (``cs.run(...).ledger``).
+        scenario: the scenario the ledger came from; when given, calls received before its warm-up ends are
+            dropped (by ``t_received``), otherwise the ledger's ``in_warmup`` column decides.
+        days: the ``days`` the run was given, if any (a shorter run has a shorter warm-up).
+
+    Returns:
+        The counted rows, in the ledger's order, with the ledger's index.
+
+    Example:
+        >>> result = cs.run("small_district", days=60)
+        >>> len(cs.counted(result.ledger)) <= len(result.ledger)
+        True
+    """
+    if scenario is not None:
+        warm_min = _as_scenario(scenario, days).simulation.warmup_days * 24 * 60
+        return ledger[ledger["t_received"] >= warm_min]
+    if "in_warmup" not in ledger:
+        raise ValueError("counted: expected a ledger with an in_warmup column, or the scenario it came from")
+    return ledger[~ledger["in_warmup"].astype(bool)]
+
+
+# --- experiments -----------------------------------------------------------------------------------------------
+def _request(item: Any, label: str | None) -> ScenarioRequest:
+    from crisis_sim.experiments.spec import ScenarioRequest, parse_scenario_arg
+
+    if isinstance(item, ScenarioRequest):
+        return ScenarioRequest(item.file, label or item.name, item.overrides)
+    if isinstance(item, os.PathLike):
+        return ScenarioRequest(os.fspath(item), label)
+    request = parse_scenario_arg(item)
+    return ScenarioRequest(request.file, label or request.name, request.overrides)
+
+
+def build_experiment(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    replications: int,
+    seed: int = 0,
+    days: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ExperimentSpec:
+    """The experiment spec of a comparison (what ``crisis-sim compare`` builds from its arguments).
+
+    Args:
+        scenarios: scenario files, built-in names, variant strings ``FILE::NAME:PATH=VALUE,...`` or Scenario
+            objects; or a mapping ``{label: scenario}`` to name them. Labels default to the scenarios' names
+            (repeated labels get ``#2``, ``#3``).
+        replications: replications per scenario (at least 1).
+        seed: root seed.
+        days: simulate this many days instead of each scenario's horizon.
+        overrides: ``{dotted.path: value}`` applied to every scenario (``--set``).
+
+    Returns:
+        An :class:`~crisis_sim.experiments.spec.ExperimentSpec`; every scenario is loaded and validated, and all
+        problems of all scenarios are raised together as one ScenarioError.
+
+    Example:
+        >>> spec = cs.build_experiment({"police": "small_district", "mcr": "mobile_crisis"}, 5, days=60)
+        >>> spec.labels
+        ['police', 'mcr']
+    """
+    from crisis_sim.experiments.spec import (
+        ExperimentSpec,
+        ScenarioEntry,
+        ScenarioRequest,
+        build_spec,
+        unique_labels,
+    )
+    from crisis_sim.scenario.loader import with_overrides
+
+    if isinstance(scenarios, str | os.PathLike) or _is_scenario(scenarios):
+        raise TypeError("scenarios: expected a list of scenarios (or a {label: scenario} mapping), found one")
+    items = list(scenarios.items()) if isinstance(scenarios, Mapping) else [(None, s) for s in scenarios]
+    if not items:
+        raise ValueError("scenarios: expected at least one scenario, found none")
+    for _label, item in items:
+        if not (isinstance(item, str | os.PathLike | ScenarioRequest) or _is_scenario(item)):
+            raise TypeError(f"scenarios: expected file paths, built-in names or Scenario objects, found "
+                            f"{type(item).__name__}")  # fmt: skip
+    common = dict(overrides or {})
+    requests = [_request(item, label) for label, item in items if not _is_scenario(item)]
+    # Files and variants load exactly as on the command line; this also checks the replications.
+    from_files = iter(
+        zip(requests, build_spec(requests, replications, seed, days, common).scenarios, strict=True)
+    )
+    raw_labels, entries = [], []
+    for label, item in items:
+        if _is_scenario(item):
+            scenario = with_overrides(item, common, label=label or item.name) if common else item
+            entries.append(ScenarioEntry(label or item.name, f"<Scenario {item.name}>", common,
+                                         _as_scenario(scenario, days)))  # fmt: skip
+            raw_labels.append(label or item.name)
+        else:
+            request, entry = next(from_files)
+            entries.append(entry)
+            raw_labels.append(request.name or entry.scenario.name)
+    labels = unique_labels(raw_labels)
+    entries = [
+        ScenarioEntry(lab, e.file, e.overrides, e.scenario) for lab, e in zip(labels, entries, strict=True)
+    ]
+    return ExperimentSpec(tuple(entries), int(replications), int(seed), days)
+
+
+def _store_path(store: str | os.PathLike[str] | None) -> Path | None:
+    if store is None:
+        return None
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(f"store: expected a folder path (str or Path), found {type(store).__name__}")
+    return Path(store)
+
+
+def _execute(
+    spec: ExperimentSpec, store: str | os.PathLike[str] | None, workers: int, executor: str, progress: bool
+) -> Any:
+    """Run what is missing of ``spec`` into ``store`` (a temporary store when None): the engine of
+    ``crisis-sim compare``, ``report`` and the dashboard (:func:`crisis_sim.report.run.run_experiment`)."""
+    from crisis_sim.experiments.store import StoreError
+    from crisis_sim.report.run import run_experiment
+
+    root = _store_path(store)
+    try:
+        return run_experiment(spec, root, executor, int(workers), progress=progress)
+    except StoreError as exc:  # raised when the store is opened, before anything runs
+        raise StoreError(str(exc).replace("choose another --out", "choose another store folder")) from None
+
+
+def _metrics(metrics: Sequence[str] | str | None, default: Sequence[str]) -> list[str]:
+    if metrics is None:
+        return list(default)
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    return list(dict.fromkeys(metrics))
+
+
+def _comparison(runs: pd.DataFrame, spec: ExperimentSpec, metrics: list[str]) -> dict[str, Any]:
+    from crisis_sim.experiments.compare import compare_runs, numeric_extras, with_extra_metrics
+
+    runs, unknown = with_extra_metrics(runs, metrics)
+    if unknown:
+        known = ", ".join([*spec.metrics, *numeric_extras(runs)])
+        raise ValueError(f"metrics: expected names among {known}; found {unknown[0]!r}")
+    return compare_runs(runs, spec.labels, metrics)
+
+
+def _tidy(result: dict[str, Any], spec: ExperimentSpec, store: str | os.PathLike[str] | None) -> pd.DataFrame:
+    rows = [
+        {"scenario": label, "metric": metric, **result["metrics"][metric][label]}
+        for label in result["scenarios"]
+        for metric in result["metrics"]
+    ]
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    table["significant"] = table["significant"].astype(bool)
+    table["n"] = table["n"].astype(int)
+    table.attrs.update(scenarios=list(spec.labels), replications=spec.replications, seed=spec.root_seed,
+                       days=spec.days, store=None if store is None else str(store))  # fmt: skip
+    return table
+
+
+def _result_of(table: pd.DataFrame) -> dict[str, Any]:
+    """The comparison dict of :func:`crisis_sim.experiments.compare_runs` back from a tidy table."""
+    labels = list(table.attrs.get("scenarios") or dict.fromkeys(table["scenario"]))
+    metrics: dict[str, dict[str, Any]] = {}
+    fields = [c for c in TABLE_COLUMNS if c not in ("scenario", "metric")]
+    for row in table.to_dict(orient="records"):
+        metrics.setdefault(row["metric"], {})[row["scenario"]] = {k: row[k] for k in fields}
+    return {"scenarios": labels, "metrics": metrics}
+
+
+def compare(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    metrics: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Compare scenarios over paired replications (common random numbers), as ``crisis-sim compare`` does.
+
+    Args:
+        scenarios: scenario files, built-in names, variant strings or Scenario objects, or ``{label: scenario}``
+            (see :func:`build_experiment`). The first is the baseline of the differences.
+        replications: replications per scenario; replication ``k`` of every scenario sees the same crises.
+        seed: root seed.
+        days: simulate this many days instead of each scenario's horizon.
+        store: a results-store folder (created if missing, resumed if it holds this experiment; a folder holding
+            anything else fails at once with StoreError). None: a temporary store deleted afterwards.
+        workers: worker processes.
+        executor: ``"processes"`` (local pool) or ``"dask"``.
+        metrics: metrics to compare (default: the key metrics); program figures of the run summary
+            (e.g. ``"program_cost"`` entries) are accepted too.
+        overrides: ``{dotted.path: value}`` applied to every scenario.
+        progress: show a progress bar on stderr.
+
+    Returns:
+        A tidy DataFrame, one row per (scenario label, metric): ``scenario, metric, mean, ci_low, ci_high, diff,
+        diff_ci_low, diff_ci_high, significant, n``. ``diff`` is the mean paired difference against the first
+        scenario with its 95% interval; ``significant`` when that interval excludes 0. ``table.attrs`` holds
+        ``scenarios`` (the labels in order), ``replications``, ``seed``, ``days`` and ``store``.
+
+    Example:
+        >>> table = cs.compare(["small_district", "mobile_crisis"], replications=4, days=60)
+        >>> table.pivot(index="metric", columns="scenario", values="mean")
+    """
+    from crisis_sim.outcomes import KEY_METRICS
+
+    spec = build_experiment(scenarios, replications, seed, days, overrides)
+    wanted = _metrics(metrics, KEY_METRICS)
+    outcome = _execute(spec, store, workers, executor, progress)
+    return _tidy(_comparison(outcome.runs, spec, wanted), spec, store)
+
+
+def sweep(
+    scenario: str | os.PathLike[str],
+    params: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    ranges: Mapping[str, tuple[float, float]] | None = None,
+    lhs: int | None = None,
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    metrics: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run a scenario over a grid or a Latin hypercube of parameter values, as ``crisis-sim sweep`` does.
+
+    Args:
+        scenario: the base scenario (a file or a built-in name); it runs first, labelled ``"base"``, and every
+            point is compared with it over common random numbers.
+        params: a grid, ``{dotted.path: [value, ...]}``: the cartesian product of the values.
+        ranges: with ``lhs``, ``{dotted.path: (low, high)}``; integer bounds give integers.
+        lhs: the number of Latin-hypercube points (seeded by ``seed``).
+        replications, seed, days, store, workers, executor, metrics, overrides, progress: as in :func:`compare`.
+
+    Returns:
+        The tidy table of :func:`compare` keyed by point label (``"base"``, then e.g. ``"nurse_fte=2"`` or
+        ``"lhs000"``), plus one column per swept path (named by the full dotted path) holding the point's value
+        (missing for the base).
+        ``table.attrs["params"]`` maps each label to its overrides.
+
+    Example:
+        >>> table = cs.sweep("outreach_echinops", {"programs.outreach.nurse_fte": [1, 2]}, replications=3, days=90)
+        >>> table[table.metric == "arrests"][["scenario", "programs.outreach.nurse_fte", "diff"]]
+    """
+    from crisis_sim.experiments.spec import SpecError
+    from crisis_sim.experiments.sweep import grid_points, lhs_points, sweep_requests
+    from crisis_sim.outcomes import KEY_METRICS
+
+    if not isinstance(scenario, str | os.PathLike):
+        raise TypeError(f"scenario: expected a file path or a built-in name, found {type(scenario).__name__}")
+    if lhs is not None:
+        if params:
+            raise SpecError("sweep: give either params (a grid) or lhs with ranges, not both")
+        if not ranges:
+            raise SpecError("sweep: lhs=N needs ranges={path: (low, high)}")
+        for path, bounds in ranges.items():
+            if len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise SpecError(
+                    f"sweep: expected ranges[{path!r}] = (low, high) with low < high, found {bounds!r}"
+                )
+        points = lhs_points([(p, lo, hi) for p, (lo, hi) in ranges.items()], int(lhs), int(seed))
+    else:
+        if ranges:
+            raise SpecError("sweep: ranges need lhs=N (for a grid give params={path: [values]})")
+        if not params:
+            raise SpecError("sweep: give params={path: [values]} (a grid) or lhs=N with ranges")
+        points = grid_points([(p, list(v)) for p, v in params.items()])
+    requests = sweep_requests(os.fspath(scenario), points, lhs=lhs is not None)
+    spec = build_experiment(requests, replications, seed, days, overrides)
+    outcome = _execute(spec, store, workers, executor, progress)
+    table = _tidy(_comparison(outcome.runs, spec, _metrics(metrics, KEY_METRICS)), spec, store)
+    by_label = {r.name: dict(r.overrides) for r in requests}
+    for path in points[0] if points else ():
+        table[path] = [by_label[label].get(path) for label in table["scenario"]]
+    table.attrs["params"] = by_label
+    return table
+
+
+# --- reading a store -------------------------------------------------------------------------------------------
+def _existing_store(store: str | os.PathLike[str]) -> Path:
+    from crisis_sim.experiments.store import StoreError
+
+    root = _store_path(store)
+    assert root is not None
+    if not (root / "manifest.json").is_file():
+        found = (
+            "no such folder" if not root.exists() else ("a file" if root.is_file() else "no manifest.json")
+        )
+        raise StoreError(
+            f"{root}: expected a crisis-sim results store (a folder with manifest.json), found {found}"
+        )
+    return root
+
+
+def load_runs(store: str | os.PathLike[str]) -> pd.DataFrame:
+    """The runs of a results store: one row per (scenario, replication).
+
+    Args:
+        store: the store folder given to :func:`compare`, :func:`sweep` or ``crisis-sim compare --out``.
+
+    Returns:
+        A DataFrame with ``scenario`` (the label), ``scenario_index``, ``replication``, ``root_seed``, one column
+        per stored metric, ``extra`` (the rest of the summary as JSON) and timings; sorted by scenario index and
+        replication.
+
+    Example:
+        >>> cs.compare(["small_district", "cit"], replications=3, days=30, store="out/cit")
+        >>> cs.load_runs("out/cit").groupby("scenario")["arrests"].mean()
+    """
+    from crisis_sim.experiments.store import read_runs
+
+    return read_runs(_existing_store(store))
+
+
+def load_series(store: str | os.PathLike[str]) -> pd.DataFrame:
+    """The monthly series of a results store in long format, keyed by scenario label.
+
+    Args:
+        store: a results store folder.
+
+    Returns:
+        A DataFrame with ``scenario`` (the label), ``scenario_index``, ``replication``, ``month``, ``day_end``,
+        ``variable`` and ``value``.
+
+    Example:
+        >>> series = cs.load_series("out/cit")
+        >>> series[series.variable == "arrests"].groupby(["scenario", "month"])["value"].mean()
+    """
+    from crisis_sim.experiments.store import read_series
+
+    root = _existing_store(store)
+    runs = load_runs(root)
+    labels = dict(zip(runs["scenario_index"].astype(int), runs["scenario"], strict=False))
+    series = read_series(root)
+    series.insert(0, "scenario", [labels.get(int(s)) for s in series["scenario_index"]])
+    return series
+
+
+# --- figures and sentences -------------------------------------------------------------------------------------
+def plot_differences(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> bytes:
+    """The paired differences of a comparison against its first scenario, with 95% intervals, as a PNG.
+
+    Args:
+        table: the table returned by :func:`compare` or :func:`sweep`.
+        metrics: the metrics to plot, one panel each (default: every metric of the table).
+
+    Returns:
+        PNG bytes (``IPython.display.Image(png)`` shows them; ``Path("f.png").write_bytes(png)`` saves them).
+
+    Example:
+        >>> Image(cs.plot_differences(table, ["arrests", "cost_total"]))
+    """
+    from crisis_sim.report.figures import outcomes_figure
+
+    result = _result_of(table)
+    return outcomes_figure(result, list(metrics) if metrics is not None else list(result["metrics"]))
+
+
+def plot_series(
+    series: pd.DataFrame,
+    variables: Sequence[str] | None = None,
+    events: Sequence[tuple[float, str]] = (),
+    title: str = "",
+) -> bytes:
+    """Monthly series per scenario with 95% bands over replications, one panel per variable, as a PNG.
+
+    Args:
+        series: the table returned by :func:`load_series`.
+        variables: the series to plot (default: the usual ones the runs recorded with non-zero values).
+        events: ``(month, label)`` pairs drawn as dotted lines.
+        title: a figure title.
+
+    Returns:
+        PNG bytes.
+
+    Example:
+        >>> Image(cs.plot_series(cs.load_series("out/cit"), ["arrests", "referrals"]))
+    """
+    from crisis_sim.report.figures import available_series, series_figure
+
+    order = series.drop_duplicates("scenario_index").sort_values("scenario_index")
+    labels = [str(label) for label in order["scenario"]]
+    chosen = list(variables) if variables is not None else available_series(series)
+    return series_figure(series, labels, chosen, title=title, events=list(events))
+
+
+def describe_differences(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> list[str]:
+    """The paired differences of a comparison in plain sentences, one per alternative scenario.
+
+    Args:
+        table: the table returned by :func:`compare` or :func:`sweep`.
+        metrics: the metrics to mention (default: every metric of the table).
+
+    Returns:
+        One sentence per scenario after the first (the sentences of the HTML report's summary).
+
+    Example:
+        >>> for sentence in cs.describe_differences(table):
+        ...     print(sentence)
+    """
+    from crisis_sim.report.narrative import difference_sentences
+
+    result = _result_of(table)
+    return difference_sentences(result, list(metrics) if metrics is not None else None)
+
+
+# --- sensitivity, calibration, report --------------------------------------------------------------------------
+def sensitivity(
+    scenario: str | os.PathLike[str],
+    inputs: str | os.PathLike[str],
+    method: str = "morris",
+    n: int = 10,
+    replications: int = 1,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    metrics: Sequence[str] | None = None,
+    groups: bool = False,
+    progress: bool = False,
+) -> SensitivityResult:
+    """Global sensitivity analysis (SALib) of a scenario's uncertain inputs, as ``crisis-sim sensitivity``.
+
+    Args:
+        scenario: the base scenario (a file or a built-in name).
+        inputs: the uncertain-inputs TOML file (e.g. ``sensitivity/outreach.toml``; see docs/sensitivity.md).
+        method: ``"morris"``, ``"sobol"``, ``"fast"`` or ``"delta"``.
+        n: Morris trajectories, Sobol base samples (a power of 2), FAST samples per input or delta samples.
+        replications: replications per sample row (averaged, over common random numbers).
+        seed: root seed of the runs and of the sampler.
+        days: simulate this many days instead of the scenario's horizon.
+        store: a results-store folder (resumable), or None for a temporary one.
+        workers, executor, progress: as in :func:`compare`.
+        metrics: output metrics (default: the inputs file's).
+        groups: analyse the inputs' groups instead of each input (sobol and morris).
+
+    Returns:
+        A :class:`~crisis_sim.analysis.sensitivity.SensitivityResult`: ``table`` is the tidy table
+        ``case, input, metric, index, value, conf, ci_low, ci_high``; ``warnings`` lists convergence concerns;
+        ``top_inputs(k)`` ranks the inputs per metric.
+
+    Example:
+        >>> res = cs.sensitivity("outreach_echinops", "sensitivity/outreach.toml", n=4, days=60)
+        >>> res.table[res.table["index"] == "mu_star"].sort_values("value", ascending=False).head()
+    """
+    import dataclasses
+
+    from crisis_sim.analysis.sensitivity import EngineEvaluator, run_sensitivity
+    from crisis_sim.analysis.sensitivity_inputs import check_against_scenario, load_inputs
+    from crisis_sim.experiments.spec import apply_days
+    from crisis_sim.experiments.store import StoreError
+    from crisis_sim.scenario.loader import load_scenario, with_overrides
+
+    spec = load_inputs(inputs)
+    if metrics is not None:
+        spec = dataclasses.replace(spec, metrics=tuple(_metrics(metrics, ())))
+    common = dict(spec.fixed)
+    base = apply_days(load_scenario(scenario, common), days, str(scenario))
+    check_against_scenario(spec, base)
+    for _label, over in spec.categories():
+        check_against_scenario(spec, with_overrides(base, over, label=os.fspath(inputs)))
+    root = _store_path(store)
+    evaluator = EngineEvaluator(os.fspath(scenario), int(replications), int(seed), days, root, executor, int(workers),
+                                None, None, progress=progress, common=common, metrics=spec.metrics)  # fmt: skip
+    try:
+        return run_sensitivity(spec, method, int(n), evaluator, int(seed), groups)
+    except StoreError as exc:
+        raise StoreError(str(exc).replace("choose another --out", "choose another store folder")) from None
+
+
+def calibrate(
+    scenario: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    params: str | os.PathLike[str],
+    trials: int,
+    out: str | os.PathLike[str] = "calibration-out",
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    study: str | None = None,
+    validation: bool = True,
+    plots: bool = False,
+) -> dict[str, Any]:
+    """Fit free parameters to published targets with Optuna, as ``crisis-sim calibrate``.
+
+    Args:
+        scenario: the scenario file to calibrate.
+        targets: the targets file (e.g. ``calibration/targets.toml``): ``[[fit]]`` and ``[[validation]]`` targets.
+        params: the free-parameters file (e.g. ``calibration/params.toml``).
+        trials: the total of completed trials wanted in the study (rerunning continues the study in ``out``).
+        out: the output folder: ``study.db``, ``best_params.json``, ``fit.md``/``.csv``, ``validation.md``/``.csv``,
+            ``trials.csv``, ``calibrated.toml`` (and ``plots/`` with ``plots=True``).
+        replications: replications per trial, the same seeds for every trial.
+        seed: root seed.
+        days: simulate this many days instead of the scenario's horizon.
+        workers, executor: as in :func:`compare`.
+        study: the study name (default ``calibrate-<scenario file stem>``).
+        validation: also check the held-out ``[[validation]]`` targets at the best values.
+        plots: write ``plots/*.png``.
+
+    Returns:
+        The best-parameter document (as ``best_params.json``): ``params``, ``overrides``, ``loss``,
+        ``loss_before``, ``trials_completed``, ``fit_within_tolerance``, ``validation_within_tolerance``, ...
+
+    Example:
+        >>> doc = cs.calibrate("scenarios/small_district.toml", "calibration/targets.toml",
+        ...                    "calibration/params.toml", trials=20, out="out/calibration")
+        >>> doc["overrides"]
+    """
+    from crisis_sim.analysis import calibration as cal
+
+    problem, out_dir = _calibration_problem(scenario, targets, params, replications, seed, days), Path(out)
+    if not any(t.role == "fit" for t in problem.targets):
+        raise cal.CalibrationError(f"{targets}: expected at least one [[fit]] target, found none")
+    runner = cal.Runner(executor, int(workers))
+    try:
+        found = cal.calibrate(problem, int(trials), out_dir, runner, study)
+        return cal.write_outputs(problem, found, out_dir, runner, plots=plots, validate=validation)
+    finally:
+        runner.close()
+
+
+def _calibration_problem(
+    scenario: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    params: str | os.PathLike[str] | None,
+    replications: int,
+    seed: int,
+    days: int | None,
+) -> Any:
+    from crisis_sim.analysis import calibration as cal
+
+    loaded_targets = cal.load_targets(targets)
+    loaded_params = cal.load_params(params) if params is not None else []
+    problem = cal.Problem(
+        os.fspath(scenario), loaded_targets, loaded_params, int(replications), int(seed), days
+    )
+    problem.base(problem.scenario)  # ScenarioError now if the scenario is bad
+    problem.check()
+    return problem
+
+
+def validate_targets(
+    scenario: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+) -> pd.DataFrame:
+    """Simulate a scenario as it is and measure every calibration target, as ``crisis-sim calibrate
+    --validate-only``.
+
+    Args:
+        scenario: the scenario file.
+        targets: the targets file (fit and validation targets are all measured).
+        replications, seed, days, workers, executor: as in :func:`calibrate`.
+
+    Returns:
+        One row per target: ``target, role, statistic, simulated_mean, ci_low, ci_high, observed,
+        tolerance_low, tolerance_high, within_tolerance, ci_overlaps_tolerance, z, replications, population,
+        source``.
+
+    Example:
+        >>> cs.validate_targets("scenarios/small_district.toml", "calibration/targets.toml", replications=2)
+    """
+    from crisis_sim.analysis import calibration as cal
+
+    problem = _calibration_problem(scenario, targets, None, replications, seed, days)
+    runner = cal.Runner(executor, int(workers))
+    try:
+        measured = problem.evaluate(None, None, runner)
+    finally:
+        runner.close()
+    return pd.DataFrame([m.row() for m in measured])
+
+
+def make_report(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    out: str | os.PathLike[str] = "report.html",
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> Path:
+    """Run scenarios and write the planner's self-contained HTML report, as ``crisis-sim report``.
+
+    (Named ``make_report`` because ``crisis_sim.report`` is the subpackage that builds it.)
+
+    Args:
+        scenarios: as in :func:`compare`; the first is the baseline.
+        out: the HTML file to write (``.html`` or ``.htm``); written atomically, only if everything succeeded.
+        replications, seed, days, store, workers, executor, overrides, progress: as in :func:`compare`.
+
+    Returns:
+        The path of the written report.
+
+    Example:
+        >>> cs.make_report(["small_district", "mobile_crisis"], "out/report.html", replications=4, days=90)
+    """
+    from crisis_sim.report.html import build_report, write_report
+
+    if not os.fspath(out).endswith((".html", ".htm")):
+        raise ValueError(f"out: expected a file name ending in .html, found {os.fspath(out)!r}")
+    spec = build_experiment(scenarios, replications, seed, days, overrides)
+    start = time.perf_counter()
+    outcome = _execute(spec, store, workers, executor, progress)
+    text = build_report(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    return write_report(out, text)
