@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from crisis_sim import rng
 from crisis_sim.model.agents import Clinician
 from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.model.staffing import ShiftedStaff, StaffToken
 from crisis_sim.programs.base import Program
-from crisis_sim.programs.co_response import ShiftedStaff, StaffToken
 from crisis_sim.scenario.program_sections.triage import TriageConfig
 
 if TYPE_CHECKING:
