@@ -698,17 +698,19 @@ def make_report(
         replications, seed, days, store, workers, executor, overrides, progress: as in :func:`compare`.
 
     Returns:
-        The path of the written report.
+        The path of the written report (its numbers are written beside it as ``<name>.json``).
 
     Example:
         >>> cs.make_report(["small_district", "mobile_crisis"], "out/report.html", replications=4, days=90)
     """
-    from crisis_sim.report.html import build_report, write_report
+    from crisis_sim.report.html import build_report_with_data, write_report
+    from crisis_sim.serialize import dumps
 
     if not os.fspath(out).endswith((".html", ".htm")):
         raise ValueError(f"out: expected a file name ending in .html, found {os.fspath(out)!r}")
     spec = build_experiment(scenarios, replications, seed, days, overrides)
     start = time.perf_counter()
     outcome = _execute(spec, store, workers, executor, progress)
-    text = build_report(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    text, data = build_report_with_data(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    write_report(os.fspath(out).rsplit(".", 1)[0] + ".json", dumps(data))
     return write_report(out, text)
