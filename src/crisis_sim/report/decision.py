@@ -41,6 +41,8 @@ ANNUALISED = {"arrests", "use_of_force", "ed_transports", "involuntary_holds", "
 # Cost per outcome averted (or per person connected): the outcome's denominator.
 AVERTED = {"arrests": "arrest", "ed_transports": "ED transport", "involuntary_holds": "hold",
            "connected_to_services": "person connected"}  # fmt: skip
+PER_WORDS = {"arrests": "arrest", "ed_transports": "ED transp.", "involuntary_holds": "hold",
+             "connected_to_services": "connected"}  # fmt: skip
 UNSERVED_WORDS = {"busy": "all teams busy", "off_hours": "outside the team's hours",
                   "out_of_area": "outside the team's districts", "misidentified": "not recognised as MH by dispatch",
                   "dispatcher_bias": "dispatcher sent police", "other": "other"}  # fmt: skip
@@ -72,7 +74,7 @@ def option_names(spec: Any) -> list[str]:
         if not on:
             name = "Police as usual"
         elif len(on) > 3:
-            name = f"All {len(on)} programs: " + ", ".join(on)
+            name = f"all {len(on)} programs"
         else:
             name = " + ".join(on)
         names.append(name[0].upper() + name[1:])
@@ -91,8 +93,13 @@ def option_names(spec: Any) -> list[str]:
 
 
 def option_note(entry: Any) -> str:
-    """One line under the name: the file's description (when not changed by overrides) or what was changed."""
+    """One line under the table: the file's description (when not changed by overrides) or what was changed;
+    with the programs listed when the option runs more than three."""
     desc = entry.scenario.description or ""
+    on = programs_on(entry.scenario)
+    if len(on) > 3:
+        short = _program_short()
+        desc = f"{desc.rstrip('.')}. Programs: {', '.join(short[k] for k in on)}.".lstrip(". ")
     if entry.overrides:
         short = _program_short()
         added = [short.get(p.split(".")[1], p) for p in entry.overrides if p.startswith("programs.")
@@ -399,7 +406,7 @@ def _money(x: float | None) -> str:
         return "n/a"
     sign, a = ("−" if x < 0 else ""), abs(x)
     if a >= 1e6:
-        return f"{sign}${a / 1e6:.3g}M"
+        return f"{sign}${a / 1e6:.2f}M" if a < 1e7 else f"{sign}${a / 1e6:.1f}M"
     if a >= 1e4:
         return f"{sign}${a / 1e3:.3g}k"
     return f"{sign}${a:,.0f}"
@@ -447,7 +454,8 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         head.append("<th>probability best</th>")
     body = []
     for i, row in enumerate(rows):
-        fte = "<br>".join(f"{esc(r)} {v:g}" for r, v in row["fte"].items()) or "none added"
+        fte = (f"<b>{row['fte_total']:g} FTE</b><br><span class=ci>" + "; ".join(
+            f"{v:g} {esc(r)}" for r, v in row["fte"].items()) + "</span>") if row["fte"] else "none added"
         if row["staff_notes"]:
             fte += "".join(f"<br><span class=ci>{esc(n)}</span>" for n in row["staff_notes"])
         c = row["annual_cost"]
@@ -464,8 +472,8 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         if i == 0:
             per = "—"
         else:
-            per = "<br>".join(f"{esc(AVERTED[m])}: {_per_text(v)}" for m, v in row["cost_per_averted"].items())
-        cells.append(f"<td class=l>{per}</td>")
+            per = "<br>".join(f"{esc(PER_WORDS[m])} {_per_text(v)}" for m, v in row["cost_per_averted"].items())
+        cells.append(f"<td class='l nw'>{per}</td>")
         cov = row["coverage"]
         cells.append(f"<td class=num>{'—' if cov is None else f'{cov:.0%}'}</td>")
         if data.get("psa"):

@@ -53,9 +53,10 @@ td.better{background:#e3f4e6}td.worse{background:#fbe4e2}td.unclear{color:#555}s
 font-weight:bold}span.worse{color:#a11;font-weight:bold}.legend{color:#444;font-size:.88em;max-width:60em}
 .warn{background:#fff6e0;border-left:4px solid #d9a400;padding:.3em 1em;margin:1em 0}
 table.decision th{vertical-align:bottom}summary{cursor:pointer;font-weight:600;margin:.4em 0}
-table.decision td,table.decision th{padding:.25em .4em}
+table.decision{font-size:.8em}table.decision td,table.decision th{padding:.2em .35em}
 table.decision td:nth-child(2){position:sticky;left:0;background:#fff;z-index:1}
 .phone{display:none}
+td.nw{white-space:nowrap}code{word-break:break-all}
 @media (max-width:700px){.phone{display:block;color:#444;font-size:.85em}body{margin:.5em auto;padding:0 .4em}table{font-size:.78em}h1{font-size:1.3em}}
 """
 
