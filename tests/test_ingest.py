@@ -142,3 +142,19 @@ def test_baseline_check_prints_the_match_table(calls_csv, tmp_path, capsys):
     for part in ("MH calls by time of day", "MH calls by weekday", "MH call dispositions", "Mon", "arrest"):
         assert part in text
     assert "rows match" in text
+
+
+def test_bad_disposition_values_flag_is_one_line_exit_2(calls_csv, tmp_path, capsys):
+    out = tmp_path / "c.toml"
+    assert main(["ingest", str(calls_csv), "--population", "1000", "--out", str(out),
+                 "--disposition-values", "jail=ARR"]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--disposition-values" in err[0] and "'jail=ARR'" in err[0]
+    assert not out.exists()
+
+
+def test_no_mh_call_type_is_one_line_naming_the_flag(calls_csv, tmp_path, capsys):
+    out = tmp_path / "c.toml"
+    assert main(["ingest", str(calls_csv), "--population", "1000", "--out", str(out), "--mh-types", "nothing"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--mh-types" in err[0] and not out.exists()

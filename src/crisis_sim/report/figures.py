@@ -139,8 +139,20 @@ def series_figure(
     return png_bytes(fig)
 
 
+def _verdict_colour(metric: str, diff: float, clear: bool) -> str:
+    """Green better, red worse (direction per metric, as in the decision table), grey no clear change or no
+    stated direction."""
+    from crisis_sim.report.decision import DECISION_METRICS
+
+    if not clear or metric not in DECISION_METRICS:
+        return "0.45"
+    lower_better = DECISION_METRICS[metric][2] == "lower"
+    return "#1c7a36" if (diff < 0) == lower_better else "#b3261e"
+
+
 def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
-    """Paired differences against the first scenario with their 95% intervals, one panel per metric."""
+    """Paired differences against the first scenario with their 95% intervals, one panel per metric; green
+    better, red worse, grey no clear change."""
     plt = _pyplot()
     from crisis_sim.report.narrative import metric_label
 
@@ -159,7 +171,7 @@ def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
             err = None
             if np.isfinite(lo) and np.isfinite(hi):
                 err = [[d - lo], [hi - d]]
-            ax.errorbar([d], [i], xerr=err, fmt="o", color="C3" if v["significant"] else "C0", capsize=3)
+            ax.errorbar([d], [i], xerr=err, fmt="o", color=_verdict_colour(m, d, v["significant"]), capsize=3)
         ax.axvline(0, color="0.5", lw=1)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_ylim(-0.6, len(labels) - 0.4)
