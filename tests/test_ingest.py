@@ -158,3 +158,15 @@ def test_no_mh_call_type_is_one_line_naming_the_flag(calls_csv, tmp_path, capsys
     assert main(["ingest", str(calls_csv), "--population", "1000", "--out", str(out), "--mh-types", "nothing"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--mh-types" in err[0] and not out.exists()
+
+
+def test_public_api_ingest_calls(calls_csv, tmp_path):
+    import crisis_sim as cs
+
+    p = cs.ingest_calls(calls_csv, population=POPULATION, mh_types=["mental health"])
+    assert p["mh_share"] == pytest.approx(MH_SHARE, abs=0.01) and len(p["mh_hourly_profile"]) == 24
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,call_type,district,disposition\n2024-01-01 10:00,mh,a,arrest\n")
+    with pytest.raises(ValueError, match="column 'timestamp': not found"):
+        cs.ingest_calls(bad, population=1000)
+    assert cs.ingest_calls(bad, population=1000, columns={"timestamp": "when"})["calls"] == 1

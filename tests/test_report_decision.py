@@ -88,3 +88,14 @@ def test_too_few_replications_warning_when_every_interval_straddles_zero():
     out = warnings([{"metrics": {}}, {"option": "B", "metrics": unclear}, {"option": "C", "metrics": clear}],
                    None, ["a", "b", "c"], ["A", "B", "C"], 2, [])  # fmt: skip
     assert [w["option"] for w in out if w["kind"] == "too few replications"] == ["B"]
+
+
+def test_public_api_decision_table():
+    import crisis_sim as cs
+
+    df = cs.decision_table(["small_district", "mobile_crisis"], replications=2, days=45)
+    assert list(df["option"]) == ["Police as usual", "Mobile crisis team + stabilisation centre"]
+    assert {"rank", "reason", "annual_cost", "fte_total", "coverage", "arrests_diff", "arrests_low",
+            "arrests_high"} <= set(df.columns)  # fmt: skip
+    assert df.loc[0, "arrests_diff"] == 0 and df.loc[1, "fte_total"] > 0
+    assert df.attrs["decision"]["decision"][1]["fte"]
