@@ -54,6 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the runs in this results store (resumable, readable by compare); default: a "
                    "temporary store deleted afterwards")  # fmt: skip
     add_version_change_option(p, "--store")
+    p.add_argument("--goals", metavar="FILE",
+                   help="TOML file of [[goals]] (docs/report.md): whether, when and with what probability each "
+                   "option meets each")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -67,12 +70,17 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_scenario_arg
     from crisis_sim.experiments.store import StoreError
+    from crisis_sim.report.goals import GoalError, load_goals
     from crisis_sim.report.html import build_report_with_data, write_report
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
     if not args.out.endswith((".html", ".htm")):
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
+    try:
+        goals = load_goals(args.goals) if args.goals else None
+    except GoalError as exc:
+        raise UsageError(str(exc)) from None
     try:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
         spec = build_spec(requests, args.replications, args.seed, args.days)
@@ -91,7 +99,11 @@ def _report(args: argparse.Namespace) -> int:
         return 130
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
-    text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed)
+    try:
+        text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
+                                            goals=goals)  # fmt: skip
+    except GoalError as exc:
+        raise UsageError(f"{args.goals}: {exc}") from None
     data["command"] = command
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)

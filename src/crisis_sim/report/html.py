@@ -21,6 +21,7 @@ import pandas as pd
 
 import crisis_sim.report.decision as decision
 import crisis_sim.report.figures as figures
+import crisis_sim.report.goals as goals_mod
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
 from crisis_sim.provenance import describe as describe_version
 from crisis_sim.provenance import provenance
@@ -168,7 +169,8 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="{figures.data_uri(png)}">'
 
 
-def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None) -> dict[str, Any]:
+def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
+                goals: Any = None) -> dict[str, Any]:
     """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
     (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance."""
     names = decision.option_names(spec)
@@ -177,6 +179,10 @@ def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = 
     present = [m for m in wanted if m in runs_x.columns]
     data = decision.decision_data(spec, runs, series, psa)
     data["outcomes"] = compare_runs(runs_x, names, present)
+    if goals:
+        sim = spec.scenarios[0].scenario.simulation
+        warm_month = int(sim.warmup_days // sim.month_days) + 1
+        data["goals"] = goals_mod.evaluate(goals, runs, series, names, warm_month)
     data["provenance"] = provenance()
     data["root_seed"] = spec.root_seed
     data["days"] = spec.days
@@ -190,9 +196,10 @@ def build_report(
     command: str = "",
     elapsed_s: float | None = None,
     psa: Any = None,
+    goals: Any = None,
 ) -> str:
     """The whole report as one HTML string (no external resources)."""
-    return build_report_with_data(spec, runs, series, command, elapsed_s, psa)[0]
+    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals)[0]
 
 
 def build_report_with_data(
@@ -202,9 +209,11 @@ def build_report_with_data(
     command: str = "",
     elapsed_s: float | None = None,
     psa: Any = None,
+    goals: Any = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The report as one HTML string and the data it shows (for ``report.json``)."""
-    data = report_data(spec, runs, series, psa)
+    """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
+    :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one)."""
+    data = report_data(spec, runs, series, psa, goals)
     names = data["options"]
     scenarios = [e.scenario for e in spec.scenarios]
     result = data["outcomes"]
@@ -225,6 +234,9 @@ def build_report_with_data(
     # The decision first
     parts.append("<h2 id=decision>Decision table</h2>")
     parts.append(decision.decision_html(data, _e))
+    if data.get("goals"):
+        parts.append("<h2 id=goals>Goals</h2>")
+        parts.append(goals_mod.goals_html(data["goals"], names, _e))
     parts.append("<h2 id=staffing>Staffing and sizing</h2>")
     parts.append(decision.staffing_html(data, _e))
     warm_month = int(scenarios[0].simulation.warmup_days // scenarios[0].simulation.month_days) + 1
