@@ -90,3 +90,14 @@ def test_report_with_goals_shows_them_and_a_bad_file_writes_nothing(tmp_path, ca
     assert main([*args[:-1], str(out2), "--goals", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.toml, goals[0]" in err[0] and not out2.exists()
+
+
+def test_public_api_check_goals():
+    import crisis_sim as cs
+
+    df = cs.check_goals(["small_district", "mobile_crisis"],
+                        [{"metric": "specialized_coverage", "at_least": 0.05}], replications=2, days=60)  # fmt: skip
+    assert list(df["option"]) == ["Police as usual", "Mobile crisis team + stabilisation centre"]
+    assert df.loc[0, "met_probability"] == 0 and df.loc[1, "met_probability"] == 1
+    with pytest.raises(ValueError, match=r"goals, goals\[0\]: expected exactly one of"):
+        cs.check_goals(["small_district"], [{"metric": "arrests"}], replications=1, days=10)

@@ -12,7 +12,7 @@ first use, so ``import crisis_sim`` stays cheap, and a name never changes meanin
   :func:`sweep`, :func:`build_experiment`; their stores: :func:`load_runs`, :func:`load_series`; figures and
   sentences: :func:`plot_differences`, :func:`plot_series`, :func:`describe_differences`
 - analysis: :func:`sensitivity`, :func:`calibrate`, :func:`validate_targets`; the report: :func:`make_report`,
-  :func:`decision_table`; a city's own data: :func:`ingest_calls`, :func:`baseline_check`
+  :func:`decision_table`, :func:`check_goals`; a city's own data: :func:`ingest_calls`, :func:`baseline_check`
 - the engine underneath: :func:`build_spec`, :func:`run_batch`, :class:`ResultStore`, :func:`compare_runs`,
   :class:`SpecError`, :class:`StoreError`
 """
@@ -50,6 +50,7 @@ _EXPORTS = {
     "validate_targets": "crisis_sim.api",
     "make_report": "crisis_sim.api",
     "decision_table": "crisis_sim.api",
+    "check_goals": "crisis_sim.api",
     "ingest_calls": "crisis_sim.api",
     "baseline_check": "crisis_sim.api",
     "build_spec": "crisis_sim.experiments",

@@ -815,3 +815,48 @@ def baseline_check(
 
     profile = ingest_calls(calls, population, mh_types)
     return pd.DataFrame(_check(os.fspath(scenario), profile, replications, seed, days, workers)["rows"])
+
+
+def check_goals(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    goals: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Goals and milestones (docs/report.md): whether, when and in what share of replications each option meets
+    each goal. ``goals`` is a goals TOML file or a list of goal tables, e.g.
+    ``[{"metric": "arrests", "change": -0.10, "by_month": 12}, {"metric": "specialized_coverage", "at_least": 0.8}]``
+    (a bad goal raises ``ValueError`` naming it). One row per goal and option: ``goal``, ``option``,
+    ``met_probability``, ``met_median_month``, ``basis``.
+
+    Example:
+        >>> cs.check_goals(["small_district", "mobile_crisis"], [{"metric": "arrests", "change": -0.1, "by_month": 3}],
+        ...                replications=4, days=120)
+    """
+    from crisis_sim.report.decision import option_names
+    from crisis_sim.report.goals import GoalError, evaluate, load_goals, parse_goals
+
+    try:
+        if isinstance(goals, str | os.PathLike):
+            parsed = load_goals(goals)
+        else:
+            parsed = parse_goals({"goals": list(goals)}, "goals")
+    except GoalError as exc:
+        raise ValueError(str(exc)) from None
+    spec = build_experiment(scenarios, replications, seed, days, overrides)
+    outcome = _execute(spec, store, workers, executor, progress)
+    sim = spec.scenarios[0].scenario.simulation
+    try:
+        results = evaluate(parsed, outcome.runs, outcome.series, option_names(spec),
+                           int(sim.warmup_days // sim.month_days) + 1)  # fmt: skip
+    except GoalError as exc:
+        raise ValueError(str(exc)) from None
+    rows = [{"goal": g["goal"], "option": name, **{k: v.get(k) for k in ("met_probability", "met_median_month",
+             "basis")}} for g in results for name, v in g["options"].items()]  # fmt: skip
+    return pd.DataFrame(rows)

@@ -71,12 +71,20 @@ def load_goals(path: str | Path) -> list[Goal]:
         raise GoalError(f"{path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GoalError(f"{path}: not a TOML file ({exc})") from None
-    items = raw.get("goals")
+    return parse_goals(raw, str(path))
+
+
+def parse_goals(raw: Mapping[str, Any], source: str = "goals") -> list[Goal]:
+    """Goals from a parsed TOML document (``{"goals": [{...}, ...]}``); ``source`` names it in errors."""
+    path = source
+    items = raw.get("goals") if isinstance(raw, Mapping) else None
     if not isinstance(items, list) or not items or set(raw) - {"goals"}:
         raise GoalError(f"{path}: expected one or more [[goals]] tables and nothing else")
     goals = []
     for k, g in enumerate(items):
         where = f"{path}, goals[{k}]"
+        if not isinstance(g, Mapping):
+            raise GoalError(f"{where}: expected a table of metric and target, found {g!r}")
         unknown = sorted(set(g) - KEYS)
         if unknown:
             raise GoalError(f"{where}.{unknown[0]}: unknown key (expected {', '.join(sorted(KEYS))})")
