@@ -796,7 +796,7 @@ def ingest_calls(
 
 
 def baseline_check(
-    scenario: str | os.PathLike[str],
+    scenario: ScenarioLike,
     calls: str | os.PathLike[str],
     population: int,
     replications: int = 3,
@@ -805,16 +805,17 @@ def baseline_check(
     workers: int = 1,
     mh_types: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """How well does the model match your city: ``crisis-sim baseline-check`` as a DataFrame, one row per
-    compared figure (group, item, city, city_low, city_high, model, model_low, model_high, verdict).
+    """How well does the model match your city: ``crisis-sim baseline-check`` as a DataFrame (``scenario``: a
+    file, built-in name, variant string or Scenario object), one row per compared figure (group, item, city, city_low, city_high, model, model_low, model_high, verdict).
 
     Example:
         >>> cs.baseline_check("city.toml", "calls.csv", population=50_000, replications=3, days=120)
     """
-    from crisis_sim.report.baseline import baseline_check as _check
+    from crisis_sim.report.baseline import check_spec
 
     profile = ingest_calls(calls, population, mh_types)
-    return pd.DataFrame(_check(os.fspath(scenario), profile, replications, seed, days, workers)["rows"])
+    spec = build_experiment([scenario], replications, seed, days)
+    return pd.DataFrame(check_spec(spec, profile, workers)["rows"])
 
 
 def check_goals(

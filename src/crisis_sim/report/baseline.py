@@ -81,11 +81,19 @@ def baseline_check(scenario: str, profile: Mapping[str, Any], replications: int 
     """Run the scenario (a file or built-in name; SpecError/ScenarioError when invalid) ``replications`` times
     and compare it with the city's records (``profile`` from :func:`crisis_sim.analysis.ingest.profile_calls`)."""
     from crisis_sim.experiments.spec import build_spec, parse_scenario_arg
-    from crisis_sim.report.run import run_experiment
 
     spec = build_spec([parse_scenario_arg(scenario)], replications, seed, days)
+    return check_spec(spec, profile, workers, progress)
+
+
+def check_spec(spec: Any, profile: Mapping[str, Any], workers: int = 1, progress: bool = False) -> dict[str, Any]:
+    """:func:`baseline_check` for an experiment spec whose first scenario is the city."""
+    from crisis_sim.report.run import run_experiment
+
     sc = spec.scenarios[0].scenario
+    replications = spec.replications
     outcome = run_experiment(spec, None, "processes", workers, None, progress=progress)
+    outcome.runs = outcome.runs[outcome.runs["scenario_index"] == 0]
     counted = sc.simulation.horizon_days - sc.simulation.warmup_days
     rows = compare_with_city(profile, _summaries(outcome.runs), sc.city.population, counted)
     return {"replications": replications, "counted_days": counted, "rows": rows}
