@@ -49,6 +49,8 @@ def test_summary_counts_and_rates():
     assert s["cost_jail"] == pytest.approx(costs.jail_day * costs.jail_days_per_arrest)
     assert s["cost_inpatient"] == pytest.approx(costs.inpatient_day * costs.inpatient_days_per_admission)
     assert s["cost_police"] == pytest.approx(5 * costs.officer_hour)
+    # MH calls on days 0, 10, 20, 30: Monday, Thursday, Sunday, Wednesday (day 0 is a Monday)
+    assert s["mh_weekday_share"] == [0.25, 0.0, 0.25, 0.25, 0.0, 0.0, 0.25]
 
 
 def test_warmup_calls_excluded():

@@ -16,7 +16,8 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 
 def test_the_three_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
-        "01_compare_response_models.ipynb", "02_what_if_nurse_post_cut.ipynb", "03_sensitivity.ipynb"
+        "01_compare_response_models.ipynb", "02_what_if_nurse_post_cut.ipynb", "03_sensitivity.ipynb",
+        "04_planner_decision_goals_city_data.ipynb",
     ]  # fmt: skip
 
 

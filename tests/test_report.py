@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,15 +14,21 @@ from crisis_sim.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")
-def report_html(tmp_path_factory) -> str:
+def report_files(tmp_path_factory) -> tuple[str, dict]:
     out = tmp_path_factory.mktemp("report") / "r.html"
     code = main([
         "report", str(SCENARIOS / "small_district.toml"), str(SCENARIOS / "mobile_crisis.toml"),
-        "-R", "2", "--days", "45", "--workers", "1", "--no-progress", "--out", str(out),
+        f"{SCENARIOS / 'small_district.toml'}::cit:programs.cit={{}}",
+        "-R", "3", "--days", "75", "--workers", "1", "--no-progress", "--out", str(out),
     ])  # fmt: skip
     assert code == 0
-    assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary file left
-    return out.read_text()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r.html", "r.json"]  # no temporary file left
+    return out.read_text(), json.loads(out.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="module")
+def report_html(report_files) -> str:
+    return report_files[0]
 
 
 def test_report_is_self_contained(report_html):
@@ -33,13 +40,18 @@ def test_report_is_self_contained(report_html):
 
 
 def test_report_has_narrative_tables_and_sources(report_html):
-    for heading in ("In short", "The scenarios", "Key outcomes", "Costs", "Month by month",
+    for heading in ("Decision table", "Staffing and sizing", "Month by month: change against Police as usual",
+                    "In short", "The scenarios", "Key outcomes", "Costs", "Month by month: levels",
                     "Coverage and unserved calls", "Assumptions and their sources"):  # fmt: skip
         assert heading in report_html
+    # The decision table comes first; the details are folded
+    assert report_html.index("Decision table") < report_html.index("Staffing and sizing") < report_html.index(
+        "<details>")
     assert "A city of 100,000 residents in 2 district(s)" in report_html
     assert "mobile crisis team" in report_html  # the programs in words
-    assert "difference vs small_district" in report_html and "95% CI (paired)" in report_html
-    assert "mobile_crisis against small_district" in report_html  # the summary sentence
+    assert "difference vs Police as usual" in report_html and "95% CI (paired)" in report_html
+    assert "Mobile crisis team + stabilisation centre against Police as usual" in report_html  # summary sentence
+    assert "programs.cit = {}" not in report_html.split("<details>")[0]  # no schema paths on the first screen
     assert "demand.mh_share" in report_html and '<a href="#ref-kane2021">[kane2021]</a>' in report_html  # sources
     assert '<li id="ref-kane2021">' in report_html and "Criminal Behaviour and Mental Health" in report_html
 
@@ -75,3 +87,27 @@ def test_narrative_sentences():
         "a": {"diff": 0.0, "diff_ci_low": 0.0, "diff_ci_high": 0.0, "significant": False},
         "b": {"diff": -6.0, "diff_ci_low": -9.0, "diff_ci_high": -3.0, "significant": True}}}}  # fmt: skip
     assert difference_sentences(result) == ["b against a: −6 arrests (95% CI −9 to −3)."]
+
+
+def test_report_json_carries_the_decision_table(report_files):
+    html_text, data = report_files
+    rows = data["decision"]
+    assert [r["option"] for r in rows] == ["Police as usual", "Mobile crisis team + stabilisation centre",
+                                           "CIT training"]  # fmt: skip
+    for r in rows:
+        assert r["annual_cost"]["mean"] > 0 and isinstance(r["fte"], dict) and r["rank"] in (1, 2, 3)
+        for m in ("arrests", "ed_transports", "involuntary_holds", "connected_to_services"):
+            v = r["metrics"][m]
+            assert {"diff", "low", "high"} <= set(v)
+        assert r["option"] in html_text and r["reason"]
+    mobile = rows[1]
+    assert set(mobile["fte"]) == {"social worker", "EMT"} and mobile["fte"]["EMT"] > 0
+    assert 0 < mobile["coverage"] <= 1 and f"{mobile['coverage']:.0%}" in html_text
+    assert set(mobile["cost_per_averted"]) == {"arrests", "ed_transports", "involuntary_holds",
+                                               "connected_to_services"}  # fmt: skip
+    for m, v in mobile["cost_per_averted"].items():  # a cost per outcome only where the change is clear
+        assert (v["value"] is not None) == (mobile["metrics"][m]["clear"] and mobile["metrics"][m]["verdict"] ==
+                                            "better")  # fmt: skip
+    assert rows[0]["coverage"] is None and rows[0]["metrics"]["arrests"]["diff"] == 0
+    assert data["provenance"]["crisis_sim_version"] and "run-to-run noise" in data["interval"]
+    assert data["outcomes"]["scenarios"] == [r["option"] for r in rows]

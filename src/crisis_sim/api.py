@@ -698,17 +698,166 @@ def make_report(
         replications, seed, days, store, workers, executor, overrides, progress: as in :func:`compare`.
 
     Returns:
-        The path of the written report.
+        The path of the written report (its numbers are written beside it as ``<name>.json``).
 
     Example:
         >>> cs.make_report(["small_district", "mobile_crisis"], "out/report.html", replications=4, days=90)
     """
-    from crisis_sim.report.html import build_report, write_report
+    from crisis_sim.report.html import build_report_with_data, write_report
+    from crisis_sim.serialize import dumps
 
     if not os.fspath(out).endswith((".html", ".htm")):
         raise ValueError(f"out: expected a file name ending in .html, found {os.fspath(out)!r}")
     spec = build_experiment(scenarios, replications, seed, days, overrides)
     start = time.perf_counter()
     outcome = _execute(spec, store, workers, executor, progress)
-    text = build_report(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    text, data = build_report_with_data(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    write_report(os.fspath(out).rsplit(".", 1)[0] + ".json", dumps(data))
     return write_report(out, text)
+
+
+# --- the decision table and a city's own data ------------------------------------------------------------------
+def decision_table(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """The report's decision table (docs/report.md) as a DataFrame, one row per option in the order given.
+
+    Columns: ``option`` (plain name), ``rank``, ``reason``, ``annual_cost``, ``annual_cost_diff`` (with ``_low``,
+    ``_high``), ``fte_total``, ``coverage`` (share of eligible MH calls served by a specialised responder, None
+    without programs), and for each key outcome ``<metric>`` (the option's level; per year for counts) and
+    ``<metric>_diff``, ``<metric>_low``, ``<metric>_high`` (paired change against the first option with its 95%
+    run-to-run interval). ``df.attrs["decision"]`` keeps the full data (FTE by role, cost per outcome averted,
+    unserved calls by reason, warnings) as in ``report.json``.
+
+    Example:
+        >>> cs.decision_table(["small_district", "mobile_crisis"], replications=4, days=90)
+    """
+    from crisis_sim.report.decision import decision_data
+
+    spec = build_experiment(scenarios, replications, seed, days, overrides)
+    outcome = _execute(spec, store, workers, executor, progress)
+    data = decision_data(spec, outcome.runs, outcome.series)
+    rows = []
+    for r in data["decision"]:
+        row = {"option": r["option"], "rank": r["rank"], "reason": r["reason"],
+               "annual_cost": r["annual_cost"]["mean"], "annual_cost_diff": r["annual_cost_diff"]["diff"],
+               "annual_cost_diff_low": r["annual_cost_diff"]["low"], "annual_cost_diff_high": r["annual_cost_diff"]["high"],
+               "fte_total": r["fte_total"], "coverage": r["coverage"]}  # fmt: skip
+        for m, v in r["metrics"].items():
+            row.update({m: v["mean"], f"{m}_diff": v["diff"], f"{m}_low": v["low"], f"{m}_high": v["high"]})
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    from crisis_sim.serialize import jsonable
+
+    df.attrs["decision"] = jsonable(data)
+    return df
+
+
+def ingest_calls(
+    calls: str | os.PathLike[str],
+    population: int,
+    mh_types: Sequence[str] | None = None,
+    columns: Mapping[str, str] | None = None,
+    time_format: str | None = None,
+) -> dict[str, Any]:
+    """Read a city's call records (CSV, docs/ingest.md) and return what ``crisis-sim ingest`` writes, as data:
+    ``calls_per_1000_per_day``, ``mh_share``, ``mh_hourly_profile``, ``mh_weekday_profile``,
+    ``other_hourly_profile``, ``other_weekday_profile``, ``district_shares``, ``dispositions`` (share and 95%
+    Wilson interval of each MH disposition) and the span. ``columns`` maps ``timestamp``, ``call_type``,
+    ``district``, ``disposition`` to the file's names. A bad file raises ``ValueError`` with one line naming the
+    row and column.
+
+    Example:
+        >>> p = cs.ingest_calls("calls.csv", population=50_000, mh_types=["mental health", "crisis"])
+    """
+    from crisis_sim.analysis.ingest import (
+        DEFAULT_MH_TYPES,
+        Columns,
+        IngestError,
+        IngestOptions,
+        profile_calls,
+    )
+    from crisis_sim.analysis.ingest import read_calls as _read_calls
+
+    options = IngestOptions(population=int(population), columns=Columns(**dict(columns or {})),
+                            mh_types=tuple(mh_types or DEFAULT_MH_TYPES), time_format=time_format)  # fmt: skip
+    try:
+        return profile_calls(_read_calls(calls, options), options)
+    except IngestError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def baseline_check(
+    scenario: ScenarioLike,
+    calls: str | os.PathLike[str],
+    population: int,
+    replications: int = 3,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    mh_types: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """How well does the model match your city: ``crisis-sim baseline-check`` as a DataFrame (``scenario``: a
+    file, built-in name, variant string or Scenario object), one row per compared figure (group, item, city, city_low, city_high, model, model_low, model_high, verdict).
+
+    Example:
+        >>> cs.baseline_check("city.toml", "calls.csv", population=50_000, replications=3, days=120)
+    """
+    from crisis_sim.report.baseline import check_spec
+
+    profile = ingest_calls(calls, population, mh_types)
+    spec = build_experiment([scenario], replications, seed, days)
+    return pd.DataFrame(check_spec(spec, profile, workers)["rows"])
+
+
+def check_goals(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    goals: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+    replications: int = 10,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Goals and milestones (docs/report.md): whether, when and in what share of replications each option meets
+    each goal. ``goals`` is a goals TOML file or a list of goal tables, e.g.
+    ``[{"metric": "arrests", "change": -0.10, "by_month": 12}, {"metric": "specialized_coverage", "at_least": 0.8}]``
+    (a bad goal raises ``ValueError`` naming it). One row per goal and option: ``goal``, ``option``,
+    ``met_probability``, ``met_median_month``, ``basis``.
+
+    Example:
+        >>> cs.check_goals(["small_district", "mobile_crisis"], [{"metric": "arrests", "change": -0.1, "by_month": 3}],
+        ...                replications=4, days=120)
+    """
+    from crisis_sim.report.decision import option_names
+    from crisis_sim.report.goals import GoalError, evaluate, load_goals, parse_goals
+
+    try:
+        if isinstance(goals, str | os.PathLike):
+            parsed = load_goals(goals)
+        else:
+            parsed = parse_goals({"goals": list(goals)}, "goals")
+    except GoalError as exc:
+        raise ValueError(str(exc)) from None
+    spec = build_experiment(scenarios, replications, seed, days, overrides)
+    outcome = _execute(spec, store, workers, executor, progress)
+    sim = spec.scenarios[0].scenario.simulation
+    try:
+        results = evaluate(parsed, outcome.runs, outcome.series, option_names(spec),
+                           int(sim.warmup_days // sim.month_days) + 1)  # fmt: skip
+    except GoalError as exc:
+        raise ValueError(str(exc)) from None
+    rows = [{"goal": g["goal"], "option": name, **{k: v.get(k) for k in ("met_probability", "met_median_month",
+             "basis")}} for g in results for name, v in g["options"].items()]  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,9 +1,11 @@
 """``crisis-sim report A.toml B.toml ... --replications R --out report.html``: the planner's report.
 
 Runs the scenarios with the experiment engine (as ``crisis-sim compare`` does: common random numbers, paired
-differences) and writes one self-contained HTML file: the scenarios in words, key outcomes with 95% intervals and
-paired differences, costs, monthly series with bands, coverage and unserved calls, assumptions with sources.
-Nothing is written unless everything succeeded (the file appears by an atomic rename).
+differences) and writes one self-contained HTML file that opens on the decision table (one row per option: annual cost, staff in FTE,
+change in each key outcome with its interval, cost per outcome averted, coverage, ranking), then staffing and
+sizing, warnings, monthly differences, and the details (outcomes, costs, series, coverage, assumptions) folded.
+Every number shown is also in ``report.json`` beside the HTML. Nothing is written unless everything succeeded
+(the files appear by an atomic rename).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "report",
         help="run scenarios and write one self-contained HTML report for planners",
         description="Run every scenario R times with common random numbers (like compare) and write one "
-        "self-contained HTML file (figures embedded, no external links) that can be emailed: the scenarios "
-        "in words, key outcomes with 95%% intervals and paired differences against the first scenario, costs, "
-        "monthly series with bands, coverage and unserved calls, and the assumptions with their sources.",
+        "self-contained HTML file (figures embedded, no external links) that can be emailed. It opens on the "
+        "decision table: one row per option with annual cost, staff (FTE by role), the change in each key "
+        "outcome against the first scenario with its paired 95%% interval, cost per outcome averted, coverage "
+        "of eligible calls and a ranking with its reason; then staffing and sizing, warnings, monthly "
+        "differences and the details. The numbers are also written to a .json file beside the HTML.",
     )
     p.add_argument(
         "scenarios",
@@ -50,19 +54,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="keep the runs in this results store (resumable, readable by compare); default: a "
                    "temporary store deleted afterwards")  # fmt: skip
     add_version_change_option(p, "--store")
+    p.add_argument("--goals", metavar="FILE",
+                   help="TOML file of [[goals]] (docs/report.md): whether, when and with what probability each "
+                   "option meets each")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
+
+
+def json_path_for(out: str) -> str:
+    """report.html -> report.json (beside the HTML)."""
+    return out.rsplit(".", 1)[0] + ".json"
 
 
 def _report(args: argparse.Namespace) -> int:
     from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_scenario_arg
     from crisis_sim.experiments.store import StoreError
-    from crisis_sim.report.html import build_report, write_report
+    from crisis_sim.report.goals import GoalError, load_goals
+    from crisis_sim.report.html import build_report_with_data, write_report
     from crisis_sim.report.run import run_experiment
+    from crisis_sim.serialize import dumps
 
     if not args.out.endswith((".html", ".htm")):
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
+    try:
+        goals = load_goals(args.goals) if args.goals else None
+    except GoalError as exc:
+        raise UsageError(str(exc)) from None
     try:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
         spec = build_spec(requests, args.replications, args.seed, args.days)
@@ -81,7 +99,14 @@ def _report(args: argparse.Namespace) -> int:
         return 130
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
-    text = build_report(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed)
+    try:
+        text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
+                                            goals=goals)  # fmt: skip
+    except GoalError as exc:
+        raise UsageError(f"{args.goals}: {exc}") from None
+    data["command"] = command
+    json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)
-    print(f"report written to {path} ({len(text) / 1e6:.1f} MB, {elapsed:.0f} s of simulation)")
+    print(f"report written to {path} ({len(text) / 1e6:.1f} MB, {elapsed:.0f} s of simulation); its numbers in "
+          f"{json_path}")
     return 0

@@ -89,6 +89,8 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
     cost_jail = arrests * c.jail_days_per_arrest * c.jail_day
     hours = np.floor((mh["t_received"].to_numpy() % DAY_MIN) / 60).astype(int)
     hourly = np.bincount(hours, minlength=24)[:24]
+    # Day 0 is a Monday (demand profiles are Mon-Sun from the start of the run).
+    weekdays = np.bincount(np.floor(mh["t_received"].to_numpy() / DAY_MIN).astype(int) % 7, minlength=7)[:7]
 
     return {
         "calls": int(len(counted)),
@@ -128,6 +130,7 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
         "waitlist_wait_days_regular": _finite(float(regular.mean())) if len(regular) else None,
         "open_calls": int((counted["disposition"].astype(str) == "open").sum()),
         "mh_hourly_share": (hourly / hourly.sum()).round(4).tolist() if hourly.sum() else [0.0] * 24,
+        "mh_weekday_share": (weekdays / weekdays.sum()).round(4).tolist() if weekdays.sum() else [0.0] * 7,
         "cost_police": cost_police,
         "cost_ed": cost_ed,
         "cost_inpatient": cost_inpatient,

@@ -139,8 +139,20 @@ def series_figure(
     return png_bytes(fig)
 
 
+def _verdict_colour(metric: str, diff: float, clear: bool) -> str:
+    """Green better, red worse (direction per metric, as in the decision table), grey no clear change or no
+    stated direction."""
+    from crisis_sim.report.decision import DECISION_METRICS
+
+    if not clear or metric not in DECISION_METRICS:
+        return "0.45"
+    lower_better = DECISION_METRICS[metric][2] == "lower"
+    return "#1c7a36" if (diff < 0) == lower_better else "#b3261e"
+
+
 def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
-    """Paired differences against the first scenario with their 95% intervals, one panel per metric."""
+    """Paired differences against the first scenario with their 95% intervals, one panel per metric; green
+    better, red worse, grey no clear change."""
     plt = _pyplot()
     from crisis_sim.report.narrative import metric_label
 
@@ -159,7 +171,7 @@ def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
             err = None
             if np.isfinite(lo) and np.isfinite(hi):
                 err = [[d - lo], [hi - d]]
-            ax.errorbar([d], [i], xerr=err, fmt="o", color="C3" if v["significant"] else "C0", capsize=3)
+            ax.errorbar([d], [i], xerr=err, fmt="o", color=_verdict_colour(m, d, v["significant"]), capsize=3)
         ax.axvline(0, color="0.5", lw=1)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_ylim(-0.6, len(labels) - 0.4)
@@ -169,4 +181,64 @@ def outcomes_figure(result: dict[str, Any], metrics: Sequence[str]) -> bytes:
     for k in range(n, nrows * ncols):
         axes[k // ncols][k % ncols].axis("off")
     fig.tight_layout()
+    return png_bytes(fig)
+
+
+# Monthly differences against the first option, one panel per option (counts per month; warm-up months excluded).
+DIFFERENCE_SERIES = ("arrests", "ed_transports", "connected_to_services", "use_of_force", "resolved_on_scene")
+
+
+def monthly_differences(series: pd.DataFrame, variable: str, scenario_index: int,
+                        first_month: int = 1) -> pd.DataFrame:  # fmt: skip
+    """Per month: mean paired difference (option minus the first option, replication by replication) and its
+    95% t-interval. Columns month, diff, low, high."""
+    series = full_months(series)
+    df = series[(series["variable"] == variable) & (series["month"] >= first_month)]
+    a = df[df["scenario_index"] == 0].pivot_table(index="month", columns="replication", values="value")
+    b = df[df["scenario_index"] == scenario_index].pivot_table(index="month", columns="replication", values="value")
+    rows = []
+    for month in a.index.intersection(b.index):
+        common = a.columns.intersection(b.columns)
+        d, lo, hi = t_interval((b.loc[month, common] - a.loc[month, common]).to_numpy(float))
+        rows.append((int(month), d, lo if np.isfinite(lo) else d, hi if np.isfinite(hi) else d))
+    return pd.DataFrame(rows, columns=["month", "diff", "low", "high"])
+
+
+def difference_figure(series: pd.DataFrame, names: Sequence[str], variables: Sequence[str],
+                      first_month: int = 1) -> bytes:  # fmt: skip
+    """One panel per option (after the first): each variable's monthly difference against the first option as a
+    line with its 95% band; a zero line. PNG bytes."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    from crisis_sim.report.narrative import metric_label
+
+    options = list(names[1:])
+    n = max(1, len(options))
+    ncols = min(2, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 3.2 * nrows), squeeze=False, sharey=False)
+    styles = ["-", "--", "-.", ":", (0, (5, 1, 1, 1))]
+    for k, name in enumerate(options):
+        ax = axes[k // ncols][k % ncols]
+        for j, var in enumerate(variables):
+            d = monthly_differences(series, var, k + 1, first_month)
+            if d.empty:
+                continue
+            color = f"C{j % 10}"
+            ax.plot(d["month"], d["diff"], color=color, ls=styles[j % len(styles)], lw=1.8, label=metric_label(var))
+            ax.fill_between(d["month"], d["low"], d["high"], color=color, alpha=0.12, lw=0)
+        ax.axhline(0, color="0.2", lw=1)
+        ax.set_title(f"{name}\nminus {names[0]}", fontsize=10)
+        ax.set_xlabel("month of the run", fontsize=8)
+        ax.set_ylabel("difference per month", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    for k in range(n, nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if nrows == 1 else 0.03, 1, 1))
     return png_bytes(fig)

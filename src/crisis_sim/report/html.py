@@ -19,11 +19,15 @@ from typing import Any
 
 import pandas as pd
 
+import crisis_sim.report.decision as decision
 import crisis_sim.report.figures as figures
+import crisis_sim.report.goals as goals_mod
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
 from crisis_sim.provenance import describe as describe_version
+from crisis_sim.provenance import provenance
 from crisis_sim.report.narrative import describe_scenario, difference_sentences, metric_label
 from crisis_sim.scenario.references import KEY, cited_keys, load_references
+from crisis_sim.serialize import jsonable
 
 OUTCOME_METRICS = (
     "mh_calls", "arrests", "arrest_rate", "use_of_force", "injuries", "ed_transports", "involuntary_holds",
@@ -37,14 +41,24 @@ SUMMARY_METRICS = ("arrests", "use_of_force", "ed_transports", "involuntary_hold
                    "repeat_callers_90d", "median_response_min", "cost_total", "open_calls")  # fmt: skip
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1380px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}
 table{border-collapse:collapse;margin:.8em 0;font-size:.88em}th,td{border:1px solid #ccc;padding:.25em .5em;
 text-align:right;vertical-align:top}th{background:#f3f3f3}td.l,th.l{text-align:left}
-tr.first td{border-top:2px solid #999}.sig{font-weight:bold;color:#a11}.muted{color:#666;font-size:.9em}
+tr.first td{border-top:2px solid #999}.sig{font-weight:bold}.muted{color:#666;font-size:.9em}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}ul.summary li{margin:.3em 0}details{margin:.8em 0}
 .box{background:#f7f9fc;border-left:4px solid #47a;padding:.6em 1em;margin:1em 0}
+.scroll{overflow-x:auto;max-width:100%}td.num{text-align:right;white-space:nowrap}.ci{color:#555;font-size:.85em}
+td.better{background:#e3f4e6}td.worse{background:#fbe4e2}td.unclear{color:#555}span.better{color:#1c6b2e;
+font-weight:bold}span.worse{color:#a11;font-weight:bold}.legend{color:#444;font-size:.88em;max-width:60em}
+.warn{background:#fff6e0;border-left:4px solid #d9a400;padding:.3em 1em;margin:1em 0}
+table.decision th{vertical-align:bottom}summary{cursor:pointer;font-weight:600;margin:.4em 0}
+table.decision{font-size:.8em}table.decision td,table.decision th{padding:.2em .35em}
+table.decision td:nth-child(2){position:sticky;left:0;background:#fff;z-index:1}
+.phone{display:none}
+td.nw{white-space:nowrap}code{word-break:break-all}
+@media (max-width:700px){.phone{display:block;color:#444;font-size:.85em}body{margin:.5em auto;padding:0 .4em}table{font-size:.78em}h1{font-size:1.3em}}
 """
 
 _ITALIC, _I = re.compile(r"[*]([^*]+)[*]"), r"<i>\1</i>"  # *Journal* in docs/references.md
@@ -84,13 +98,13 @@ def comparison_table(result: dict[str, Any], metrics: Sequence[str]) -> str:
             if i == 0:
                 diff = diff_ci = ""
             else:
-                sig = " class=sig" if v["significant"] else ""
+                sig = " class=sig" if v["significant"] else ""  # bold: interval excludes 0
                 diff = f"<span{sig}>{fmt_number(v['diff'])}</span>"
                 diff_ci = _ci(v["diff_ci_low"], v["diff_ci_high"]) + (" *" if v["significant"] else "")
             body.append(f"<tr{cls}><td class=l>{name}</td><td class=l>{_e(label)}</td>"
                         f"<td>{fmt_number(v['mean'])}</td><td>{_ci(v['ci_low'], v['ci_high'])}</td>"
                         f"<td>{diff}</td><td>{diff_ci}</td></tr>")  # fmt: skip
-    return f"<table>{head}{''.join(body)}</table>"
+    return f"<div class=scroll><table>{head}{''.join(body)}</table></div>"
 
 
 def _value_at(obj: Any, path: str) -> Any:
@@ -129,7 +143,7 @@ def assumptions_table(scenarios: Sequence[Any], labels: Sequence[str]) -> str:
         body.append(f"<tr><td class=l>{_e(path)}</td><td class=l>{_e(default)}</td><td class=l>{_e(unit)}</td>"
                     f"<td class=l>{_linked(source, refs)}</td><td class=l>{_e(rng)}</td>"
                     + "".join(f"<td class=l>{c}</td>" for c in cells) + "</tr>")  # fmt: skip
-    return f"<table>{head}{''.join(body)}</table>" + references_section(cited, refs)
+    return f"<div class=scroll><table>{head}{''.join(body)}</table></div>" + references_section(cited, refs)
 
 
 def _linked(source: str, refs: dict[str, str]) -> str:
@@ -155,75 +169,129 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="{figures.data_uri(png)}">'
 
 
+def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
+                goals: Any = None) -> dict[str, Any]:
+    """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
+    (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance."""
+    names = decision.option_names(spec)
+    wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
+    runs_x, _unknown = with_extra_metrics(runs, wanted)
+    present = [m for m in wanted if m in runs_x.columns]
+    data = decision.decision_data(spec, runs, series, psa)
+    data["outcomes"] = compare_runs(runs_x, names, present)
+    if goals:
+        sim = spec.scenarios[0].scenario.simulation
+        warm_month = int(sim.warmup_days // sim.month_days) + 1
+        data["goals"] = goals_mod.evaluate(goals, runs, series, names, warm_month)
+    data["provenance"] = provenance()
+    data["root_seed"] = spec.root_seed
+    data["days"] = spec.days
+    return jsonable(data)
+
+
 def build_report(
     spec: Any,
     runs: pd.DataFrame,
     series: pd.DataFrame,
     command: str = "",
     elapsed_s: float | None = None,
+    psa: Any = None,
+    goals: Any = None,
 ) -> str:
     """The whole report as one HTML string (no external resources)."""
-    labels = spec.labels
+    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals)[0]
+
+
+def build_report_with_data(
+    spec: Any,
+    runs: pd.DataFrame,
+    series: pd.DataFrame,
+    command: str = "",
+    elapsed_s: float | None = None,
+    psa: Any = None,
+    goals: Any = None,
+) -> tuple[str, dict[str, Any]]:
+    """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
+    :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one)."""
+    data = report_data(spec, runs, series, psa, goals)
+    names = data["options"]
     scenarios = [e.scenario for e in spec.scenarios]
-    wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
-    runs, _unknown = with_extra_metrics(runs, wanted)
-    present = [m for m in wanted if m in runs.columns]
-    result = compare_runs(runs, labels, present)
-    counted_days = max(1, scenarios[0].simulation.horizon_days - scenarios[0].simulation.warmup_days)
+    result = data["outcomes"]
+    present = list(result["metrics"])
+    counted_days = data["counted_days"]
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     parts = [
-        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
-        f"<title>crisis_sim report: {_e(', '.join(labels))}</title><style>{CSS}</style></head><body>",
-        f"<h1>Crisis response: {_e(' vs '.join(labels))}</h1>",
-        f"<p class=muted>Generated {now} by crisis_sim. {len(labels)} scenario(s) × {spec.replications} "
-        f"replication(s), root seed {spec.root_seed}"
-        + (f", horizon shortened to {spec.days} days" if spec.days else "")
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>",
+        f"<title>Crisis response options: {_e(', '.join(names))}</title><style>{CSS}</style></head><body>",
+        f"<h1>Which crisis response to fund? {len(names)} option(s) compared</h1>",
+        f"<p class=muted>Generated {now} by crisis_sim. {len(names)} option(s) × {spec.replications} "
+        f"paired replication(s), root seed {spec.root_seed}; {counted_days:,} counted days"
+        + (f" (horizon shortened to {spec.days} days)" if spec.days else "")
         + (f"; {elapsed_s:.0f} s of computing" if elapsed_s is not None else "")
-        + ".</p>",
+        + ". Figures per year unless marked.</p>",
     ]
+    # The decision first
+    parts.append("<h2 id=decision>Decision table</h2>")
+    parts.append(decision.decision_html(data, _e))
+    if data.get("goals"):
+        parts.append("<h2 id=goals>Goals</h2>")
+        parts.append(goals_mod.goals_html(data["goals"], names, _e))
+    parts.append("<h2 id=staffing>Staffing and sizing</h2>")
+    parts.append(decision.staffing_html(data, _e))
+    warm_month = int(scenarios[0].simulation.warmup_days // scenarios[0].simulation.month_days) + 1
+    diff_vars = [v for v in figures.DIFFERENCE_SERIES if v in set(series["variable"])] if len(series) else []
+    if len(names) > 1 and diff_vars:
+        parts.append(f"<h2 id=monthly>Month by month: change against {_e(names[0])}</h2><p class=legend>Each "
+                     "panel is one option: its monthly count minus the first option's, replication by replication "
+                     "(mean line; shaded: 95% interval of run-to-run noise). Below zero means fewer a month. "
+                     f"Warm-up months are left out (the chart starts at month {warm_month}).</p>")  # fmt: skip
+        parts.append(_img(figures.difference_figure(series, names, diff_vars, first_month=warm_month),
+                          "monthly differences against the first option, one panel per option"))  # fmt: skip
     if command:
         parts.append(f"<p class=muted>Command: <code>{_e(command)}</code></p>")
-    parts.append(
-        "<div class=box><p>Replication <i>k</i> of every scenario sees the same crises (common random numbers), "
-        "so the <b>paired</b> differences below compare the same people and the same calls answered "
-        "differently. An interval that excludes zero is marked * and in red: the difference is larger than the "
-        "run-to-run noise. Counts are totals over the counted period of "
-        f"{counted_days:,} days (warm-up excluded).</p></div>"
-    )
+    parts.append("<h2 id=details>Details</h2>")
     # Summary
-    parts.append("<h2>In short</h2>")
-    if len(labels) > 1:
+    parts.append("<details><summary>In short: the differences in sentences</summary>")
+    if len(names) > 1:
         sentences = difference_sentences(result, [m for m in SUMMARY_METRICS if m in present])
         parts.append("<ul class=summary>" + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
     else:
-        parts.append("<p>One scenario: no comparison; the tables give its outcomes with 95% intervals.</p>")
+        parts.append("<p>One option: no comparison; the tables give its outcomes with 95% intervals.</p>")
+    parts.append("</details>")
     # Scenarios in words
-    parts.append("<h2>The scenarios</h2>")
-    for entry in spec.scenarios:
+    parts.append("<details><summary>The scenarios in words</summary>")
+    for name, entry in zip(names, spec.scenarios, strict=True):
         sentences = describe_scenario(entry.scenario, with_description=not entry.overrides)
-        src = f" <span class=muted>({_e(entry.file)}"
-        src += (
-            (", with " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in entry.overrides.items()))
-            if entry.overrides
-            else ""
-        )
+        src = f" <span class=muted>(file {_e(entry.file)}"
+        src += (", with " + ", ".join(f"{_e(k)} = {_e(v)}" for k, v in entry.overrides.items())
+                if entry.overrides else "")  # fmt: skip
         src += ")</span>"
-        parts.append(f"<h3>{_e(entry.label)}{src}</h3>")
+        parts.append(f"<h3>{_e(name)}{src}</h3>")
         parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in sentences) + "</ul>")
+    parts.append("</details>")
+    intro = (
+        "<p class=muted>Replication <i>k</i> of every option sees the same crises (common random numbers), "
+        "so the <b>paired</b> differences compare the same people and the same calls answered differently. An "
+        "interval that excludes zero is marked * and in bold: the difference is larger than the run-to-run "
+        f"noise. Counts are totals over the counted period of {counted_days:,} days (warm-up excluded).</p>"
+    )
     # Outcomes
-    parts.append("<h2>Key outcomes</h2>")
+    parts.append("<details><summary>Key outcomes over the whole period, with 95% intervals</summary>" + intro)
     parts.append(comparison_table(result, [m for m in OUTCOME_METRICS if m in present]))
-    if len(labels) > 1:
+    if len(names) > 1:
         key = [m for m in ("arrests", "use_of_force", "ed_transports", "involuntary_holds", "connected_to_services",
                            "median_response_min") if m in present]  # fmt: skip
         parts.append(_img(figures.outcomes_figure(result, key), "paired differences with 95% intervals"))
+    parts.append("</details>")
     # Costs
-    parts.append("<h2>Costs</h2><p>Dollars over the counted period: police time, emergency department, inpatient "
-                 "days after holds, jail days after arrests, and the programs' own costs (staff, beds).</p>")  # fmt: skip
-    parts.append(comparison_table(result, [m for m in COST_METRICS if m in present]))
+    parts.append("<details><summary>Costs by payer</summary><p>Dollars over the counted period: police time, "
+                 "emergency department, inpatient days after holds, jail days after arrests, and the programs' own "
+                 "costs (staff, beds).</p>")  # fmt: skip
+    parts.append(comparison_table(result, [m for m in COST_METRICS if m in present]) + "</details>")
     # Series
-    parts.append("<h2>Month by month</h2><p>Mean over replications per month with its 95% band (t-interval of "
-                 "the mean). Dotted lines mark timeline events of the scenarios.</p>")  # fmt: skip
+    parts.append("<details><summary>Month by month: levels</summary><p>Mean over replications per month with "
+                 "its 95% band (t-interval of the mean). Dotted lines mark timeline events of the scenarios.</p>")
     variables = figures.available_series(series)
     if variables:
         events = []
@@ -232,29 +300,29 @@ def build_report(
                 month = ev.day / sc.simulation.month_days
                 events.append((month, ev.label or ev.type))
         events = list(dict.fromkeys(events))[:8]
-        parts.append(_img(figures.series_figure(series, labels, variables, events=events), "monthly series"))
+        parts.append(_img(figures.series_figure(series, names, variables, events=events), "monthly series"))
     else:
         parts.append("<p>No monthly series were recorded.</p>")
+    parts.append("</details>")
     # Coverage
     parts.append(
-        "<h2>Coverage and unserved calls</h2><p><i>specialized_served</i>: MH calls answered by a specialised "
-        "responder (mobile crisis, co-response, CIT officer, triage); <i>specialized_coverage</i>: their share "
-        "of MH calls; <i>open_calls</i>: calls still waiting or unserved when the simulation stopped.</p>"
+        "<details><summary>Coverage and unserved calls</summary><p>MH calls answered by a specialised "
+        "responder (mobile crisis, co-response, CIT officer, triage), their share of eligible MH calls, and "
+        "calls still waiting or unserved when the simulation stopped.</p>"
     )
-    parts.append(comparison_table(result, [m for m in COVERAGE_METRICS if m in present]))
+    parts.append(comparison_table(result, [m for m in COVERAGE_METRICS if m in present]) + "</details>")
     # Assumptions
     parts.append(
-        "<h2>Assumptions and their sources</h2><p>Every parameter with a recorded source (from the scenario "
-        "schema; <code>docs/parameters.md</code>). A value in bold differs from the default. Parameters of the "
-        "programs are documented in <code>docs/programs/</code>.</p><details><summary>Show the "
-        f"{len(scenarios)} scenario(s)' parameters</summary>"
+        "<details><summary>Assumptions and their sources</summary><p>Every parameter with a recorded source "
+        "(from the scenario schema; <code>docs/parameters.md</code>). A value in bold differs from the default. "
+        "Parameters of the programs are documented in <code>docs/programs/</code>.</p>"
     )
-    parts.append(assumptions_table(scenarios, labels))
+    parts.append(assumptions_table(scenarios, names))
     parts.append("</details>")
     parts.append("<p class=muted>crisis_sim is a simulation: its figures are as good as the assumptions above. "
-                 "Use differences between scenarios, not absolute levels, for decisions.</p>")  # fmt: skip
+                 "Use differences between options, not absolute levels, for decisions.</p>")  # fmt: skip
     parts.append(f"<p class=muted id=provenance>{_e(describe_version())}</p></body></html>")
-    return "\n".join(parts)
+    return "\n".join(parts), data
 
 
 def write_report(path: str | Path, text: str) -> Path:

@@ -40,6 +40,7 @@ METRIC_WORDS = {
     "officer_hours_mh": ("officer hours on MH calls", "h"),
     "ed_wait_hours": ("ED waiting hours", "h"),
     "cost_total": ("total cost", "$"),
+    "specialized_coverage": ("coverage of eligible MH calls", "share"),
     "outreach_visits": ("outreach visits", ""),
     "outreach_referrals": ("outreach referrals", ""),
     "repeat_calls": ("repeat calls", ""),

@@ -1,0 +1,103 @@
+"""Goals and milestones: loading (one line naming the goal and key) and evaluation on series with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import SCENARIOS
+
+from crisis_sim.cli import main
+from crisis_sim.report.goals import Goal, GoalError, evaluate, load_goals
+
+
+def _series(per_scenario):
+    """per_scenario: list (scenario) of list (replication) of monthly arrests."""
+    rows = []
+    for s, reps in enumerate(per_scenario):
+        for r, values in enumerate(reps):
+            for month, v in enumerate(values, start=1):
+                rows.append((s, r, month, 30 * month, "arrests", float(v)))
+                rows.append((s, r, month, 30 * month, "specialized_coverage", 0.1 * month * s))
+    return pd.DataFrame(rows, columns=["scenario_index", "replication", "month", "day_end", "variable", "value"])
+
+
+def _runs(values):
+    return pd.DataFrame([{"scenario_index": s, "replication": r, "connected_to_services": v,
+                          "extra": json.dumps({"x": 1})} for s, reps in enumerate(values)
+                         for r, v in enumerate(reps)])  # fmt: skip
+
+
+def test_change_goal_probability_and_month():
+    base = [[10, 10, 10, 10]] * 2
+    # option: month 1 is warm-up (ignored); replication 0 reaches -10% by month 3 from month 2 on, replication 1 never
+    option = [[10, 8, 9, 10], [10, 10, 10, 10]]
+    res = evaluate([Goal("arrests", change=-0.10, by_month=3)], _runs([[1, 1], [1, 1]]), _series([base, option]),
+                   ["A", "B"], warm_month=2)  # fmt: skip
+    b = res[0]["options"]["B"]
+    assert b["met_probability"] == 0.5 and res[0]["options"]["A"]["basis"] == "the reference"
+    assert b["met_median_month"] is None  # median of (month 2, never) is never
+    assert "10% fewer arrests" in res[0]["goal"]
+
+
+def test_level_goals_monthly_and_whole_period():
+    series = _series([[[1, 1, 1, 1]] * 2, [[1, 1, 1, 1]] * 2])
+    res = evaluate([Goal("specialized_coverage", at_least=0.3, by_month=4), Goal("connected_to_services", at_least=5)],
+                   _runs([[4, 6], [6, 7]]), series, ["A", "B"], warm_month=2)  # fmt: skip
+    cov = res[0]["options"]
+    assert cov["A"]["met_probability"] == 0 and cov["B"]["met_probability"] == 1
+    assert cov["B"]["met_median_month"] == 3  # 0.3 from month 3 on
+    whole = res[1]["options"]
+    assert whole["A"]["met_probability"] == 0.5 and whole["B"]["met_probability"] == 1
+    with pytest.raises(GoalError, match="neither a monthly series nor a summary metric"):
+        evaluate([Goal("nonsense", at_least=1)], _runs([[1, 1]]), series, ["A"], 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[[goals]]\nmetric = 'arrests'\nchange = -0.1\n", "goals[0].by_month: expected a month"),
+        ("[[goals]]\nmetric = 'arrests'\nchange = 'ten'\nby_month = 3\n", "goals[0].change: expected a number"),
+        ("[[goals]]\nmetric = 'arrests'\nat_least = 1\nat_most = 2\n", "goals[0]: expected exactly one of"),
+        ("[[goals]]\nmetric = 'arrests'\nat_least = 1\nby_month = 0\n", "goals[0].by_month: expected a whole month"),
+        ("[[goals]]\nmetrik = 'arrests'\n", "goals[0].metrik: unknown key"),
+        ("title = 'x'\n", "expected one or more [[goals]] tables"),
+    ],
+)
+def test_bad_goal_files_one_line(tmp_path, text, expected):
+    path = tmp_path / "goals.toml"
+    path.write_text(text)
+    with pytest.raises(GoalError) as info:
+        load_goals(path)
+    assert str(path) in str(info.value) and expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_report_with_goals_shows_them_and_a_bad_file_writes_nothing(tmp_path, capsys):
+    goals = tmp_path / "goals.toml"
+    goals.write_text("[[goals]]\nmetric = 'arrests'\nchange = -0.1\nby_month = 2\n\n"
+                     "[[goals]]\nmetric = 'specialized_coverage'\nat_least = 0.2\n")  # fmt: skip
+    out = tmp_path / "r.html"
+    args = ["report", str(SCENARIOS / "small_district.toml"), str(SCENARIOS / "mobile_crisis.toml"), "-R", "2",
+            "--days", "60", "--workers", "1", "--no-progress", "--out", str(out)]  # fmt: skip
+    assert main([*args, "--goals", str(goals)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert [g["metric"] for g in data["goals"]] == ["arrests", "specialized_coverage"]
+    assert "<h2 id=goals>Goals</h2>" in out.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[goals]]\nmetric = 'arrests'\n")
+    out2 = tmp_path / "r2.html"
+    assert main([*args[:-1], str(out2), "--goals", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.toml, goals[0]" in err[0] and not out2.exists()
+
+
+def test_public_api_check_goals():
+    import crisis_sim as cs
+
+    df = cs.check_goals(["small_district", "mobile_crisis"],
+                        [{"metric": "specialized_coverage", "at_least": 0.05}], replications=2, days=60)  # fmt: skip
+    assert list(df["option"]) == ["Police as usual", "Mobile crisis team + stabilisation centre"]
+    assert df.loc[0, "met_probability"] == 0 and df.loc[1, "met_probability"] == 1
+    with pytest.raises(ValueError, match=r"goals, goals\[0\]: expected exactly one of"):
+        cs.check_goals(["small_district"], [{"metric": "arrests"}], replications=1, days=10)
