@@ -264,7 +264,8 @@ def evppi(nb: pd.DataFrame, params: pd.DataFrame) -> pd.Series:
         for j in range(1, inc.shape[1]):
             fitted[:, j] = _smoother(len(theta)).fit(theta, inc[:, j]).predict(theta)
         value = float(np.mean(np.max(fitted, axis=1)) - np.max(np.mean(fitted, axis=0)))
-        out[name] = max(0.0, value)
+        scale = float(np.max(np.abs(inc))) or 1.0
+        out[name] = value if value > 1e-9 * scale else 0.0  # clipped at 0, rounding noise included
     return pd.Series(out, dtype=float).sort_values(ascending=False)
 
 
