@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crisis_sim.analysis import uncertainty as u
 
@@ -110,3 +112,26 @@ def test_metric_without_direction_is_refused():
     runs = _runs({"base": [[1]], "alt": [[2]]}, "calls")
     with pytest.raises(ValueError, match="no better direction"):
         u.metric_net_benefit(runs, "calls", ["base", "alt"])
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1000), st.integers(-50, 50)),
+        min_size=2,
+        max_size=7,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_incremental_analysis_frontier_icers_rise_and_no_frontier_option_is_dominated(points):
+    costs = {f"s{i}": float(c) for i, (c, _) in enumerate(points)}
+    effects = {f"s{i}": float(e) for i, (_, e) in enumerate(points)}
+    table = u.incremental_analysis(costs, effects)
+    front = table[table["status"] == "frontier"]
+    assert len(front) >= 1
+    icers = front["icer"].to_numpy()[1:]
+    assert all(np.isfinite(icers)) and all(icers > 0) and list(icers) == sorted(icers)
+    for row in front.itertuples():
+        assert not any(
+            (c <= row.cost and e >= row.effect and (c < row.cost or e > row.effect))
+            for c, e in zip(table["cost"], table["effect"], strict=True)
+        )
