@@ -10,7 +10,8 @@ Pure functions of tidy DataFrames (no simulation here; docs/uncertainty.md). A P
 - Probability best: the share of draws in which a strategy has the best draw mean (ties split evenly).
 - EVPPI by regression (Strong, Oakley & Brennan 2014, [strong2014]): the net benefit of each strategy relative to
   the first is regressed on one parameter with a penalised cubic spline (scikit-learn), and
-  ``EVPPI = mean(max fitted) - max(mean fitted)``; it is clipped at 0 (the estimator can dip below).
+  ``EVPPI = mean(max fitted) - max(mean fitted)``; it is clipped to [0, EVPI] (the estimator can overshoot
+  either bound by fitting noise).
 """
 
 from __future__ import annotations
@@ -251,9 +252,10 @@ def _smoother(n: int):
 
 def evppi(nb: pd.DataFrame, params: pd.DataFrame) -> pd.Series:
     """Per parameter (column of ``params``, rows = draws aligned with ``nb``): the regression estimate of the
-    expected value of partial perfect information, sorted high to low, clipped at 0."""
+    expected value of partial perfect information, sorted high to low, clipped to [0, EVPI]."""
     x = nb.to_numpy(dtype=float)
     inc = x - x[:, [0]]  # relative to the first strategy: one fit fewer, same decision
+    total = evpi(nb)
     out = {}
     for name in params.columns:
         theta = params[name].to_numpy(dtype=float).reshape(-1, 1)
@@ -265,6 +267,7 @@ def evppi(nb: pd.DataFrame, params: pd.DataFrame) -> pd.Series:
             fitted[:, j] = _smoother(len(theta)).fit(theta, inc[:, j]).predict(theta)
         value = float(np.mean(np.max(fitted, axis=1)) - np.max(np.mean(fitted, axis=0)))
         scale = float(np.max(np.abs(inc))) or 1.0
+        value = min(value, total)  # EVPPI <= EVPI; the regression estimate can overshoot by fitting noise
         out[name] = value if value > 1e-9 * scale else 0.0  # clipped at 0, rounding noise included
     return pd.Series(out, dtype=float).sort_values(ascending=False)
 
