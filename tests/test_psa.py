@@ -84,3 +84,19 @@ def test_bad_evidence_file_exits_2_with_one_line_and_writes_nothing(tmp_path):
     assert (
         proc.returncode == 2 and "--evppi-wtp" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     )
+
+
+def test_api_psa_returns_tidy_tables():
+    import crisis_sim as cs
+
+    out = cs.psa({"police": "small_district", "co": "co_response"}, draws=2, replications=1, days=30,
+                 metrics=["arrests", "cost_total"])  # fmt: skip
+    assert set(out) == {"summary", "monte_carlo", "cost_effectiveness", "incremental", "ceac", "evppi", "draws",
+                        "runs"}  # fmt: skip
+    assert set(out["summary"]["strategy"]) == {"police", "co"} and set(out["summary"]["metric"]) == {
+        "arrests",
+        "cost_total",
+    }
+    assert len(out["runs"]) == 2 * 2 and len(out["draws"]) == 2
+    assert set(out["cost_effectiveness"]["outcome"]) >= {"arrests", "connected_to_services"}
+    assert set(out["evppi"]["metric"]) == {"arrests"}
