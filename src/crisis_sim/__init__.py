@@ -38,6 +38,8 @@ _EXPORTS = {
     "run": "crisis_sim.api",
     "counted": "crisis_sim.api",
     "compare": "crisis_sim.api",
+    "psa": "crisis_sim.api",
+    "load_evidence": "crisis_sim.analysis.evidence",
     "sweep": "crisis_sim.api",
     "build_experiment": "crisis_sim.api",
     "load_runs": "crisis_sim.api",

@@ -303,6 +303,74 @@ def compare(
     return _tidy(_comparison(outcome.runs, spec, wanted), spec, store)
 
 
+def psa(
+    scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
+    draws: int = 20,
+    replications: int = 2,
+    seed: int = 0,
+    days: int | None = None,
+    store: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    metrics: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    evidence: str | os.PathLike[str] | None = None,
+    evidence_options: Sequence[str] = (),
+    evppi_metrics: Sequence[str] = ("arrests",),
+    progress: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Probabilistic sensitivity analysis across strategies, as ``crisis-sim compare ... --psa N`` does.
+
+    Draws ``draws`` joint parameter sets from the evidence file, applies each identically to every strategy
+    (paths of programs a strategy does not run are skipped), runs ``replications`` paired replications per draw
+    (plus each strategy at its point values, for the run-to-run-noise interval) through the results store.
+
+    Args:
+        scenarios: as :func:`compare`; the first is the comparator.
+        draws: joint parameter draws (a Latin hypercube through each input's inverse CDF).
+        replications, seed, days, store, workers, executor, overrides, progress: as :func:`compare`.
+        metrics: metrics to summarise (default: the key metrics).
+        evidence: an evidence file (default: the packaged ``evidence/default.toml``, docs/uncertainty.md).
+        evidence_options: structural alternatives of that file to use (e.g. ``["cit_compton2014"]``).
+        evppi_metrics: decision metrics for EVPI/EVPPI.
+
+    Returns:
+        Tidy DataFrames: ``summary`` (metric, strategy, diff_median, diff_low, diff_high, prob_best, better),
+        ``monte_carlo`` (as :func:`compare`, at the point values), ``cost_effectiveness`` (strategy, outcome,
+        unit, median, low, high, ratio_of_means, effect_*, cost_*), ``incremental`` (outcome, strategy, cost,
+        effect, status, icer), ``ceac`` (outcome, wtp, strategy, probability), ``evppi`` (metric, parameter,
+        value, evpi), ``draws`` (one row per draw, one column per evidence entry) and ``runs`` (draw, strategy,
+        replication, metrics).
+
+    Example:
+        >>> out = cs.psa(["small_district", "co_response"], draws=8, replications=2, days=60)
+        >>> out["summary"].query("metric == 'arrests'")
+    """
+    from crisis_sim.analysis.evidence import load_evidence
+    from crisis_sim.analysis.psa import build_psa_spec, psa_tables
+    from crisis_sim.outcomes import KEY_METRICS
+
+    base = build_experiment(scenarios, replications, seed, days, overrides)
+    ev = load_evidence(evidence, list(evidence_options))
+    plan = build_psa_spec(base, ev, int(draws))
+    wanted = _metrics(metrics, KEY_METRICS)
+    outcome = _execute(plan.spec, store, workers, executor, progress)
+    result = psa_tables(plan, outcome.runs, wanted, list(evppi_metrics))
+    mc = _tidy(result.monte_carlo, base, None)
+    evppi = pd.DataFrame(
+        [{"metric": m, "parameter": k, "value": float(v), "evpi": result.evpi[m]}
+         for m, values in result.evppi.items() for k, v in values.items()],
+        columns=["metric", "parameter", "value", "evpi"],
+    )  # fmt: skip
+    incremental = pd.concat([t.assign(outcome=o) for o, t in result.incremental.items()], ignore_index=True) \
+        if result.incremental else pd.DataFrame()  # fmt: skip
+    curves = pd.concat([t.assign(outcome=o) for o, t in result.ceac.items()], ignore_index=True) \
+        if result.ceac else pd.DataFrame()  # fmt: skip
+    return {"summary": result.summary, "monte_carlo": mc, "cost_effectiveness": result.cost_effectiveness,
+            "incremental": incremental, "ceac": curves, "evppi": evppi, "draws": result.draws,
+            "runs": result.runs}  # fmt: skip
+
+
 def sweep(
     scenario: str | os.PathLike[str],
     params: Mapping[str, Sequence[Any]] | None = None,

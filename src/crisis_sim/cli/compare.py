@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import shutil
@@ -107,6 +108,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="scenario file, built-in name or variant FILE::NAME:PATH=VALUE,...",
     )
     add_experiment_options(p)
+    g = p.add_argument_group("probabilistic sensitivity analysis (docs/uncertainty.md)")
+    g.add_argument(
+        "--psa",
+        type=positive("draws"),
+        metavar="N",
+        help="also draw N joint parameter sets from the evidence file, apply each to every scenario and report "
+        "the paired differences over draws x replications, probability best, cost per outcome and EVPPI",
+    )
+    g.add_argument(
+        "--evidence",
+        metavar="FILE",
+        help="evidence distributions (TOML; default: the packaged evidence/default.toml)",
+    )
+    g.add_argument(
+        "--evidence-option",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a structural alternative of the evidence file (repeatable; e.g. cit_compton2014)",
+    )
+    g.add_argument(
+        "--evppi-metric",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="decision metric for EVPI/EVPPI (repeatable; default: arrests)",
+    )
+    g.add_argument(
+        "--evppi-wtp",
+        action="append",
+        default=[],
+        metavar="OUTCOME=VALUE",
+        help="also EVPI/EVPPI of the net monetary benefit VALUE x OUTCOME gained - extra cost (repeatable; "
+        "OUTCOME: arrests, ed_transports, involuntary_holds, use_of_force, connected_to_services)",
+    )
     p.set_defaults(func=_compare)
 
 
@@ -117,7 +153,86 @@ def _compare(args: argparse.Namespace) -> int:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
     except SpecError as exc:
         raise UsageError(str(exc)) from None
-    return execute(args, requests, command="compare")
+    if args.psa is None:
+        if args.evidence or args.evidence_option or args.evppi_metric or args.evppi_wtp:
+            raise UsageError("--evidence, --evidence-option, --evppi-metric and --evppi-wtp need --psa N")
+        return execute(args, requests, command="compare")
+    return execute_psa(args, requests)
+
+
+def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
+    """compare --psa N: one store holding (N draws + point values) x strategies x R replications."""
+    from crisis_sim.analysis.evidence import load_evidence
+    from crisis_sim.analysis.psa import build_psa_spec, format_psa, psa_document, psa_tables
+    from crisis_sim.analysis.uncertainty import DIRECTION, OUTCOMES
+    from crisis_sim.experiments.compare import with_extra_metrics
+    from crisis_sim.experiments.runner import Interrupted, run_batch
+    from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
+    from crisis_sim.experiments.store import ResultStore, StoreError
+    from crisis_sim.outcomes import KEY_METRICS
+    from crisis_sim.provenance import provenance
+
+    metrics = list(dict.fromkeys(args.metric)) or list(KEY_METRICS)
+    evppi_metrics = list(dict.fromkeys(args.evppi_metric)) or ["arrests"]
+    bad = [m for m in evppi_metrics if m not in DIRECTION]
+    if bad:
+        raise UsageError(f"--evppi-metric: expected a metric with a better direction ({', '.join(sorted(DIRECTION))}),"
+                         f" found {bad[0]!r}")  # fmt: skip
+    wtp: dict[str, float] = {}
+    for text in args.evppi_wtp:
+        outcome, _, value = text.partition("=")
+        try:
+            wtp[outcome.strip()] = float(value)
+        except ValueError:
+            wtp[""] = math.nan
+        if (
+            outcome.strip() not in OUTCOMES
+            or not math.isfinite(wtp[outcome.strip()])
+            or wtp[outcome.strip()] < 0
+        ):
+            raise UsageError(f"--evppi-wtp: expected OUTCOME=VALUE with OUTCOME one of {', '.join(OUTCOMES)} and "
+                             f"VALUE a number >= 0 (dollars per unit gained), found {text!r}")  # fmt: skip
+    evidence = load_evidence(args.evidence, args.evidence_option)
+    try:
+        common = dict(parse_assignment(text) for text in args.set)
+        base = build_spec(requests, args.replications, args.seed, args.days, common)
+        plan = build_psa_spec(base, evidence, args.psa)
+    except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    tmp = None if args.out else tempfile.mkdtemp(prefix="crisis-sim-psa-")
+    out = Path(args.out or tmp)
+    try:
+        try:
+            with ResultStore(out, plan.spec, allow_version_change=args.allow_version_change) as store:
+                run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
+                          progress=not args.no_progress)  # fmt: skip
+                runs = store.read_runs()
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+        except Interrupted as exc:
+            return report_interrupted(exc, args.out)
+        runs, unknown = with_extra_metrics(runs, metrics)
+        if unknown:
+            raise UsageError(f"--metric: expected a stored metric, found {unknown[0]!r}")
+        result = psa_tables(plan, runs, metrics, evppi_metrics, wtp=wtp)
+        document = {**result.monte_carlo, "replications": plan.spec.replications, "seed": plan.spec.root_seed,
+                    "days": plan.spec.days, "psa": psa_document(result, evidence),
+                    "store": str(out) if args.out else None, "provenance": provenance()}  # fmt: skip
+        if args.out:
+            tmp_json = out / ".compare.json.tmp"
+            tmp_json.write_text(dumps(document) + "\n")
+            os.replace(tmp_json, out / "compare.json")
+            result.draws.to_csv(out / "psa_draws.csv")
+        if args.json:
+            print(json.dumps(jsonable(document)))
+        else:
+            print(format_psa(result))
+            if args.out:
+                print(f'\nresults in {out}: runs/*.parquet, compare.json (with "psa"), psa_draws.csv')
+    finally:
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 def execute(

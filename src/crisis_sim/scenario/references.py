@@ -133,8 +133,9 @@ def _comment(line: str) -> str:
 
 
 def toml_files(root: Path = ROOT) -> list[Path]:
-    """The shipped scenarios, calibration inputs/targets and sensitivity inputs."""
+    """The shipped scenarios, evidence files, calibration inputs/targets and sensitivity inputs."""
     files = sorted((root / "src" / "crisis_sim" / "scenarios").glob("*.toml"))
+    files += sorted((root / "src" / "crisis_sim" / "evidence").glob("*.toml"))
     files += sorted((root / "calibration").glob("*.toml"))
     files += sorted((root / "sensitivity").glob("*.toml"))
     return files
