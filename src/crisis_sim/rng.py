@@ -36,20 +36,23 @@ PROGRAM_STREAMS: dict[str, int] = {
 
 # Columns of a crisis's latent row (``model.calls``): every decision about an MH call reads its own column, so a
 # scenario change alters the outcome of a decision, never which random number it sees. Never renumber; a new
-# owner takes free columns below N_LATENTS (or N_LATENTS grows, which changes every ledger).
+# owner takes free columns below N_LATENTS (none is free now: 20 and 29 were the last) (or N_LATENTS grows, which changes every ledger).
 N_LATENTS = 32
 LATENTS: dict[str, dict[str, int]] = {
     "core": {
         "identify": 0, "risk": 1, "risk_assess": 2, "weapon": 3, "travel": 4, "scene": 5, "disposition": 6,
         "force": 7, "subject_injury": 8, "officer_injury": 9, "attend": 10, "engagement": 11, "disengage": 12,
         "admit": 13, "transport": 14, "ed_assess": 15, "booking": 16, "discharge_referral": 17,
+        # substance involvement of this crisis (dispatch.case_mix_by_time only; column 20 was free)
+        "substance": 20,
     },
     # recognised by the protocol (beyond the call-taker), then screening time; resolved by phone, referral, time
     "triage": {"identify_screen": 18, "phone": 19},
     # the clinician's own travel (meet-at-scene); follow-up or not, then referral, then its duration
     "co_response": {"clinician_travel": 21, "follow_up": 22},
-    # dispatcher sends an eligible call to police anyway; the team calls backup (and when); the team's scene time
-    "mobile_crisis": {"bias": 23, "backup": 24, "team_scene": 25},
+    # dispatcher sends an eligible call to police anyway; the team calls backup (and when); the team's scene time;
+    # a team member hurt in an escalation (risk_based_safety only; column 29 was free)
+    "mobile_crisis": {"bias": 23, "backup": 24, "team_scene": 25, "clinician_injury": 29},
     # officer refers the report to the CRPO; consent at the first offer; psychiatrist needed at the first visit
     "outreach": {"refer": 26, "consent": 27, "psychiatrist": 28},
     # length of stay; drop-off time for the transporting unit
