@@ -617,6 +617,27 @@ class Costs(Strict):
     )
 
 
+# --- outcomes ------------------------------------------------------------------------------------------------
+class RecordedOutcomes(Strict):
+    """[outcomes.recorded]: the metrics as an evaluation built from dispatch data would count them."""
+
+    enabled: bool = Field(
+        False, description="switch: add summary['recorded'] (identified MH calls only) beside the true metrics"
+    )
+    repeat_windows_days: list[Annotated[int, Field(ge=1, le=3650)]] = param(
+        [30, 90, 365],
+        source="scenario choice: windows for repeat contacts (the CSG framework's repeat encounters [csg2024]; "
+        "90 days and 12 months are common in evaluations)",
+        unit="days",
+        min_length=1,
+        max_length=10,
+    )
+
+
+class Outcomes(Strict):
+    recorded: RecordedOutcomes = RecordedOutcomes()
+
+
 # --- run control ---------------------------------------------------------------------------------------------
 class Simulation(Strict):
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days, warm-up included")
@@ -638,6 +659,7 @@ class Scenario(Strict):
     destinations: Destinations = Destinations()
     dispositions: Dispositions = Dispositions()
     costs: Costs = Costs()
+    outcomes: Outcomes = Outcomes()
     programs: ProgramsConfig = ProgramsConfig()
     timeline: TimelineEvents = Field(default_factory=list, description="dated events (docs/events.md)")
 
