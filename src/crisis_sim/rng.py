@@ -36,15 +36,13 @@ PROGRAM_STREAMS: dict[str, int] = {
 
 # Columns of a crisis's latent row (``model.calls``): every decision about an MH call reads its own column, so a
 # scenario change alters the outcome of a decision, never which random number it sees. Never renumber; a new
-# owner takes free columns below N_LATENTS (none is free now: 20 and 29 were the last) (or N_LATENTS grows, which changes every ledger).
+# owner takes free columns below N_LATENTS (20 is the last free one: keep it for programs defined outside the package) (or N_LATENTS grows, which changes every ledger).
 N_LATENTS = 32
 LATENTS: dict[str, dict[str, int]] = {
     "core": {
         "identify": 0, "risk": 1, "risk_assess": 2, "weapon": 3, "travel": 4, "scene": 5, "disposition": 6,
         "force": 7, "subject_injury": 8, "officer_injury": 9, "attend": 10, "engagement": 11, "disengage": 12,
         "admit": 13, "transport": 14, "ed_assess": 15, "booking": 16, "discharge_referral": 17,
-        # substance involvement of this crisis (dispatch.case_mix_by_time only; column 20 was free)
-        "substance": 20,
     },
     # recognised by the protocol (beyond the call-taker), then screening time; resolved by phone, referral, time
     "triage": {"identify_screen": 18, "phone": 19},

@@ -32,7 +32,6 @@ U_TRANSPORT = _CORE["transport"]
 U_ED_ASSESS = _CORE["ed_assess"]
 U_BOOKING = _CORE["booking"]
 U_DISCHARGE_REFERRAL = _CORE["discharge_referral"]
-U_SUBSTANCE = _CORE["substance"]
 
 NOT_SET = math.nan
 

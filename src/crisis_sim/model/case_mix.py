@@ -4,7 +4,9 @@ the call is received (``dispatch.case_mix_by_time``).
 Each decision reads the call's own latent uniform against a probability shifted by the factor of the call's hour
 of the week (168 bins, Monday 00:00 first), so common random numbers hold: the same crisis keeps its uniforms and
 only the thresholds move. Risk uses an odds multiplier of medium-or-high against low (medium and high keep their
-ratio); weapons, identification and substance involvement use probability multipliers capped at 1.
+ratio); weapons, identification and substance involvement use probability multipliers capped at 1. Substance
+involvement reads the risk uniform's position within the band of the call's risk level, which is uniform and
+independent of the level (a conditional quantile), so the mechanism needs no latent column of its own.
 """
 
 from __future__ import annotations
@@ -54,9 +56,18 @@ class CaseMix:
         h = self.hour_of_week(call.t_received)
         p_low, p_med = self.risk_shares(mix, h)
         u = lat[C.U_RISK]
-        call.risk = 0 if u < p_low else (1 if u < p_low + p_med else 2)
+        p_elev = p_low + p_med
+        if u < p_low:
+            call.risk, lo, hi = 0, 0.0, p_low
+        elif u < p_elev:
+            call.risk, lo, hi = 1, p_low, p_elev
+        else:
+            call.risk, lo, hi = 2, p_elev, 1.0
+        # The risk uniform's position within its level's band: uniform and independent of the level, so it decides
+        # substance involvement without a latent column of its own (conditional quantile).
+        v = (u - lo) / (hi - lo) if hi > lo else 0.5
         call.assessed_risk = dispatcher.assess_risk(call.risk, lat[C.U_RISK_ASSESS])
         call.identified = lat[C.U_IDENTIFY] < min(1.0, dispatcher.identification * self.identification[h])
         call.weapon = lat[C.U_WEAPON] < min(1.0, weapon_share * self.weapon[h])
         p_sub = (self.p_user if r.substance_use else self.p_other) * self.substance[h]
-        call.substance_use = bool(lat[C.U_SUBSTANCE] < min(1.0, p_sub))
+        call.substance_use = bool(v < min(1.0, p_sub))
