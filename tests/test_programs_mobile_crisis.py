@@ -236,3 +236,92 @@ def test_backup_share_matches_the_parameter():
     assert n > 500
     sd = math.sqrt(p * (1 - p) / n)
     assert abs(k / n - p) < 4 * sd, (k, n)
+
+
+# --- risk-based safety (risk_based_safety): backup and clinician injury follow the call's true risk and weapon ---
+SAFETY = dict(risk_based_safety=True, max_assessed_risk="medium")
+
+
+def test_safety_off_by_default_and_summary_has_no_injury_key():
+    cfg = load_scenario("mobile_crisis").programs.mobile_crisis
+    assert cfg.risk_based_safety is False
+    _, res = run()
+    assert "clinician_injuries" not in res.summary
+
+
+@settings(max_examples=40, deadline=None)
+@given(low=st.floats(0.0, 0.5), med=st.floats(0.0, 0.5), high=st.floats(0.0, 0.5), weapon_or=st.floats(1.0, 10.0))
+def test_backup_risk_is_by_true_risk_and_a_weapon_raises_it(low, med, high, weapon_or):
+    cfg = scenario(
+        risk_based_safety=True, backup_by_true_risk={"low": low, "medium": med, "high": high}, backup_weapon_or=weapon_or
+    ).programs.mobile_crisis
+    for risk, p in enumerate((low, med, high)):
+        assert cfg.backup_risk(risk, False) == p
+        assert p <= cfg.backup_risk(risk, True) <= 1.0
+
+
+def test_backup_only_on_truly_high_risk_calls_when_only_those_escalate():
+    model, res = run(120, over=BUSY_CITY, teams=3, backup_by_true_risk={"low": 0.0, "medium": 0.0, "high": 1.0},
+                     **SAFETY)  # fmt: skip
+    calls = {c.call_id: c for c in model.mh_calls}
+    backups = program(model).backups
+    served_high = [c for c in model.mh_calls if c.program == "mobile_crisis" and c.risk == 2]
+    assert backups and served_high  # dispatch assessed them medium: triage errors send teams to risky calls
+    assert all(calls[b["call_id"]].risk == 2 for b in backups)
+    assert len(backups) == len(served_high)
+
+
+def test_unreported_weapons_reach_teams_only_under_the_switch():
+    over = {**BUSY_CITY, "dispatch.weapon_share": 0.3}
+    model, _ = run(90, over=over, teams=3, risk_based_safety=True, weapon_reported_share=0.0)
+    assert any(c.weapon for c in model.mh_calls if c.program == "mobile_crisis")
+    model, _ = run(90, over=over, teams=3, risk_based_safety=True, weapon_reported_share=1.0)
+    assert not any(c.weapon for c in model.mh_calls if c.program == "mobile_crisis")
+    model, _ = run(90, over=over, teams=3)
+    assert not any(c.weapon for c in model.mh_calls if c.program == "mobile_crisis")
+
+
+def test_clinician_injuries_are_counted_per_backup():
+    section = dict(SAFETY, teams=3, backup_by_true_risk={"low": 0.1, "medium": 0.1, "high": 0.1})
+    model, res = run(90, over=BUSY_CITY, clinician_injury_given_backup=1.0, **section)
+    n = res.summary["backup_requests"]
+    assert n > 0 and res.summary["clinician_injuries"] == n
+    model, res = run(90, over=BUSY_CITY, clinician_injury_given_backup=0.0, **section)
+    assert res.summary["backup_requests"] == n and res.summary["clinician_injuries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("section", "needle"),
+    [
+        ({"backup_by_true_risk": {"low": 0.1, "medium": 0.1}}, "backup_by_true_risk"),
+        ({"backup_by_true_risk": {"low": 0.1, "medium": 0.1, "high": 1.2}}, "backup_by_true_risk.high"),
+        ({"weapon_reported_share": 1.5}, "weapon_reported_share"),
+        ({"backup_weapon_or": 0.0}, "backup_weapon_or"),
+        ({"risk_based_safety": 1}, "risk_based_safety"),
+    ],
+)
+def test_schema_rejects_bad_safety_settings(section, needle):
+    with pytest.raises(ScenarioError) as exc:
+        with_overrides(_base(), {"programs.mobile_crisis": section}, label="city.toml")
+    assert len(exc.value.lines) == 1
+    line = exc.value.lines[0]
+    assert line.startswith("city.toml") and f"programs.mobile_crisis.{needle}" in line and "expected" in line
+
+
+@pytest.mark.slow
+def test_widening_eligibility_raises_the_backup_rate_under_risk_based_safety():
+    """Shipped eligibility (assessed low): about CAHOOTS's 0.6%; assessed medium admitted: clearly more."""
+
+    def rate(**section):
+        n = k = 0
+        for seed in range(3):
+            model, res = run(365, seed, over=BUSY_CITY, teams=3, risk_based_safety=True, **section)
+            n += res.summary["handled_by"]["mobile_crisis"]
+            k += res.summary["backup_requests"]
+        return k / n, n
+
+    shipped, n = rate()
+    widened, m = rate(max_assessed_risk="medium")
+    assert n > 1500 and m > n
+    assert 0.002 < shipped < 0.012
+    assert widened > 2 * shipped

@@ -36,7 +36,7 @@ PROGRAM_STREAMS: dict[str, int] = {
 
 # Columns of a crisis's latent row (``model.calls``): every decision about an MH call reads its own column, so a
 # scenario change alters the outcome of a decision, never which random number it sees. Never renumber; a new
-# owner takes free columns below N_LATENTS (or N_LATENTS grows, which changes every ledger).
+# owner takes free columns below N_LATENTS (20 is the last free one: keep it for programs defined outside the package) (or N_LATENTS grows, which changes every ledger).
 N_LATENTS = 32
 LATENTS: dict[str, dict[str, int]] = {
     "core": {
@@ -48,8 +48,9 @@ LATENTS: dict[str, dict[str, int]] = {
     "triage": {"identify_screen": 18, "phone": 19},
     # the clinician's own travel (meet-at-scene); follow-up or not, then referral, then its duration
     "co_response": {"clinician_travel": 21, "follow_up": 22},
-    # dispatcher sends an eligible call to police anyway; the team calls backup (and when); the team's scene time
-    "mobile_crisis": {"bias": 23, "backup": 24, "team_scene": 25},
+    # dispatcher sends an eligible call to police anyway; the team calls backup (and when); the team's scene time;
+    # a team member hurt in an escalation (risk_based_safety only; column 29 was free)
+    "mobile_crisis": {"bias": 23, "backup": 24, "team_scene": 25, "clinician_injury": 29},
     # officer refers the report to the CRPO; consent at the first offer; psychiatrist needed at the first visit
     "outreach": {"refer": 26, "consent": 27, "psychiatrist": 28},
     # length of stay; drop-off time for the transporting unit

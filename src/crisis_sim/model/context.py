@@ -80,6 +80,10 @@ class ModelContext(Protocol):
         ...
 
     # --- demand (timeline effects) ----------------------------------------------------------------------------
+    def weapon_probability(self, t: float) -> float:
+        """Probability that an MH call received at minute ``t`` involves a weapon (case mix by time applied)."""
+        ...
+
     def set_mh_rate_factors(self, factors: dict[int, float]) -> None:
         """MH crises in district ``d`` arrive at ``factors[d]`` x the base hazard from now."""
         ...

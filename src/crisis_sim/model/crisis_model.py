@@ -22,6 +22,7 @@ import simpy
 from crisis_sim import rng as rngmod
 from crisis_sim.model import calls as C
 from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher
+from crisis_sim.model.case_mix import CaseMix
 from crisis_sim.model.clock import CountingEnvironment
 from crisis_sim.model.context import ProgramHooks, TimelineHooks
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Waitlist
@@ -108,6 +109,8 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.dispatcher = Dispatcher(
             self, scenario.dispatch.mh_identification, scenario.dispatch.risk_assessment_accuracy
         )
+        cm = scenario.dispatch.case_mix_by_time
+        self.case_mix = CaseMix(cm) if cm.enabled else None
         self._build_police()
         self.crpos = [CommunityRelationsOfficer(self, d) for d in range(len(scenario.city.districts))]
         self.ed = EmergencyDepartment(self)

@@ -37,14 +37,25 @@ class Encounters:
         dsp = self.cfg.dispatch
         mix = dsp.risk_by_severity[SEVERITIES[r.severity]]
         u = lat[C.U_RISK]
-        call.risk = 0 if u < mix.low else (1 if u < mix.low + mix.medium else 2)
-        call.assessed_risk = self.dispatcher.assess_risk(call.risk, lat[C.U_RISK_ASSESS])
-        call.identified = self.dispatcher.identify(lat[C.U_IDENTIFY])
-        call.weapon = lat[C.U_WEAPON] < dsp.weapon_share
-        call.substance_use = r.substance_use
+        cm = self.case_mix
+        if cm is None:
+            call.risk = 0 if u < mix.low else (1 if u < mix.low + mix.medium else 2)
+            call.assessed_risk = self.dispatcher.assess_risk(call.risk, lat[C.U_RISK_ASSESS])
+            call.identified = self.dispatcher.identify(lat[C.U_IDENTIFY])
+            call.weapon = lat[C.U_WEAPON] < dsp.weapon_share
+            call.substance_use = r.substance_use
+        else:
+            cm.draw(call, r, mix, self.dispatcher, dsp.weapon_share)
         self.mh_calls.append(call)
         self.open_mh[call.call_id] = call
         return call
+
+    def weapon_probability(self, t: float) -> float:
+        """Probability that an MH call received at ``t`` involves a weapon (after the case mix by time)."""
+        p = self.cfg.dispatch.weapon_share
+        if self.case_mix is not None:
+            p = min(1.0, p * self.case_mix.weapon[self.case_mix.hour_of_week(t)])
+        return p
 
     def _mh_call(self, call: C.Call):
         for program in self.programs:

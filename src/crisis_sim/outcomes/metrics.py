@@ -13,9 +13,10 @@ import numpy as np
 import pandas as pd
 
 from crisis_sim.outcomes.program_metrics import program_metrics
+from crisis_sim.outcomes.recorded import recorded_metrics
+from crisis_sim.outcomes.repeats import DAY_MIN, _rate, repeats_within  # noqa: F401  (re-exported)
 from crisis_sim.scenario.schema import Scenario
 
-DAY_MIN = 24 * 60
 KEY_METRICS = (
     "calls", "mh_calls", "mh_identified", "arrests", "arrest_rate", "use_of_force", "force_rate", "injuries",
     "ed_transports", "involuntary_holds", "resolved_on_scene", "referrals", "connected_to_services",
@@ -24,32 +25,8 @@ KEY_METRICS = (
 )  # fmt: skip
 
 
-def _rate(num: float, den: float) -> float:
-    return float(num) / float(den) if den else 0.0
-
-
 def _finite(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
-
-
-def repeats_within(mh: pd.DataFrame, window_days: float, horizon_min: float, warm_min: float) -> tuple[int, float]:
-    """(people with a counted call that followed their previous call within the window,
-    share of counted calls followed by another within the window among calls with full follow-up)."""
-    calls = mh.sort_values(["resident", "t_received"])
-    t = calls["t_received"].to_numpy()
-    res = calls["resident"].to_numpy()
-    same_prev = np.r_[False, res[1:] == res[:-1]]
-    gap_prev = np.r_[np.inf, np.diff(t)]
-    window = window_days * DAY_MIN
-    counted = t >= warm_min
-    repeat = same_prev & (gap_prev <= window) & counted
-    people = int(np.unique(res[repeat]).size)
-    same_next = np.r_[res[1:] == res[:-1], False]
-    gap_next = np.r_[np.diff(t), np.inf]
-    followed = same_next & (gap_next <= window)
-    eligible = counted & (t + window <= horizon_min)
-    share = _rate(int((followed & eligible).sum()), int(eligible.sum()))
-    return people, share
 
 
 def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario) -> dict[str, object]:
@@ -92,6 +69,7 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
     # Day 0 is a Monday (demand profiles are Mon-Sun from the start of the run).
     weekdays = np.bincount(np.floor(mh["t_received"].to_numpy() / DAY_MIN).astype(int) % 7, minlength=7)[:7]
 
+    extra = recorded_metrics(ledger, scenario) if scenario.outcomes.recorded.enabled else {}
     return {
         "calls": int(len(counted)),
         "mh_calls": n_mh,
@@ -137,4 +115,5 @@ def summarize(ledger: pd.DataFrame, referrals: pd.DataFrame, scenario: Scenario)
         "cost_jail": cost_jail,
         "cost_total": cost_police + cost_ed + cost_inpatient + cost_jail,
         **program_metrics(mh),
+        **extra,
     }

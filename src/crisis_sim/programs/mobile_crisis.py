@@ -22,10 +22,11 @@ from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfi
 if TYPE_CHECKING:
     from crisis_sim.model.context import ModelContext
 
-# Latent columns owned by this program (18..31 are reserved for programs; 23-25 are mobile crisis's).
+# Latent columns owned by this program (18..31 are reserved for programs; 23-25 and 29 are mobile crisis's).
 U_BIAS = rng.latent("mobile_crisis", "bias")
 U_BACKUP = rng.latent("mobile_crisis", "backup")
 U_TEAM_SCENE = rng.latent("mobile_crisis", "team_scene")
+U_CLINICIAN_INJURY = rng.latent("mobile_crisis", "clinician_injury")
 DAY_MIN = 24 * 60
 RESPONDER = "mobile_crisis"
 BACKUP_RESPONDER = "mobile_crisis_backup"  # disposition odds once police have joined (patrol's)
@@ -64,6 +65,7 @@ class MobileCrisis(Program):
         self.backup_requests = 0  # all, warm-up included (the monthly series is cumulative)
         self.served = 0
         self.backups: list[dict[str, float]] = []  # one record per backup, for inspection and tests
+        self.clinician_injuries = 0  # all, warm-up included (risk_based_safety only)
         self.on_duty = 0
         self.duty_min = 0.0
         self.busy_min = 0.0
@@ -212,7 +214,7 @@ class MobileCrisis(Program):
 
     # --- dispatch ----------------------------------------------------------------------------------------
     def route(self, call: C.Call) -> Handler | None:
-        if call.weapon or call.assessed_risk > self.max_risk:
+        if self._weapon_reported(call) or call.assessed_risk > self.max_risk:
             return None  # not eligible under the team's rules
         if self.covered is not None and call.district not in self.covered:
             self.mark_unserved(call, "out_of_area")
@@ -236,6 +238,14 @@ class MobileCrisis(Program):
             return self._wait_then_attend
         self.mark_unserved(call, "busy")
         return None
+
+    def _weapon_reported(self, call: C.Call) -> bool:
+        """The weapon as dispatch knows it: every weapon, or (``risk_based_safety``) the reported share of them,
+        decided by the weapon's own latent uniform (a weapon call's uniform is uniform below its probability)."""
+        if not call.weapon or not self.config.risk_based_safety:
+            return call.weapon
+        p = self.model.weapon_probability(call.t_received)
+        return float(call.latents[C.U_WEAPON]) < p * self.config.weapon_reported_share
 
     def _wait_then_attend(self, call: C.Call):
         """Hold the call for a busy team up to the tolerance, then send police."""
@@ -268,8 +278,9 @@ class MobileCrisis(Program):
         yield env.timeout(travel)
         scene = self.scene(float(lat[U_TEAM_SCENE]))
         u_backup = float(lat[U_BACKUP])
-        if u_backup < cfg.backup_probability:
-            yield from self._with_backup(call, team, scene, u_backup / cfg.backup_probability, u_travel)
+        p_backup = cfg.backup_risk(call.risk, call.weapon) if cfg.risk_based_safety else cfg.backup_probability
+        if u_backup < p_backup:
+            yield from self._with_backup(call, team, scene, u_backup / p_backup, u_travel)
             return
         yield env.timeout(scene)
         model.resolve_on_scene(call, RESPONDER)
@@ -285,6 +296,10 @@ class MobileCrisis(Program):
         yield env.timeout(scene * frac)
         self.backup_requests += 1
         record = {"call_id": call.call_id, "t_request": env.now, "counted": call.t_received >= self.warm_min}
+        if self.config.risk_based_safety:
+            hurt = float(call.latents[U_CLINICIAN_INJURY]) < self.config.clinician_injury_given_backup
+            record["clinician_injury"] = hurt
+            self.clinician_injuries += hurt
         self.backups.append(record)
         pool = model.patrol[call.district]
         officer = yield pool.request()
@@ -311,12 +326,15 @@ class MobileCrisis(Program):
     def summary(self) -> dict[str, Any]:
         self._account()
         counted_duty = self.duty_min - self._duty_at_warmup
-        return {
+        out = {
             "cost": counted_duty / 60.0 * self.config.team_hour_cost,
             "staff_utilisation": self.busy_min / self.duty_min if self.duty_min > 0 else 0.0,
             "backup_requests": sum(1 for b in self.backups if b["counted"]),
             "mobile_crisis_team_hours": counted_duty / 60.0,
         }
+        if self.config.risk_based_safety:
+            out["clinician_injuries"] = sum(1 for b in self.backups if b["counted"] and b["clinician_injury"])
+        return out
 
     def reporters(self) -> dict[str, Any]:
         return {

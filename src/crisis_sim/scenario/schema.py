@@ -310,6 +310,90 @@ class RiskMix(Strict):
         return self
 
 
+# Case mix by hour and weekday (off by default). Direct evidence on how risk, weapons or identification of MH
+# calls vary by hour is missing; crime peaks late at night and at weekends ([wuschke2018]), and the NYC audit
+# ([nyccomptroller2025]) found 27.7% of B-HEARD-eligible calls 01:00-09:00, more than the MH share of those hours.
+# Overnight (01:00-09:00) elevated-risk odds are lowered and identification raised so that the night share of
+# identified eligible calls in mobile_crisis.toml comes near that figure: "calibrated", not measured.
+_FLAT24 = [1.0] * 24
+_NIGHT_RISK_ODDS = [1.0, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 1.0, 1.0, 1.0,
+                    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # fmt: skip
+_NIGHT_IDENTIFICATION = [1.0, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.3, 1.0, 1.0, 1.0,
+                         1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]  # fmt: skip
+_LATE_WEAPON = [1.3, 1.3, 1.3, 1.1, 1.0, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.9,
+                0.9, 0.9, 0.9, 1.0, 1.0, 1.0, 1.1, 1.1, 1.2, 1.2, 1.3, 1.3]  # fmt: skip
+_LATE_SUBSTANCE = [1.4, 1.4, 1.3, 1.2, 1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.8, 0.8,
+                   0.9, 0.9, 0.9, 1.0, 1.0, 1.1, 1.1, 1.2, 1.2, 1.3, 1.3, 1.4]  # fmt: skip
+_WEEKEND_UP = [1.0, 1.0, 1.0, 1.0, 1.1, 1.2, 1.2]
+
+
+class CaseMixByTime(Strict):
+    """[dispatch.case_mix_by_time]: multipliers by hour (0-23) and weekday (Mon-Sun) of the call's receipt; the
+    hourly and weekday factors multiply. Each call's existing latent uniforms decide against the shifted
+    probabilities (conditional quantiles), so common random numbers hold across scenarios."""
+
+    enabled: bool = Field(False, description="switch: off keeps the case mix constant over the week")
+    risk_odds_hourly: _profile(24) = param(
+        _NIGHT_RISK_ODDS,
+        source="calibrated: odds of medium-or-high (vs low) risk; 01:00-09:00 lowered so that the night share of "
+        "eligible calls nears [nyccomptroller2025] 27.7%; no direct evidence (weak)",
+        unit="odds multiplier by hour 0-23",
+        range=(0.3, 1.5),
+    )
+    risk_odds_weekday: _profile(7) = param(
+        [1.0] * 7, source="assumption: no weekday difference in risk", unit="odds multiplier Mon-Sun", range=(0.8, 1.2)
+    )
+    identification_hourly: _profile(24) = param(
+        _NIGHT_IDENTIFICATION,
+        source="calibrated: identification x1.3 at 01:00-09:00 (quieter call-takers; [nyccomptroller2025] night "
+        "share); no direct evidence (weak)",
+        unit="multiplier of dispatch.mh_identification by hour (capped at probability 1)",
+        range=(0.8, 1.5),
+    )
+    identification_weekday: _profile(7) = param(
+        [1.0] * 7, source="assumption: no weekday difference", unit="multiplier Mon-Sun", range=(0.8, 1.2)
+    )
+    weapon_hourly: _profile(24) = param(
+        _LATE_WEAPON,
+        source="assumption: weapons follow crime's late-night peak ([wuschke2018] context: crime peaks late at "
+        "night and at weekends); values assumption",
+        unit="multiplier of dispatch.weapon_share by hour",
+        range=(0.5, 1.5),
+    )
+    weapon_weekday: _profile(7) = param(
+        _WEEKEND_UP,
+        source="assumption: weekend peak of crime ([wuschke2018] context); values assumption",
+        unit="multiplier Mon-Sun",
+        range=(0.8, 1.3),
+    )
+    substance_hourly: _profile(24) = param(
+        _LATE_SUBSTANCE,
+        source="assumption: intoxication peaks late evening and night; values assumption",
+        unit="multiplier of the substance-involvement probability by hour",
+        range=(0.5, 1.6),
+    )
+    substance_weekday: _profile(7) = param(
+        _WEEKEND_UP, source="assumption: more intoxication at weekends", unit="multiplier Mon-Sun", range=(0.8, 1.3)
+    )
+    substance_involvement_user: Share = param(
+        0.7,
+        source="assumption: share of a substance-using person's crises that involve substance use (at factor 1)",
+        unit="probability",
+        range=(0.4, 1.0),
+    )
+    substance_involvement_other: Share = param(
+        0.05,
+        source="assumption: crises of people without a substance use disorder that involve intoxication",
+        unit="probability",
+        range=(0.0, 0.15),
+    )
+
+    def week_profile(self, name: str) -> list[float]:
+        """168 factors (Monday 00:00 first) of ``name`` (risk_odds, identification, weapon, substance)."""
+        hourly, weekday = getattr(self, f"{name}_hourly"), getattr(self, f"{name}_weekday")
+        return [d * h for d in weekday for h in hourly]
+
+
 class Dispatch(Strict):
     mh_identification: Share = param(
         0.40,
@@ -336,6 +420,7 @@ class Dispatch(Strict):
     weapon_share: Share = param(
         0.05, source="assumption: share of MH calls with a weapon reported", unit="share", range=(0.02, 0.15)
     )
+    case_mix_by_time: CaseMixByTime = CaseMixByTime()
 
 
 # --- destinations --------------------------------------------------------------------------------------------
@@ -532,6 +617,27 @@ class Costs(Strict):
     )
 
 
+# --- outcomes ------------------------------------------------------------------------------------------------
+class RecordedOutcomes(Strict):
+    """[outcomes.recorded]: the metrics as an evaluation built from dispatch data would count them."""
+
+    enabled: bool = Field(
+        False, description="switch: add summary['recorded'] (identified MH calls only) beside the true metrics"
+    )
+    repeat_windows_days: list[Annotated[int, Field(ge=1, le=3650)]] = param(
+        [30, 90, 365],
+        source="scenario choice: windows for repeat contacts (the CSG framework's repeat encounters [csg2024]; "
+        "90 days and 12 months are common in evaluations)",
+        unit="days",
+        min_length=1,
+        max_length=10,
+    )
+
+
+class Outcomes(Strict):
+    recorded: RecordedOutcomes = RecordedOutcomes()
+
+
 # --- run control ---------------------------------------------------------------------------------------------
 class Simulation(Strict):
     horizon_days: int = Field(365, ge=1, le=36_500, description="simulated days, warm-up included")
@@ -553,6 +659,7 @@ class Scenario(Strict):
     destinations: Destinations = Destinations()
     dispositions: Dispositions = Dispositions()
     costs: Costs = Costs()
+    outcomes: Outcomes = Outcomes()
     programs: ProgramsConfig = ProgramsConfig()
     timeline: TimelineEvents = Field(default_factory=list, description="dated events (docs/events.md)")
 

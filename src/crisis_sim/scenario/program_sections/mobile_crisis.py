@@ -18,6 +18,14 @@ Hour = Annotated[float, Field(ge=0.0, le=24.0)]
 TeamOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary"], NonNegative]
 
 
+class BackupByRisk(Strict):
+    """Probability that a team call needs police backup, by the call's true risk level."""
+
+    low: Share
+    medium: Share
+    high: Share
+
+
 class MobileCrisisConfig(Strict):
     """[programs.mobile_crisis]: teams, hours, coverage, eligibility, on-scene behaviour and cost."""
 
@@ -100,6 +108,38 @@ class MobileCrisisConfig(Strict):
         unit="probability per call",
         range=(0.0, 0.02),
     )
+    risk_based_safety: bool = Field(
+        False,
+        description="switch: off keeps backup_probability per call; on makes backup and clinician injury depend on "
+        "the call's true risk and weapon (and lets callers fail to report weapons)",
+    )
+    backup_by_true_risk: BackupByRisk = param(
+        BackupByRisk(low=0.004, medium=0.02, high=0.08),
+        source="calibrated: with the shipped eligibility (assessed low, no weapon reported) about 0.6% of team "
+        "calls need backup, as [cahoots_press] (weak) and [star_pilot] (0 of 748); the rise with risk is an "
+        "assumption",
+        unit="probability per call by true risk",
+        range=(0.0, 0.2),
+    )
+    backup_weapon_or: Positive = param(
+        4.0,
+        source="assumption: an unreported weapon on scene raises the odds of calling police",
+        unit="odds ratio",
+        range=(2.0, 10.0),
+    )
+    weapon_reported_share: Share = param(
+        0.8,
+        source="assumption: share of weapons the caller reports (an unreported weapon leaves the call eligible)",
+        unit="probability",
+        range=(0.6, 0.95),
+    )
+    clinician_injury_given_backup: Share = param(
+        0.05,
+        source="assumption: a team member is injured in an escalation that needed police; CAHOOTS and STAR report "
+        "no serious staff injuries ([cahoots_press], [star_pilot], weak)",
+        unit="probability per backup",
+        range=(0.0, 0.2),
+    )
     team_hour_cost: NonNegative = param(
         150.0,
         source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "
@@ -117,6 +157,15 @@ class MobileCrisisConfig(Strict):
             if dupes:
                 raise ValueError(f"district names listed once, found duplicates {dupes}")
         return self
+
+    def backup_risk(self, true_risk: int, weapon: bool) -> float:
+        """Probability that a team call needs police backup (``risk_based_safety``): by true risk, weapon odds."""
+        b = self.backup_by_true_risk
+        p = (b.low, b.medium, b.high)[true_risk]
+        if weapon:
+            k = self.backup_weapon_or  # odds ratio: p k / (1 - p + p k), exact at k = 1
+            p = min(1.0, p * k / (1.0 - p + p * k))
+        return p
 
     def roles(self) -> set[str]:
         """Clinician roles the program employs (timeline events check their role against these)."""
