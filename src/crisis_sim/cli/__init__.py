@@ -22,6 +22,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         check_queue,
         compare,
         dashboard,
+        design,
         report,
         run,
         scenarios,
@@ -33,7 +34,8 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
     return [("run", run.register), ("validate", validate.register), ("scenarios", scenarios.register),
             ("check-queue", check_queue.register),
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
-            ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register)]  # fmt: skip
+            ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
+            ("design", design.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

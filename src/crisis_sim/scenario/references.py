@@ -133,10 +133,11 @@ def _comment(line: str) -> str:
 
 
 def toml_files(root: Path = ROOT) -> list[Path]:
-    """The shipped scenarios, calibration inputs/targets and sensitivity inputs."""
+    """The shipped scenarios, calibration inputs/targets, sensitivity inputs and design levers."""
     files = sorted((root / "src" / "crisis_sim" / "scenarios").glob("*.toml"))
     files += sorted((root / "calibration").glob("*.toml"))
     files += sorted((root / "sensitivity").glob("*.toml"))
+    files += sorted((root / "design").glob("*.toml"))
     return files
 
 
