@@ -24,6 +24,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         dashboard,
         design,
         report,
+        robustness,
         run,
         scenarios,
         sensitivity,
@@ -35,7 +36,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
             ("check-queue", check_queue.register),
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
-            ("design", design.register)]  # fmt: skip
+            ("design", design.register), ("robustness", robustness.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):
