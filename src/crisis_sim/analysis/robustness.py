@@ -175,9 +175,14 @@ def check_against_policies(spec: UncertaintySpec, policies: Sequence[ScenarioEnt
         raw = entry.scenario.model_dump(mode="python")
         for k, u in enumerate(spec.uncertainties):
             if u.path and not path_in_raw(raw, u.path):
-                raise _fail(spec.file, f"uncertainties[{k}].path",
-                            f"a schema path present in policy {entry.label!r} (e.g. programs.mobile_crisis.teams)",
-                            u.path)  # fmt: skip
+                raise _fail(
+                    spec.file,
+                    f"uncertainties[{k}].path",
+                    f"a schema path present in policy {entry.label!r} (e.g. programs.mobile_crisis.teams)",
+                    u.path,
+                )
+    for entry in policies:
+        for k, u in enumerate(spec.uncertainties):
             for value in (u.low, u.high):
                 try:
                     with_overrides(entry.scenario, spec.overrides(entry.scenario, {**lows, u.name: value}),

@@ -133,11 +133,12 @@ def _comment(line: str) -> str:
 
 
 def toml_files(root: Path = ROOT) -> list[Path]:
-    """The shipped scenarios, calibration inputs/targets, sensitivity inputs and design levers."""
+    """The shipped scenarios, calibration inputs/targets, sensitivity inputs, design levers, robustness stressors."""
     files = sorted((root / "src" / "crisis_sim" / "scenarios").glob("*.toml"))
     files += sorted((root / "calibration").glob("*.toml"))
     files += sorted((root / "sensitivity").glob("*.toml"))
     files += sorted((root / "design").glob("*.toml"))
+    files += sorted((root / "robustness").glob("*.toml"))
     return files
 
 
