@@ -167,3 +167,35 @@ def test_regret_and_satisficing_across_policies():
     assert res["p"]["failure_share"] == 0.5 and res["q"]["satisficing"] == 0.0
     higher = robustness(table, _spec("m >= 4"))["policies"]  # higher m is better
     assert higher["p"]["regret"] == 2.0 and higher["q"]["regret"] == 3.0
+
+
+def test_resume_after_kill_minus_9_loses_nothing_and_runs_nothing_twice(tmp_path, capsys):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from test_experiments_cli import _cli_argv
+
+    out = tmp_path / "killed"
+    args = ["robustness", SMALL, "--uncertainties", write(tmp_path), "--experiments", "3", "--chunk-size", "1",
+            "--out", str(out), "--days", "30", "--no-progress", "--workers", "1", "-R", "3"]  # fmt: skip
+    proc = subprocess.Popen([*_cli_argv(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not list(out.glob("experiments/*/runs/*.parquet")):
+        if proc.poll() is not None:
+            pytest.fail(f"robustness ended before its first run: {proc.stderr.read()}")
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    before = {p.relative_to(out) for p in out.glob("experiments/*/runs/*.parquet")}
+    assert 1 <= len(before) < 9
+
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    after = {p.relative_to(out) for p in out.glob("experiments/*/runs/*.parquet")}
+    assert before <= after and len(after) == 9  # 3 experiments x 3 replications, each once
+    for store in out.glob("experiments/*"):
+        assert sorted(pd.read_parquet(store / "runs")["replication"]) == [0, 1, 2]
+    assert doc["runs_now"] == 9 - len(before)

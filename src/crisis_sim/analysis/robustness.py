@@ -225,8 +225,8 @@ class Engine:
     ran: int = 0
     done: int = field(default=0)
 
-    def __call__(self, design: str, **values: float) -> dict[str, float]:
-        policy = design
+    def __call__(self, design: str | None = None, **values: float) -> dict[str, float]:
+        policy = design if design is not None else next(iter(self.policies))  # one policy: no EMA lever
         entry = self.policies[policy]
         overrides = self.spec.overrides(entry.scenario, values)
         scenario = with_overrides(entry.scenario, overrides, label=self.spec.file)
@@ -286,9 +286,10 @@ def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) 
         for u in spec.uncertainties
     ]
     labels = list(engine.policies)
-    model.levers = [CategoricalParameter("design", labels)]  # EMA's own "policy" column holds the names
+    if len(labels) > 1:  # EMA's own "policy" column holds the names; one category is not a parameter for EMA
+        model.levers = [CategoricalParameter("design", labels)]
     model.outcomes = [ScalarOutcome(m) for m in [*spec.metrics(), "failed"]]
-    policies = [Sample(name=label, design=label) for label in labels]
+    policies = [Sample(name=label, design=label) for label in labels] if len(labels) > 1 else 0
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(
             model, scenarios=n_experiments, policies=policies, evaluator=evaluator,
@@ -296,7 +297,7 @@ def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) 
         )  # fmt: skip
     table = experiments[[u.name for u in spec.uncertainties]].astype(float).copy()
     table["experiment"] = experiments["scenario"].astype(str).to_numpy()
-    table["policy"] = experiments["policy"].astype(str).to_numpy()
+    table["policy"] = experiments["policy"].astype(str).to_numpy() if len(labels) > 1 else labels[0]
     for name, values in outcomes.items():
         table[name] = np.asarray(values, dtype=float)
     table["failed"] = table["failed"].astype(bool)
