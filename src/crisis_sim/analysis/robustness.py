@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import tomllib
 import warnings
@@ -290,6 +291,8 @@ def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) 
         model.levers = [CategoricalParameter("design", labels)]
     model.outcomes = [ScalarOutcome(m) for m in [*spec.metrics(), "failed"]]
     policies = [Sample(name=label, design=label) for label in labels] if len(labels) > 1 else 0
+    # EMA logs a failing experiment's traceback before raising; the command reports the error itself
+    logging.getLogger("EMA").setLevel(logging.CRITICAL)
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(
             model, scenarios=n_experiments, policies=policies, evaluator=evaluator,
@@ -313,8 +316,8 @@ def prim_boxes(
 ) -> tuple[list[dict[str, Any]], list[pd.DataFrame]]:
     """EMA's PRIM on (uncertainties → failed); per box: the restricted limits, coverage, density, mass and the
     peeling trajectory (the coverage/density trade-off). The box chosen on a trajectory is the restricted one (a
-    peeling step past the whole space) with the highest coverage among those reaching ``threshold`` density (else
-    the densest)."""
+    peeling step past the whole space) with the highest coverage among those reaching ``threshold`` density, the
+    densest of those on a tie (else the densest of all)."""
     from ema_workbench.analysis import prim
 
     names = [u.name for u in spec.uncertainties]
@@ -334,7 +337,12 @@ def prim_boxes(
         traj = box.peeling_trajectory.reset_index(drop=True)
         steps = traj.iloc[1:]  # step 0 is the whole space
         ok = steps.index[steps["density"] >= threshold]
-        i = int(steps.loc[ok, "coverage"].idxmax()) if len(ok) else int(steps["density"].idxmax())
+        if len(ok):  # highest coverage, then highest density among ties
+            i = int(
+                steps.loc[ok].sort_values(["coverage", "density"], ascending=False, kind="stable").index[0]
+            )
+        else:
+            i = int(steps["density"].idxmax())
         box.select(i)
         lims, init = box.box_lims[i], box.box_lims[0]
         limits = {n: [float(lims[n].iloc[0]), float(lims[n].iloc[1])] for n in names

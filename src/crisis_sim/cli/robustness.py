@@ -96,12 +96,16 @@ def _robustness(args: argparse.Namespace) -> int:
                     args.allow_version_change)  # fmt: skip
     try:
         table = run_experiments(engine, args.experiments, progress)
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         print(f"crisis-sim: interrupted; finished experiments are saved in {out}. Run the same command again to "
               "continue.", file=sys.stderr)  # fmt: skip
         return 130
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    except BaseException as exc:  # EMAError (a BaseException) wraps what the model function raised
+        if isinstance(exc.__cause__, StoreError):
+            raise UsageError(str(exc.__cause__)) from None
+        raise
     result = robustness(table, spec, args.prim_threshold)
     wall = time.perf_counter() - started
     doc = {
