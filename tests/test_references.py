@@ -66,6 +66,7 @@ def test_no_internal_material_cited_anywhere_users_see():
     paths = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "src").rglob("*.py"),
              *(ROOT / "src").rglob("*.toml"), *(ROOT / "calibration").rglob("*.toml"),
              *(ROOT / "calibration").rglob("*.md"), *(ROOT / "sensitivity").glob("*.toml"),
+             *(ROOT / "design").glob("*.toml"), *(ROOT / "robustness").glob("*.toml"),
              *(ROOT / "notebooks").glob("*.ipynb")]  # fmt: skip
     hits = []
     for path in paths:

@@ -22,8 +22,10 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         check_queue,
         compare,
         dashboard,
+        design,
         ingest,
         report,
+        robustness,
         run,
         scenarios,
         sensitivity,
@@ -35,7 +37,8 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
             ("check-queue", check_queue.register),
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
-            ("ingest", ingest.register)]  # fmt: skip
+            ("ingest", ingest.register),
+            ("design", design.register), ("robustness", robustness.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -133,11 +133,14 @@ def _comment(line: str) -> str:
 
 
 def toml_files(root: Path = ROOT) -> list[Path]:
-    """The shipped scenarios, evidence files, calibration inputs/targets and sensitivity inputs."""
+    """The shipped scenarios, evidence files, calibration inputs/targets, sensitivity inputs, design levers and
+    robustness stressors."""
     files = sorted((root / "src" / "crisis_sim" / "scenarios").glob("*.toml"))
     files += sorted((root / "src" / "crisis_sim" / "evidence").glob("*.toml"))
     files += sorted((root / "calibration").glob("*.toml"))
     files += sorted((root / "sensitivity").glob("*.toml"))
+    files += sorted((root / "design").glob("*.toml"))
+    files += sorted((root / "robustness").glob("*.toml"))
     return files
 
 
