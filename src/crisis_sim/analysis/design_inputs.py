@@ -160,6 +160,32 @@ def _fail(file: str, key: str, expected: str, found: Any) -> ScenarioError:
     return ScenarioError([format_problem(file, key, expected, found)])
 
 
+def read_input_file(path: str | Path, model: type[BaseModel], what: str, docs: str) -> Any:
+    """Read a TOML input file (levers, uncertainties) and validate it with ``model``; any problem is one
+    :class:`ScenarioError` line naming the file, the key path and what was expected (``what``: the kind of file;
+    ``docs``: where its keys are documented)."""
+    file = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(file, "", f"{what} (TOML)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(file, "", "a readable UTF-8 TOML file", str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(file, "", "valid TOML", str(exc)) from None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        found = err.get("input", "")
+        expected = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            expected, found = "this key", "nothing"
+        elif err["type"] == "extra_forbidden":
+            expected = f"a known key (see {docs})"
+        raise _fail(file, _loc(err["loc"]), expected, found) from None
+
+
 def parse_constraint(text: str, file: str = "<constraint>", key: str = "constraints") -> Constraint:
     """``metric op number`` (e.g. ``p90_response_min <= 30``), nothing else."""
     m = _CONSTRAINT.match(text) if isinstance(text, str) else None
@@ -172,26 +198,9 @@ def parse_constraint(text: str, file: str = "<constraint>", key: str = "constrai
 
 def load_levers(path: str | Path) -> LeversSpec:
     file = str(path)
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _fail(file, "", "a levers file (TOML)", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(file, "", "a readable UTF-8 TOML file", str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(file, "", "valid TOML", str(exc)) from None
-    try:
-        parsed = _File.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _loc(err["loc"])
-        found = err.get("input", "")
-        expected = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            expected, found = "this key", "nothing"
-        elif err["type"] == "extra_forbidden":
-            expected = "a known key (see docs/design.md; a key under [[objectives]] belongs to that table)"
-        raise _fail(file, loc, expected, found) from None
+    parsed = read_input_file(
+        path, _File, "a levers file", "docs/design.md; a key under [[objectives]] belongs to that table"
+    )
     labels: set[str] = set()
     for k, lv in enumerate(parsed.levers):
         if lv.low >= lv.high:

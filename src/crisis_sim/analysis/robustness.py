@@ -24,7 +24,6 @@ import hashlib
 import json
 import logging
 import math
-import tomllib
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from crisis_sim.analysis.design_inputs import Constraint, parse_constraint
 from crisis_sim.experiments import ExperimentSpec, ResultStore, run_batch
@@ -112,28 +111,10 @@ def _fail(file: str, key: str, expected: str, found: Any) -> ScenarioError:
 
 
 def load_uncertainties(path: str | Path) -> UncertaintySpec:
-    file = str(path)
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _fail(file, "", "an uncertainties file (TOML)", "no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(file, "", "a readable UTF-8 TOML file", str(exc)) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(file, "", "valid TOML", str(exc)) from None
-    try:
-        parsed = _File.model_validate(raw)
-    except ValidationError as exc:
-        from crisis_sim.analysis.design_inputs import _loc
+    from crisis_sim.analysis.design_inputs import read_input_file
 
-        err = exc.errors()[0]
-        expected = err["msg"].removeprefix("Value error, ")
-        found = err.get("input", "")
-        if err["type"] == "missing":
-            expected, found = "this key", "nothing"
-        elif err["type"] == "extra_forbidden":
-            expected = "a known key (see docs/robustness.md)"
-        raise _fail(file, _loc(err["loc"]), expected, found) from None
+    file = str(path)
+    parsed = read_input_file(path, _File, "an uncertainties file", "docs/robustness.md")
     names: set[str] = set()
     for k, u in enumerate(parsed.uncertainties):
         where = f"uncertainties[{k}] ({u.name})"
