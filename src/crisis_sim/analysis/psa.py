@@ -236,3 +236,17 @@ def format_psa(result: PSAResult, top: int = 5) -> str:
         for name, v in list(values.items())[:top]:
             lines.append(f"  {name:<40} {f(v)}")
     return "\n".join(lines).rstrip()
+
+
+def psa_for_report(result: PSAResult, metric_best: str = "arrests") -> dict[str, Any]:
+    """The report's view of a PSA: ``{option: {"metrics": {metric: {"low", "high"}}, "prob_best": p}}`` with
+    the 95% interval of each paired difference over draws x replications ("what we don't know") and the
+    probability that the option is best on ``metric_best`` (the first option, the baseline, has no intervals)."""
+    out: dict[str, Any] = {s: {"metrics": {}, "prob_best": None} for s in result.strategies}
+    for row in result.summary.itertuples(index=False):
+        entry = out[row.strategy]
+        if row.strategy != result.strategies[0]:
+            entry["metrics"][row.metric] = {"low": _num(row.diff_low), "high": _num(row.diff_high)}
+        if row.metric == metric_best:
+            entry["prob_best"] = _num(row.prob_best)
+    return out

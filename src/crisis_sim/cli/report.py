@@ -57,6 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--goals", metavar="FILE",
                    help="TOML file of [[goals]] (docs/report.md): whether, when and with what probability each "
                    "option meets each")  # fmt: skip
+    p.add_argument("--psa", type=positive("draws"), metavar="N",
+                   help="also run a probabilistic sensitivity analysis of N joint draws from the evidence file "
+                   "(docs/uncertainty.md): the decision table then shows, beside the run-to-run interval, the "
+                   "interval over what we don't know and each option's chance of the fewest arrests")  # fmt: skip
+    p.add_argument("--evidence", metavar="FILE",
+                   help="evidence file for --psa (default: the packaged evidence/default.toml)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -75,6 +81,8 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
+    if args.evidence and not args.psa:
+        raise UsageError("--evidence needs --psa N")
     if not args.out.endswith((".html", ".htm")):
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
     try:
@@ -97,14 +105,32 @@ def _report(args: argparse.Namespace) -> int:
     except Interrupted:
         print("crisis-sim: interrupted; no report was written", file=sys.stderr)
         return 130
+    psa = psa_detail = None
+    if args.psa:
+        from crisis_sim.analysis.evidence import load_evidence
+        from crisis_sim.analysis.psa import build_psa_spec, psa_document, psa_for_report, psa_tables
+        from crisis_sim.outcomes import KEY_METRICS
+
+        evidence = load_evidence(args.evidence)
+        try:
+            plan = build_psa_spec(spec, evidence, args.psa)
+            psa_runs = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
+                                      progress=not args.no_progress).runs  # fmt: skip
+        except Interrupted:
+            print("crisis-sim: interrupted; no report was written", file=sys.stderr)
+            return 130
+        result = psa_tables(plan, psa_runs, list(KEY_METRICS))
+        psa, psa_detail = psa_for_report(result), psa_document(result, evidence)
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
-                                            goals=goals)  # fmt: skip
+                                            psa=psa, goals=goals)  # fmt: skip
     except GoalError as exc:
         raise UsageError(f"{args.goals}: {exc}") from None
     data["command"] = command
+    if psa_detail is not None:
+        data["psa_detail"] = psa_detail  # the whole analysis, as compare --psa --json gives it
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)
     print(f"report written to {path} ({len(text) / 1e6:.1f} MB, {elapsed:.0f} s of simulation); its numbers in "

@@ -4,8 +4,10 @@
 screen shows, also written to ``report.json``); :func:`decision_html` renders it. Intervals are the paired
 common-random-numbers intervals of :func:`crisis_sim.experiments.compare.compare_runs`: they measure
 **run-to-run noise** of the simulation (how many replications were run), not what we don't know about the
-inputs. When a probabilistic sensitivity analysis is passed (``psa``: ``{option: {"metrics": {metric:
-{"low", "high"}}, "prob_best": p}}``) its intervals and the probability of being best are shown beside them.
+inputs. When a probabilistic sensitivity analysis is passed (``psa``: ``{option label or name: {"metrics": {metric:
+{"low", "high"}}, "prob_best": p}}``, differences over the counted period as the runs give them, scaled here like
+the rest; ``prob_best``: the chance of the fewest arrests) its intervals and that probability are shown beside them
+(``crisis-sim report --psa N``).
 
 Staff are full-time equivalents (FTE) of 2,080 paid hours a year (40 h x 52 weeks; assumption), from each
 program's configured hours: what a budget line pays, not what the simulation used (that is utilisation).
@@ -245,14 +247,14 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
                               and (d["low"] > 0 or d["high"] < 0))  # fmt: skip
             better = DECISION_METRICS[m][2]
             d["verdict"] = ("better" if (d["diff"] < 0) == (better == "lower") else "worse") if d["clear"] else "unclear"
-            if psa and name in psa:
-                p = psa[name].get("metrics", {}).get(m)
-                if p:
-                    d["psa_low"], d["psa_high"] = _f(p.get("low")), _f(p.get("high"))
+            if psa and (label in psa or name in psa):
+                p = psa[label if label in psa else name].get("metrics", {}).get(m)
+                if p and p.get("low") is not None and p.get("high") is not None:
+                    d["psa_low"], d["psa_high"] = _f(p["low"] * scale), _f(p["high"] * scale)
             metrics[m] = d
         row["metrics"] = metrics
-        if psa and name in psa:
-            row["prob_best"] = _f(psa[name].get("prob_best"))
+        if psa and (label in psa or name in psa):
+            row["prob_best"] = _f(psa[label if label in psa else name].get("prob_best"))
         row["cost_per_averted"] = _cost_per(row, s)
         ext = extras_by[s]
         cov = _mean_dict([{"c": e.get("specialized_coverage"), "n": e.get("eligible_mh_calls")} for e in ext])
@@ -451,7 +453,7 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         head.append(f"<th>{esc(word)}<br><span class=ci>{esc(unit)}, {better} is better</span></th>")
     head.append("<th class=l>extra cost per outcome averted</th><th>coverage of eligible calls</th>")
     if data.get("psa"):
-        head.append("<th>probability best</th>")
+        head.append("<th>chance of fewest arrests<br><span class=ci>over what we don't know</span></th>")
     body = []
     for i, row in enumerate(rows):
         fte = (f"<b>{row['fte_total']:g} FTE</b><br><span class=ci>" + "; ".join(
@@ -491,7 +493,8 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         f"<p class=legend>First row: each outcome's level per year (response time: minutes). Other rows: the "
         f"change against <b>{esc(base)}</b>, with its 95% interval over {data['replications']} paired "
         "replications beneath — <b>run-to-run noise of the simulation only</b>, not uncertainty about the inputs"
-        + (" (the PSA line gives that)" if data.get("psa") else " (add a probabilistic sensitivity analysis for "
+        + (" (the PSA line gives that: the interval over draws of the uncertain inputs from the evidence file "
+           "and over replications, i.e. what we don't know)" if data.get("psa") else " (add a probabilistic sensitivity analysis for "
            "that)") + ". Colour: <span class=better>green = better</span> (fewer arrests, force, transports, holds,"
         " repeat callers; shorter response; more people connected), <span class=worse>red = worse</span>, grey ="
         " no clear change (the interval includes 0). Cost per outcome averted is the extra annual cost divided "
