@@ -301,3 +301,19 @@ def test_pooled_programs_launch_unpaid_before_and_working_after(key, responder):
     else:
         assert p.screened > 0
         assert all(t0 >= LAUNCH * DAY_MIN for _, _, t0, _, _ in p.records)
+
+
+def test_report_describes_launch_events_in_plain_words():
+    from crisis_sim.report.narrative import describe_event
+
+    sc = load_scenario(SCENARIOS / "mobile_crisis_launch.toml")
+    assert describe_event(sc.timeline[0]) == (
+        "On day 180 (month 6 of the run), mobile_crisis launches (dispatch sends it 50% of eligible calls at first, "
+        "all of them after 6 months) — mobile crisis team launched at month 6."
+    )
+    assert "expands to south" in describe_event(
+        {"type": "expand_program", "day": 30, "program": "mobile_crisis", "districts": ["south"]}
+    )
+    assert "the cut emt post(s) of mobile_crisis are restored" in describe_event(
+        {"type": "restore_post", "day": 30, "role": "emt", "program": "mobile_crisis"}
+    )
