@@ -192,6 +192,20 @@ class ShiftedStaff:
         self._mark_funding()
         self.sync()
 
+    def refund(self, share: float) -> None:
+        """Fund ``round(n x share)`` of the configured tokens again, the ones :meth:`fund` would keep (a program
+        held unfunded until its launch); dated for costs."""
+        target = round(len(self.all_tokens()) * share)
+        kept = [list(team) for team in self.tokens]
+        while sum(map(len, kept)) > target:
+            s = max(range(len(kept)), key=lambda i: (len(kept[i]), i))
+            kept[s].pop()
+        keep = {id(t) for team in kept for t in team}
+        for token in self.all_tokens():
+            token.funded = id(token) in keep
+        self._mark_funding()
+        self.sync()
+
     def unfund_all(self) -> None:
         for token in self.all_tokens():
             token.funded = False

@@ -39,6 +39,9 @@ class Program:
     settings: ClassVar[
         dict[str, str]
     ] = {}  # config fields worth a mention in reports: field -> how to say it
+    # whether a launch_program event may start it late: its costs and duty follow its staff in post, so the time
+    # before the launch is unpaid (crisis_sim.scenario.timeline.launch.LAUNCHABLE must list the same programs)
+    launchable: ClassVar[bool] = False
 
     def __init__(self, config: Any):
         self.config = config
@@ -46,6 +49,7 @@ class Program:
         self.ended = False  # end_program(): the program takes no more cases anywhere
         self.suspended: set[int] = set()  # districts where it takes no cases (its key staff are not in post)
         self.capacity_share = 1.0  # share of its configured hours/units left after budget cuts
+        self.ramp: tuple[float, float, float] | None = None  # (launch minute, start share, ramp minutes)
 
     # --- staffing and budget hooks (timeline events, crisis_sim.scenario.timeline) ---------------------------------------
     def staff(self) -> list[Any]:
@@ -82,6 +86,25 @@ class Program:
             self.suspended.clear()
         else:
             self.suspended.discard(district)
+
+    def hold_for_launch(self) -> None:
+        """A launch_program event will start the program later: pay for nothing until :meth:`launch` (the
+        timeline has already taken its staff out of post). A launchable program whose costs are not its staff's
+        time in post overrides it."""
+
+    def launch(self) -> None:
+        """The launch day: undo :meth:`hold_for_launch` (the timeline puts the staff back in post first)."""
+
+    def start_ramp(self, now: float, start_share: float, ramp_min: float) -> None:
+        """Launched at ``now``: dispatch routes ``routing_share`` of the eligible calls to the program, rising
+        linearly from ``start_share`` to 1 over ``ramp_min`` minutes (a launchable program reads it)."""
+        self.ramp = None if ramp_min <= 0 or start_share >= 1.0 else (now, start_share, ramp_min)
+
+    def routing_share(self, now: float) -> float:
+        if self.ramp is None:
+            return 1.0
+        t0, start, length = self.ramp
+        return start + (1.0 - start) * min(1.0, max(0.0, now - t0) / length)
 
     def scale_capacity(self, share: float) -> None:
         """Hours or units become ``share`` of the configured level (default: recorded only)."""

@@ -37,6 +37,7 @@ class CoResponse(Program):
     latents = rng.LATENTS["co_response"]
     responders = ("co_response",)
     series_defaults: dict[str, int] = {}
+    launchable = True  # costs are the funded rostered minutes: none before the launch (hold_for_launch)
     settings = {"units": "{} unit(s)"}
 
     def __init__(self, config: CoResponseConfig):
@@ -130,6 +131,14 @@ class CoResponse(Program):
     def end_program(self) -> None:
         super().end_program()
         self.pool.unfund_all()
+
+    def hold_for_launch(self) -> None:
+        """Before a launch no units are funded: the rostered (costed) minutes start at the launch."""
+        self.pool.unfund_all()
+
+    def launch(self) -> None:
+        if not self.ended:
+            self.pool.refund(self.capacity_share)
 
     # --- dispatch ----------------------------------------------------------------------------------------
     def route(self, call: Call):

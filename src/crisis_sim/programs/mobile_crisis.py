@@ -57,6 +57,7 @@ class MobileCrisis(Program):
     latents = rng.LATENTS["mobile_crisis"]
     responders = ("mobile_crisis",)
     series_defaults = {"backup_requests": 0}
+    launchable = True  # duty minutes (the cost) follow the teams' members in post
     settings = {"teams": "{} team(s)", "start_hour": "from {:g}:00", "end_hour": "to {:g}:00"}
 
     def __init__(self, config: MobileCrisisConfig):
@@ -228,7 +229,11 @@ class MobileCrisis(Program):
         if not call.identified:
             self.mark_unserved(call, "misidentified")
             return None
-        if float(call.latents[U_BIAS]) < self.config.police_bias:
+        bias = self.config.police_bias
+        # after a launch with a ramp-up, the calls dispatch does not route yet join the biased ones (nested in u)
+        if self.ramp is not None:
+            bias = 1.0 - (1.0 - bias) * self.routing_share(self.env.now)
+        if float(call.latents[U_BIAS]) < bias:
             self.mark_unserved(call, "dispatcher_bias")
             return None
         call.eligible = True

@@ -36,6 +36,7 @@ class Triage(Program):
     latents = rng.LATENTS["triage"]
     responders = ("phone_triage",)
     series_defaults: dict[str, int] = {}
+    launchable = True  # costs are the funded rostered minutes: none before the launch (hold_for_launch)
     settings = {"clinicians": "{} clinician(s)"}
 
     def __init__(self, config: TriageConfig):
@@ -98,6 +99,14 @@ class Triage(Program):
     def end_program(self) -> None:
         super().end_program()
         self.pool.unfund_all()
+
+    def hold_for_launch(self) -> None:
+        """Before a launch no seats are funded: the rostered (costed) minutes start at the launch."""
+        self.pool.unfund_all()
+
+    def launch(self) -> None:
+        if not self.ended:
+            self.pool.refund(self.capacity_share)
 
     def triage(self, call: Call) -> bool:
         if self.suspended and self.is_suspended(call.district):

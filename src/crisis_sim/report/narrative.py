@@ -97,6 +97,19 @@ def describe_event(event: Any, month_days: int = 30) -> str:
         what = "the emergency department starts boarding patients"
     elif t == "consent_change":
         what = "consent to outreach changes"
+    elif t == "launch_program":
+        places = f" in {', '.join(e['districts'])}" if e.get("districts") else ""
+        what = f"{e.get('program')} launches{places}"
+        if e.get("ramp_months") and e.get("ramp_start_share", 1) < 1:
+            what += (
+                f" (dispatch sends it {e['ramp_start_share']:.0%} of eligible calls at first, all of them after "
+                f"{e['ramp_months']:g} months)"
+            )
+    elif t == "expand_program":
+        what = f"{e.get('program')} expands to {', '.join(e.get('districts') or ())}"
+    elif t == "restore_post":
+        of = f" of {e['program']}" if e.get("program") else ""
+        what = f"the cut {e.get('role')} post(s){of}{where} are restored"
     else:
         what = t.replace("_", " ") or "an event"
     label = f" — {e['label']}" if e.get("label") else ""

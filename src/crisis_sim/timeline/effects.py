@@ -15,6 +15,7 @@ from crisis_sim.scenario.timeline.budget import CutPost, EndProgram, FundingEnds
 from crisis_sim.scenario.timeline.champion import Champion, ChampionDeparts
 from crisis_sim.scenario.timeline.consent import ConsentChange
 from crisis_sim.scenario.timeline.demand import DemandSurge, DemandTrend, EDBoarding
+from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
 from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 Timeline = Any  # crisis_sim.timeline.runtime.Timeline (which imports this module)
@@ -50,6 +51,9 @@ EFFECTS: dict[type[EventBase], Effect] = {
     DemandSurge: lambda tl, ev, i: tl.set_surge(ev.district, ev.factor, ev.non_mh),
     DemandTrend: lambda tl, ev, i: tl.start_trend(i, ev),
     EDBoarding: _ed_boarding,
+    LaunchProgram: lambda tl, ev, i: tl.launch_program(ev),
+    ExpandProgram: lambda tl, ev, i: tl.expand_program(ev),
+    RestorePost: lambda tl, ev, i: tl.restore_posts(ev),
 }
 
 

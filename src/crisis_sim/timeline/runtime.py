@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from crisis_sim.scenario.timeline.budget import CutPost
     from crisis_sim.scenario.timeline.champion import ChampionDeparts
     from crisis_sim.scenario.timeline.demand import DemandTrend
+    from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
     from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 QUARTER_DAYS = 91.25
@@ -70,6 +71,17 @@ class Timeline:
         self.capacity: dict[str, float] = {}
         self.funded: dict[str, float] = {}
         self.programs: dict[str, Program] = {p.key: p for p in model.programs}
+        # programs with a launch_program event: districts launched so far (nothing before the launch); their staff
+        # are out of post ("prelaunch") until then, so they take no call and cost nothing
+        self.launched: dict[str, set[int]] = {
+            ev.program: set()
+            for ev in self.events
+            if ev.type == "launch_program" and ev.program in self.programs
+        }
+        for key in self.launched:
+            for agent in self.programs[key].staff():
+                self.set_out(agent, "prelaunch")
+            self.programs[key].hold_for_launch()
         # operational state per (program, district): active now, since when, counted days, suspensions
         self.active: dict[str, list[bool]] = {}
         self.since: dict[str, list[float]] = {}
@@ -79,7 +91,9 @@ class Timeline:
             self.capacity[key] = 1.0
             self.funded[key] = 1.0
             covers = [p.covers(d) for d in range(self.n_districts)]
-            self.active[key] = [c and p.key_staff_in_post(d) for d, c in enumerate(covers)]
+            self.active[key] = [
+                c and p.key_staff_in_post(d) and self._launched_in(key, d) for d, c in enumerate(covers)
+            ]
             self.since[key] = [0.0] * self.n_districts
             self.op_min[key] = [0.0] * self.n_districts
             self.suspensions[key] = [0] * self.n_districts
@@ -455,7 +469,7 @@ class Timeline:
             for d in range(self.n_districts):
                 if not p.covers(d):
                     continue
-                want = not p.ended and p.key_staff_in_post(d)
+                want = not p.ended and p.key_staff_in_post(d) and self._launched_in(key, d)
                 if want == active[d]:
                     continue
                 if active[d]:
@@ -467,6 +481,40 @@ class Timeline:
                     p.resume(d)
                 active[d] = want
                 since[d] = now
+
+    def _launched_in(self, key: str, d: int) -> bool:
+        launched = self.launched.get(key)
+        return launched is None or d in launched
+
+    # ------------------------------------------------------------------------------------------------------
+    # programs that launch and grow (scenario.timeline.launch)
+    # ------------------------------------------------------------------------------------------------------
+    def launch_program(self, ev: LaunchProgram) -> None:
+        """Staff take their posts, the listed districts open, and dispatch routing starts its ramp-up."""
+        p = self.programs[ev.program]
+        names = ev.districts
+        ds = range(self.n_districts) if names is None else (self.district_names.index(n) for n in names)
+        self.launched[ev.program].update(d for d in ds if p.covers(d))
+        for agent in p.staff():
+            self.set_back(agent, "prelaunch")
+        p.launch()
+        month = self.model.cfg.simulation.month_days * DAY_MIN
+        p.start_ramp(self.env.now, ev.ramp_start_share, ev.ramp_months * month)
+
+    def expand_program(self, ev: ExpandProgram) -> None:
+        p = self.programs[ev.program]
+        self.launched[ev.program].update(
+            d for d in (self.district_names.index(n) for n in ev.districts) if p.covers(d)
+        )
+
+    def restore_posts(self, ev: RestorePost) -> None:
+        """Posts cut for good come back (the first cut first), each filled by a newcomer."""
+        posts = [a for a in self.posts(ev.role, ev.district, ev.program) if "cut" in self.out.get(id(a), ())]
+        if ev.count is not None:
+            posts = posts[: ev.count]
+        for agent in posts:
+            self.set_back(agent, "cut")
+            self.newcomer(agent, None)
 
     def operational_days(self) -> dict[str, dict[str, float]]:
         now = self.env.now

@@ -2,7 +2,7 @@
 
 A scenario's ``[[timeline]]`` lists events, each ``day = N`` plus ``type = "..."``; the type picks the event class
 (a pydantic discriminated union). One module per family: :mod:`staffing`, :mod:`champion`, :mod:`budget`,
-:mod:`consent`, :mod:`demand` (and ``note`` in :mod:`base`). The run-time side is
+:mod:`consent`, :mod:`demand`, :mod:`launch` (and ``note`` in :mod:`base`). The run-time side is
 in :mod:`crisis_sim.timeline` (effects registered by event type); this package is data only.
 """
 
@@ -17,11 +17,13 @@ from crisis_sim.scenario.timeline.budget import CutPost, EndProgram, FundingEnds
 from crisis_sim.scenario.timeline.champion import Champion, ChampionDeparts
 from crisis_sim.scenario.timeline.consent import ConsentChange
 from crisis_sim.scenario.timeline.demand import DemandSurge, DemandTrend, EDBoarding
+from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
 from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 EVENT_CLASSES: tuple[type[EventBase], ...] = (
     Note, Vacancy, Absence, Turnover, LosePatrol, CITTraining, ChampionDeparts, Champion, CutPost, ScaleProgram,
-    EndProgram, FundingEnds, ConsentChange, DemandSurge, DemandTrend, EDBoarding,
+    EndProgram, FundingEnds, ConsentChange, DemandSurge, DemandTrend, EDBoarding, LaunchProgram, ExpandProgram,
+    RestorePost,
 )  # fmt: skip
 EVENT_TYPES: tuple[str, ...] = tuple(c.model_fields["type"].annotation.__args__[0] for c in EVENT_CLASSES)
 
@@ -57,7 +59,10 @@ AnyEvent = Annotated[
     | ConsentChange
     | DemandSurge
     | DemandTrend
-    | EDBoarding,
+    | EDBoarding
+    | LaunchProgram
+    | ExpandProgram
+    | RestorePost,
     Field(discriminator="type"),
 ]
 TimelineEvents = Annotated[list[AnyEvent], BeforeValidator(_known_types)]
