@@ -6,9 +6,14 @@ import functools
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from crisis_sim.scenario import Scenario, load_scenario, with_overrides
 from crisis_sim.sim import simulate
+
+# No per-example deadline: the suite runs on 2 shared cores, where one slow example is load, not a bug.
+settings.register_profile("crisis_sim", deadline=None)
+settings.load_profile("crisis_sim")
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
