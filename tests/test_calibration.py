@@ -144,7 +144,7 @@ def test_a_resumed_calibration_continues_the_same_study(tmp_path, capsys):
             "low < high",
         ),
         ("[[fit]\n", "ok", "valid TOML"),
-        ("[[fitting]]\nname = 'a'\n", "ok", "[[fit]] and [[validation]]"),
+        ("[[fitting]]\nname = 'a'\n", "ok", "[[fit]], [[validation]] and [[consistency]]"),
         (
             "[[fit]]\nname = 'a'\nstatistic = 'ratio'\nmetric = 'arrest_rate'\nvalue = 1.0\nsd = 0.1\nsource = 's'\n",
             "ok",
@@ -244,7 +244,7 @@ def test_shipped_targets_and_params_files_are_valid():
     targets = cal.load_targets(ROOT / "calibration" / "targets.toml")
     params = cal.load_params(ROOT / "calibration" / "params.toml")
     roles = {t.role for t in targets}
-    assert roles == {"fit", "validation"}
+    assert roles == {"fit", "validation", "consistency"}
     assert all(t.source and t.population for t in targets)
     problem = cal.Problem(SMALL, targets, params, 1)
     problem.check()  # every parameter path exists in every scenario the targets use

@@ -4,8 +4,16 @@ run-to-run one, and each option's chance of the fewest arrests."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
 
 from crisis_sim.cli import main
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("CRISIS_SIM_ARTIFACTS") or Path(__file__).parent / "artifacts")
 
 
 def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(tmp_path):
@@ -21,7 +29,41 @@ def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(t
     assert "psa_low" not in rows[0]["metrics"]["arrests"]  # the baseline has no difference with itself
     chances = [r["prob_best"] for r in rows]
     assert all(0.0 <= p <= 1.0 for p in chances) and abs(sum(chances) - 1.0) < 1e-9
-    assert "what we don't know" in out.read_text()
+    html = out.read_text()
+    assert "what we don't know" in html
+    # the acceptability curves and the value-of-information ranking, after the decision table
+    detail = data["psa_detail"]
+    assert detail["ceac"]["arrests"] and {"wtp", "strategy", "probability"} <= set(detail["ceac"]["arrests"][0])
+    assert [r["value"] for r in detail["evppi"]["arrests"]] == sorted(
+        (r["value"] for r in detail["evppi"]["arrests"]), reverse=True
+    )
+    decision_at = html.index("id=decision")
+    assert decision_at < html.index("id=value-for-money") < html.index("id=evidence-gaps")
+    assert "Which evidence gap matters most for this choice" in html
+    assert 'alt="cost-effectiveness acceptability curves" src="data:image/png;base64,' in html
+    assert 'alt="value of information per input, for arrests" src="data:image/png;base64,' in html
+    top = detail["evppi"]["arrests"][0]["parameter"]
+    assert f"<td>1</td><td>{top}</td>" in html
+    if Path(CHROMIUM).exists():
+        _screenshot(out)
+
+
+def _screenshot(out: Path) -> None:
+    """The PSA sections in Chromium: both figures load (non-zero natural size); screenshot saved."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(out.resolve().as_uri())
+            for alt in ("cost-effectiveness acceptability curves", "value of information per input, for arrests"):
+                img = page.locator(f'img[alt="{alt}"]')
+                assert img.evaluate("i => i.naturalWidth") > 100
+            page.locator("#value-for-money").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "report-psa.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def test_evidence_without_psa_is_a_usage_error(tmp_path, capsys):

@@ -50,6 +50,7 @@ _EXPORTS = {
     "sensitivity": "crisis_sim.api",
     "calibrate": "crisis_sim.api",
     "validate_targets": "crisis_sim.api",
+    "check_consistency": "crisis_sim.api",
     "make_report": "crisis_sim.api",
     "decision_table": "crisis_sim.api",
     "check_goals": "crisis_sim.api",

@@ -653,7 +653,8 @@ def calibrate(
 
     Args:
         scenario: the scenario file to calibrate.
-        targets: the targets file (e.g. ``calibration/targets.toml``): ``[[fit]]`` and ``[[validation]]`` targets.
+        targets: the targets file (e.g. ``calibration/targets.toml``): ``[[fit]]``, ``[[validation]]`` and
+            ``[[consistency]]`` targets.
         params: the free-parameters file (e.g. ``calibration/params.toml``).
         trials: the total of completed trials wanted in the study (rerunning continues the study in ``out``).
         out: the output folder: ``study.db``, ``best_params.json``, ``fit.md``/``.csv``, ``validation.md``/``.csv``,
@@ -663,7 +664,8 @@ def calibrate(
         days: simulate this many days instead of the scenario's horizon.
         workers, executor: as in :func:`compare`.
         study: the study name (default ``calibrate-<scenario file stem>``).
-        validation: also check the held-out ``[[validation]]`` targets at the best values.
+        validation: also check the held-out ``[[validation]]`` and the ``[[consistency]]`` targets at the best
+            values.
         plots: write ``plots/*.png``.
 
     Returns:
@@ -706,6 +708,56 @@ def _calibration_problem(
     problem.base(problem.scenario)  # ScenarioError now if the scenario is bad
     problem.check()
     return problem
+
+
+def check_consistency(
+    scenario: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    draws: int = 32,
+    evidence: str | os.PathLike[str] | None = None,
+    replications: int = 2,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    out: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Which targets only return an input, as ``crisis-sim calibrate --check-consistency`` (docs/calibration.md).
+
+    Draws ``draws`` joint parameter sets from the evidence file, simulates every target's scenarios per draw on
+    the same replications, and labels a target whose statistic has |Spearman rho| > 0.9 with one input as a
+    consistency check (never held-out validation).
+
+    Args:
+        scenario, targets: as in :func:`validate_targets`.
+        draws: joint draws of the evidence (at least 10).
+        evidence: an evidence file (default: the packaged ``evidence/default.toml``).
+        replications, seed, days, workers, executor: as in :func:`calibrate`.
+        out: also write ``consistency_check.md``/``.csv``/``.json`` there.
+
+    Returns:
+        One row per target: ``target, role, statistic, classification, tracks, strongest_input, spearman,
+        stat_low, stat_high, draws, inputs_checked``.
+
+    Example:
+        >>> cs.check_consistency("small_district", "calibration/targets.toml", draws=16, days=90)
+    """
+    from crisis_sim.analysis import calibration as cal
+    from crisis_sim.analysis import consistency
+    from crisis_sim.analysis.evidence import load_evidence
+
+    if int(draws) < consistency.MIN_DRAWS:
+        raise ValueError(f"expected at least {consistency.MIN_DRAWS} draws, found {draws}")
+    problem = _calibration_problem(scenario, targets, None, replications, seed, days)
+    ev = load_evidence(evidence)
+    runner = cal.Runner(executor, int(workers))
+    try:
+        result = consistency.check_consistency(problem, ev, int(draws), runner, draw_seed=int(seed))
+    finally:
+        runner.close()
+    if out is not None:
+        consistency.write_outputs(result, Path(out), f"Consistency check of {os.fspath(targets)}")
+    return pd.DataFrame([c.row(result.threshold) for c in result.checks])
 
 
 def validate_targets(

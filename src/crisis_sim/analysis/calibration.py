@@ -2,7 +2,9 @@
 
 Two small TOML files drive it (see docs/calibration.md and the shipped ``calibration/`` folder):
 
-* **targets** — ``[[fit]]`` and ``[[validation]]`` tables, each one published statistic: a summary metric of a run
+* **targets** — ``[[fit]]``, ``[[validation]]`` and ``[[consistency]]`` tables (a consistency target returns an input
+  of the model — see :mod:`crisis_sim.analysis.consistency` — and is checked like a validation target but reported
+  apart from it), each one published statistic: a summary metric of a run
   (``statistic = "arrest_rate"``, a dotted path into nested summary entries is allowed), a pooled share
   (``statistic = "share"`` with ``numerator``/``denominator`` lists of metric paths), or a paired effect between two
   scenarios (``statistic = "ratio"`` or ``"odds_ratio"`` with ``metric``, ``scenario`` and ``reference``). Each has
@@ -40,7 +42,7 @@ from crisis_sim.provenance import provenance, version_change
 from crisis_sim.scenario import Scenario, ScenarioError, load_scenario, with_overrides
 from crisis_sim.scenario.loader import builtin_scenarios, resolve_scenario_path
 
-ROLES = ("fit", "validation")
+ROLES = ("fit", "validation", "consistency")  # consistency: checked like validation, never counted as it
 KINDS = ("metric", "share", "ratio", "odds_ratio")
 PENALTY = 1.0e6  # loss of a trial whose parameters give an invalid scenario (e.g. a mix below 0)
 
@@ -166,7 +168,8 @@ def load_targets(path: str | Path) -> list[Target]:
     folder = Path(path).parent
     unknown = [k for k in raw if k not in ROLES]
     if unknown:
-        raise CalibrationError(f"{path}: expected [[fit]] and [[validation]] tables, found {unknown[0]!r}")
+        raise CalibrationError(f"{path}: expected [[fit]], [[validation]] and [[consistency]] tables, found "
+                               f"{unknown[0]!r}")  # fmt: skip
     targets: list[Target] = []
     for role in ROLES:
         tables = raw.get(role, [])
@@ -961,6 +964,11 @@ def write_outputs(
     if not has_validation:
         for name in ("validation.md", "validation.csv"):  # never leave a stale table from an earlier run
             (out / name).unlink(missing_ok=True)
+    has_consistency = validate and any(t.role == "consistency" for t in problem.targets)
+    consistency = problem.evaluate(values, "consistency", runner) if has_consistency else []
+    if not has_consistency:
+        for name in ("consistency.md", "consistency.csv"):
+            (out / name).unlink(missing_ok=True)
     first = study.trials[0] if study.trials else None
     today = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d")
     doc = {
@@ -978,6 +986,7 @@ def write_outputs(
         "date": today,
         "fit_within_tolerance": f"{sum(m.within for m in fit)}/{len(fit)}",
         "validation_within_tolerance": f"{sum(m.within for m in validation)}/{len(validation)}",
+        "consistency_within_tolerance": f"{sum(m.within for m in consistency)}/{len(consistency)}",
         "provenance": provenance(),
     }
     tmp = out / ".best_params.json.tmp"
@@ -987,6 +996,10 @@ def write_outputs(
     if validation:
         write_table(validation, out / "validation.csv", out / "validation.md",
                     f"Held-out validation targets at the calibrated values ({study.study_name})")  # fmt: skip
+    if consistency:
+        write_table(consistency, out / "consistency.csv", out / "consistency.md",
+                    f"Consistency checks (they return an input; not validation) at the calibrated values "
+                    f"({study.study_name})")  # fmt: skip
     write_trials_csv(study, problem.params, out / "trials.csv")
     write_provenance(out, study)
     rel = os.path.relpath(resolve_scenario_path(problem.scenario).resolve(), out.resolve())

@@ -2,7 +2,9 @@
 figures with Optuna (SQLite study in --out, resumable), then check held-out validation targets.
 
 ``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
-without calibrating. See docs/calibration.md.
+without calibrating. ``--check-consistency [--evidence FILE] [--draws N]`` draws the evidence distributions and
+labels every target whose statistic follows one input (|Spearman rho| > 0.9) as a consistency check, not
+validation. See docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "target's uncertainty), every trial on the same replications 0..R-1 (common random numbers). The study "
         "is kept in DIR/study.db: rerun the same command to continue an interrupted calibration; --trials is "
         "the total of completed trials. Writes best_params.json, fit.md/csv, validation.md/csv (held-out "
-        "[[validation]] targets), trials.csv, plots/*.png, provenance.json (crisis_sim version and git commit) "
+        "[[validation]] targets), consistency.md/csv ([[consistency]] targets: they return an input), trials.csv, plots/*.png, provenance.json (crisis_sim version and git commit) "
         "and calibrated.toml (base = SCENARIO plus the calibrated values, each marked). A study begun by another "
         "crisis_sim version is continued only with --allow-version-change.",
     )
@@ -55,8 +57,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--validate-only", action="store_true",
                    help="no calibration: simulate SCENARIO as it is and write validation.md/csv for all targets")  # fmt: skip
     p.add_argument("--no-validation", action="store_true",
-                   help="skip the [[validation]] targets (e.g. when they use scenarios the calibrated values do not "
+                   help="skip the [[validation]] and [[consistency]] targets (e.g. when they use scenarios the calibrated values do not "
                    "belong to)")  # fmt: skip
+    p.add_argument("--check-consistency", action="store_true",
+                   help="no calibration: draw the inputs from --evidence (jointly, Latin hypercube), simulate "
+                   "every target's scenarios per draw and label each target whose statistic follows one input "
+                   "(|Spearman rho| > 0.9) as a consistency check; writes consistency_check.md/csv/json")  # fmt: skip
+    p.add_argument("--evidence", metavar="FILE", default="default",
+                   help="evidence file for --check-consistency (default: the packaged evidence/default.toml)")  # fmt: skip
+    p.add_argument("--draws", type=positive("draws"), default=32,
+                   help="joint draws of the evidence for --check-consistency (at least 10; default 32)")  # fmt: skip
     add_version_change_option(p, "calibration study (study.db)")
     p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
     p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
@@ -66,6 +76,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _calibrate(args: argparse.Namespace) -> int:
     from crisis_sim.analysis import calibration as cal
 
+    if args.check_consistency:
+        return _check_consistency(args)
     try:
         targets = cal.load_targets(args.targets)
         if args.validate_only:
@@ -89,13 +101,28 @@ def _calibrate(args: argparse.Namespace) -> int:
     try:
         if args.validate_only:
             out.mkdir(parents=True, exist_ok=True)
-            measured = problem.evaluate(None, None, runner)
+            everything = problem.evaluate(None, None, runner)
+            measured = [m for m in everything if m.target.role != "consistency"]
+            checks = [m for m in everything if m.target.role == "consistency"]
             cal.write_table(measured, out / "validation.csv", out / "validation.md",
-                            f"All targets, {Path(args.scenario).name} as it is")  # fmt: skip
+                            f"Fit and validation targets, {Path(args.scenario).name} as it is")  # fmt: skip
+            if checks:
+                cal.write_table(checks, out / "consistency.csv", out / "consistency.md",
+                                "Consistency checks (they return an input; not validation), "
+                                f"{Path(args.scenario).name} as it is")  # fmt: skip
+            else:
+                for name in ("consistency.md", "consistency.csv"):
+                    (out / name).unlink(missing_ok=True)
             cal.write_provenance(out)
             print(cal.table_md(measured), end="")
-            print(f"\n{sum(m.within for m in measured)} of {len(measured)} targets within tolerance; "
-                  f"{time.perf_counter() - t0:.0f} s; tables in {out}/validation.md and .csv")  # fmt: skip
+            print(f"\n{sum(m.within for m in measured)} of {len(measured)} fit and validation targets within "
+                  f"tolerance; tables in {out}/validation.md and .csv")  # fmt: skip
+            if checks:
+                print("\nConsistency checks (each returns an input of the model; not validation):\n")
+                print(cal.table_md(checks), end="")
+                print(f"\n{sum(m.within for m in checks)} of {len(checks)} consistency checks within tolerance; "
+                      f"table in {out}/consistency.md and .csv")  # fmt: skip
+            print(f"{time.perf_counter() - t0:.0f} s")
             return 0
 
         def progress(done: int, loss: float, best: float) -> None:
@@ -126,9 +153,54 @@ def _calibrate(args: argparse.Namespace) -> int:
             print(f"  {path} = {cal.fmt(value)}")
         print()
         print((out / "fit.md").read_text(), end="")
-        if (out / "validation.md").exists():
-            print()
-            print((out / "validation.md").read_text(), end="")
+        for name in ("validation.md", "consistency.md"):
+            if (out / name).exists():
+                print()
+                print((out / name).read_text(), end="")
         print(f"\n{time.perf_counter() - t0:.0f} s; results in {out}: best_params.json, fit.md/csv, "
-              "validation.md/csv, trials.csv, plots/*.png, calibrated.toml, provenance.json, study.db")  # fmt: skip
+              "validation.md/csv, consistency.md/csv, trials.csv, plots/*.png, calibrated.toml, provenance.json, "
+              "study.db")  # fmt: skip
+    return 0
+
+
+def _check_consistency(args: argparse.Namespace) -> int:
+    from crisis_sim.analysis import calibration as cal
+    from crisis_sim.analysis import consistency
+    from crisis_sim.analysis.evidence import load_evidence
+
+    if args.validate_only or args.trials:
+        raise UsageError("calibrate: --check-consistency runs alone; expected no --validate-only or --trials")
+    if args.draws < consistency.MIN_DRAWS:
+        raise UsageError(f"calibrate: --draws: expected at least {consistency.MIN_DRAWS} draws for --check-consistency "
+                         f"(fewer make a chance |rho| > 0.9 likely), found {args.draws}")  # fmt: skip
+    try:
+        targets = cal.load_targets(args.targets)
+        problem = cal.Problem(args.scenario, targets, [], args.replications, args.seed, args.days)
+        problem.base(args.scenario)
+        problem.check()
+    except cal.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    evidence = load_evidence(args.evidence)  # ScenarioError: one line, exit 2
+    out = Path(args.out)
+    runner = cal.Runner(args.executor, args.workers, args.scheduler)
+    t0 = time.perf_counter()
+    try:
+        result = consistency.check_consistency(problem, evidence, args.draws, runner, draw_seed=args.seed)
+    except KeyboardInterrupt:
+        runner.abort()
+        print("crisis-sim: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except cal.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        runner.close()
+    consistency.write_outputs(result, out, f"Consistency check of {args.targets} ({Path(args.scenario).name})")
+    if args.json:
+        print(dumps(result.document()))
+        return 0
+    print(consistency.table_md(result), end="")
+    for note in consistency.misplaced(result):
+        print(f"- {note}")
+    print(f"\n{args.draws} draws x {args.replications} replications; {time.perf_counter() - t0:.0f} s; results in "
+          f"{out}/consistency_check.md, .csv and .json")  # fmt: skip
     return 0

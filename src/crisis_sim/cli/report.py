@@ -125,12 +125,10 @@ def _report(args: argparse.Namespace) -> int:
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
-                                            psa=psa, goals=goals)  # fmt: skip
+                                            psa=psa, goals=goals, psa_detail=psa_detail)  # fmt: skip
     except GoalError as exc:
         raise UsageError(f"{args.goals}: {exc}") from None
     data["command"] = command
-    if psa_detail is not None:
-        data["psa_detail"] = psa_detail  # the whole analysis, as compare --psa --json gives it
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)
     print(f"report written to {path} ({len(text) / 1e6:.1f} MB, {elapsed:.0f} s of simulation); its numbers in "

@@ -242,3 +242,58 @@ def difference_figure(series: pd.DataFrame, names: Sequence[str], variables: Seq
         fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if nrows == 1 else 0.03, 1, 1))
     return png_bytes(fig)
+
+
+def ceac_figure(ceac: dict[str, list[dict[str, Any]]], titles: dict[str, str] | None = None) -> bytes:
+    """Cost-effectiveness acceptability curves, one panel per outcome: for each willingness to pay per outcome
+    gained (x), the share of evidence draws in which each option has the highest net monetary benefit (y).
+    ``ceac``: the ``psa_detail["ceac"]`` object ({outcome: [{wtp, strategy, probability}, ...]})."""
+    plt = _pyplot()
+    outcomes = [o for o, rows in ceac.items() if rows]
+    ncols = min(2, max(1, len(outcomes)))
+    nrows = max(1, -(-len(outcomes) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.4 * ncols, 3.1 * nrows), squeeze=False)
+    for ax in axes.flat[len(outcomes):]:
+        ax.set_visible(False)
+    for ax, outcome in zip(axes.flat, outcomes, strict=False):
+        df = pd.DataFrame(ceac[outcome])
+        for strategy, g in df.groupby("strategy", sort=False):
+            g = g.sort_values("wtp")
+            ax.plot(g["wtp"], g["probability"], marker=".", label=str(strategy))
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title((titles or {}).get(outcome, outcome), fontsize=10)
+        ax.set_xlabel("willingness to pay per outcome ($)", fontsize=8)
+        ax.set_ylabel("probability best", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.xaxis.set_major_formatter(_money_formatter())
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def _money_formatter() -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    def money(x: float, _pos: int) -> str:
+        if abs(x) >= 1e6:
+            return f"${x / 1e6:g}M"
+        if abs(x) >= 1e3:
+            return f"${x / 1e3:g}k"
+        return f"${x:g}"
+
+    return FuncFormatter(money)
+
+
+def evppi_figure(rows: Sequence[dict[str, Any]], top: int = 12, unit: str = "arrests") -> bytes:
+    """Horizontal bars of the EVPPI per parameter (``psa_detail["evppi"][metric]``, sorted high to low): the
+    expected gain, in the decision metric's units, from learning that parameter exactly before choosing."""
+    plt = _pyplot()
+    shown = list(rows)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6.4, 0.6 + 0.32 * max(1, len(shown))))
+    ax.barh([str(r["parameter"]) for r in shown], [float(r["value"]) for r in shown], color="#4c72b0")
+    ax.set_xlabel(f"expected value of perfect information ({unit} per run)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return png_bytes(fig)

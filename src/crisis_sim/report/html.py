@@ -197,9 +197,10 @@ def build_report(
     elapsed_s: float | None = None,
     psa: Any = None,
     goals: Any = None,
+    psa_detail: Any = None,
 ) -> str:
     """The whole report as one HTML string (no external resources)."""
-    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals)[0]
+    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals, psa_detail)[0]
 
 
 def build_report_with_data(
@@ -210,10 +211,15 @@ def build_report_with_data(
     elapsed_s: float | None = None,
     psa: Any = None,
     goals: Any = None,
+    psa_detail: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
-    :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one)."""
+    :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
+    ``psa_detail``: the whole PSA (:func:`crisis_sim.analysis.psa.psa_document`); adds the acceptability
+    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``."""
     data = report_data(spec, runs, series, psa, goals)
+    if psa_detail:
+        data["psa_detail"] = jsonable(psa_detail)
     names = data["options"]
     scenarios = [e.scenario for e in spec.scenarios]
     result = data["outcomes"]
@@ -234,6 +240,8 @@ def build_report_with_data(
     # The decision first
     parts.append("<h2 id=decision>Decision table</h2>")
     parts.append(decision.decision_html(data, _e))
+    if psa_detail:
+        parts.append(uncertainty_html(psa_detail, names))
     if data.get("goals"):
         parts.append("<h2 id=goals>Goals</h2>")
         parts.append(goals_mod.goals_html(data["goals"], names, _e))
@@ -323,6 +331,56 @@ def build_report_with_data(
                  "Use differences between options, not absolute levels, for decisions.</p>")  # fmt: skip
     parts.append(f"<p class=muted id=provenance>{_e(describe_version())}</p></body></html>")
     return "\n".join(parts), data
+
+
+_CEAC_TITLES = {
+    "arrests": "per arrest averted", "ed_transports": "per ED transport averted",
+    "involuntary_holds": "per involuntary hold averted", "use_of_force": "per use-of-force incident averted",
+    "connected_to_services": "per extra person connected to services",
+}  # fmt: skip
+
+
+def uncertainty_html(detail: dict[str, Any], names: Sequence[str], top: int = 10) -> str:
+    """The PSA's acceptability curves (``detail["ceac"]``) and the EVPPI ranking for arrests
+    (``detail["evppi"]["arrests"]``), in plain words, folded under two headings."""
+    parts = []
+    ceac = {o: rows for o, rows in (detail.get("ceac") or {}).items() if rows}
+    if ceac:
+        parts.append(
+            "<h2 id=value-for-money>Is it worth the money? Chance each option is the best buy</h2>"
+            "<details open><summary>Cost-effectiveness acceptability curves</summary><p class=legend>For each "
+            "amount a city would be willing to pay to avert one outcome (x), the share of the "
+            f"{int(detail.get('draws') or 0)} draws of what we don't know in which each option gives the most "
+            "value for money (net benefit: that amount times the outcomes averted, minus the extra cost, against "
+            f"{_e(names[0])}). Where a curve is near 1 the choice is settled at that price; curves near each "
+            "other mean the evidence cannot yet tell the options apart.</p>"
+        )  # fmt: skip
+        parts.append(_img(figures.ceac_figure(ceac, _CEAC_TITLES), "cost-effectiveness acceptability curves"))
+        parts.append("</details>")
+    rows = (detail.get("evppi") or {}).get("arrests") or []
+    if rows:
+        evpi = (detail.get("evpi") or {}).get("arrests")
+        evpi_text = f"{evpi:.3g}" if isinstance(evpi, int | float) else "–"
+        body = "".join(f"<tr><td>{i}</td><td>{_e(r['parameter'])}</td><td class=num>{float(r['value']):.3g}</td></tr>"
+                       for i, r in enumerate(rows[:top], start=1))  # fmt: skip
+        parts.append(
+            "<h2 id=evidence-gaps>Which evidence gap matters most for this choice</h2>"
+            "<details open><summary>Value of information for arrests (EVPPI)</summary><p class=legend>How many "
+            "arrests over the simulated period a better choice would avoid, on average, if this one input were "
+            "known exactly before choosing (expected value of partial perfect information, regression "
+            f"estimate). Knowing every input would be worth {evpi_text} (EVPI). A study that narrows the top "
+            "inputs is the most useful for this choice; a value near 0 means that input does not change which "
+            "option is best.</p>"
+            + (("<p><b>Here every value is 0: the same option had the fewest arrests in every draw, so no input, "
+                "as uncertain as the evidence says, changes the choice on arrests.</b></p>" if not evpi else
+                "<p><b>Here every value is 0: no single input alone changes the choice on arrests (by this "
+                "estimate); only several together do.</b></p>")
+               if all(float(r["value"]) == 0 for r in rows) else "")
+            + f"<table><tr><th>rank</th><th>input</th><th>EVPPI (arrests)</th></tr>{body}</table>"
+        )  # fmt: skip
+        parts.append(_img(figures.evppi_figure(rows, top), "value of information per input, for arrests"))
+        parts.append("</details>")
+    return "\n".join(parts)
 
 
 def write_report(path: str | Path, text: str) -> Path:
