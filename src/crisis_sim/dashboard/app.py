@@ -690,6 +690,9 @@ def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, m
     direction = {"lower": "lower is better", "higher": "higher is better"}.get(better, "")
     ax.set_title(f"{label} ({unit}){'; ' + direction if direction else ''}", fontsize=9)
     ax.set_xlabel("month of the run (warm-up months left out)", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, frameon=False, loc="best")
