@@ -241,7 +241,7 @@ def test_json_is_strict(server, body, message):
         ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": ""}]}, "the field is blank (a blank is not 0"),
         ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": ""}},
          "north, day shift patrol units: a whole number from 0 to 200; the field is blank"),
-        ({"base": SMALL, "events": [{"kind": "champion_retires", "month": 2}]}, "this scenario has no proactive outreach"),
+        ({"base": SMALL, "events": [{"kind": "champion_retires", "month": 2}]}, "needs proactive outreach (nurse-led, with community-relations officers), which this scenario does not run"),
         ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1201}]}, "month: a whole number from 1 to 11, found 1201"),
         ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1, "percent": 101}]},
          "share of posts (%): a number from 1 to 100, found 101"),

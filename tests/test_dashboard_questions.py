@@ -85,6 +85,32 @@ def test_what_if_we_lose_a_fifth_of_patrol(browser_page):
     assert headline.startswith("If 20% of patrol posts in every district stand vacant from month 2, for good:")
     assert "$" in headline
     assert charted == PATROL
+    with page.expect_download() as download:
+        page.click("#csv")
+    csv = Path(download.value.path()).read_text()
+    assert csv.splitlines()[0].startswith("metric,outcome,unit,month,baseline_mean")
+    assert {line.split(",")[0] for line in csv.splitlines()[1:]} == set(PATROL)
+    with page.expect_download() as download:
+        page.click("#html")
+    html = Path(download.value.path()).read_text()
+    assert "If 20% of patrol posts" in html and "data:image/png;base64," in html
+
+
+def test_a_stopped_server_gets_a_sentence(browser_page):
+    """Every API request fails as it does when the server has stopped (connection refused): the page says so."""
+    from playwright.sync_api import expect
+
+    srv, page = browser_page
+    page.goto(srv.url)
+    page.wait_for_selector("#base option[value='small_district.toml']", state="attached")
+    page.route("**/api/**", lambda route: route.abort("connectionrefused"))
+    try:
+        page.click("#run")
+        expect(page.locator("#error")).to_have_text(
+            "The dashboard server stopped; restart it with crisis-sim dashboard (then reload this page).")
+        assert page.is_enabled("#run")
+    finally:
+        page.unroute("**/api/**")
 
 
 def test_events_offered_follow_the_base_and_blank_is_refused(browser_page):
@@ -94,12 +120,18 @@ def test_events_offered_follow_the_base_and_blank_is_refused(browser_page):
     page.select_option("#base", "outreach_echinops.toml")
     page.select_option("#event-kind", "cut_nurse")
     page.click("#add-event")
+    page.select_option("#event-kind", "lose_patrol")
+    page.click("#add-event")
     page.select_option("#base", "small_district.toml")  # no outreach: the nurse cut cannot apply
-    assert "Dropped" in page.inner_text("#dropped") and "nurse post" in page.inner_text("#dropped")
+    dropped = page.inner_text("#dropped")
+    assert dropped == "Dropped (they do not apply to this scenario): the outreach nurse post is cut."
+    assert page.locator("#events .ev").count() == 1 and "patrol posts stand vacant" in page.inner_text("#events")
     offered = page.locator("#event-kind option").all_inner_texts()
-    assert not any("nurse" in o for o in offered) and "no proactive outreach" in page.inner_text("#not-offered")
+    assert not any("nurse" in o for o in offered)
+    assert "which this scenario does not run" in page.inner_text("#not-offered")
+    jobs = len(srv.app.jobs)
     page.fill("[data-staff='city.districts.0.patrol_units.day']", "")
     assert "north, day shift: a whole number from 0 to 200; the field is blank" in page.inner_text("#staffing")
     page.click("#run")
     assert page.inner_text("#error") == "Fix the fields marked in red first."
-    assert not srv.app.jobs or all(j.state != "queued" for j in srv.app.jobs.values())
+    assert len(srv.app.jobs) == jobs  # nothing was sent

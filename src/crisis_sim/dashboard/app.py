@@ -204,7 +204,7 @@ def not_applicable(kind: str, base: Any) -> str | None:
     """Why ``kind`` does not apply to ``base`` (one plain sentence), or None when it applies."""
     outreach = PROGRAM_NAMES.get("outreach", "outreach")
     if kind in ("cut_nurse", "champion_retires") and not program_on(base, "outreach"):
-        return f"{EVENT_KINDS[kind]}: this scenario has no {outreach} (switch it on under Programs first)"
+        return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
     if kind == "grant_ends" and not any(program_on(base, k) for k in PROGRAM_NAMES):
         return f"{EVENT_KINDS[kind]}: this scenario runs no program a grant could pay for"
     return None
@@ -718,6 +718,19 @@ def _monthly_rows(series: Any, metric: str, first_month: int) -> list[dict[str, 
     return rows
 
 
+def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
+    """describe_scenario's sentences in the page's words: the request's own changes by their plain labels, no
+    internal role names."""
+    labels = [e["label"] for e in events]
+    out = []
+    for line in describe_scenario(scenario):
+        mine = next((lab for lab in labels if line.endswith(f"— {lab}.")), None)
+        if mine is not None:
+            line = f"{mine[0].upper()}{mine[1:]}."
+        out.append(line.replace("CRPO", "community-relations officer").replace("crpo", "community-relations officer"))
+    return out
+
+
 def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The answer to the request: a headline sentence (with the change in cost), the outcomes the changes act on
     (``charts``, each with its monthly rows after the warm-up or its whole-run values, a verdict and a PNG), the
@@ -783,7 +796,7 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     else:
         unit = lead["unit"]
         verdict_words = {"better": "better", "worse": "worse", "unclear": "no clear change"}[lead["verdict"]]
-        effect = (f"{lead['label']} go from {_value_text(lead['baseline'], unit)} to "
+        effect = (f"{lead['label']} {_value_text(lead['baseline'], unit)} → "
                   f"{_value_text(lead['change'], unit)} ({verdict_words})")  # fmt: skip
         headline = f"If {what}: {effect}; the change {cost_text}."
     sentences = []
@@ -800,6 +813,8 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     table = []
     for m in metrics:
         v0, v1 = result["metrics"][m][labels[0]], result["metrics"][m][labels[1]]
+        if m == "specialized_coverage" and v0["mean"] == 0 == v1["mean"]:
+            continue  # no specialised responder on either side: a coverage of 0% says nothing
         label, unit, better = outcome_words(m)
         unit = "over the run" if unit == "per month" else unit
         scale = 100.0 if unit == "%" else 1.0
@@ -816,6 +831,6 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         "csv": "\n".join(csv_rows) + "\n",
         "warmup_months": warm,
         "months": meta["months"],
-        "scenario": describe_scenario(spec.scenarios[1].scenario),
+        "scenario": scenario_words(spec.scenarios[1].scenario, events),
         "replications": spec.replications,
     })  # fmt: skip
