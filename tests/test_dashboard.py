@@ -459,3 +459,13 @@ def test_a_run_completes(server):
     assert all(row["verdict"] in ("better", "worse", "unclear") for row in result["table"])
     status, reply, _ = _call(server, "DELETE", f"/api/jobs/{reply['id']}")
     assert status == 409 and reply["state"] == "done" and "already finished" in reply["error"]
+
+
+def test_built_in_events_read_in_plain_words():
+    from crisis_sim.dashboard.app import REPO_SCENARIOS, plain_sentence, scenario_info
+
+    text = " ".join(scenario_info(REPO_SCENARIOS / "champion_retires.toml")["timeline"])
+    assert "about month 18 of the run" in text and "community-relations officer" in text
+    assert "crpo" not in text.lower() and "[echinops_study]" not in text and "18.1667" not in text
+    assert plain_sentence("the crpo leaves in month 2.5 of the run ([x_y])") == (
+        "the community-relations officer leaves in about month 2 of the run")

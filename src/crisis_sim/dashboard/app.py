@@ -171,7 +171,7 @@ def scenario_info(path: Path) -> dict[str, Any]:
             for d in sc.city.districts
         ],  # fmt: skip
         "programs": programs,
-        "timeline": [describe_event(e, sc.simulation.month_days) for e in sc.timeline],
+        "timeline": [plain_sentence(describe_event(e, sc.simulation.month_days)) for e in sc.timeline],
         "population": sc.city.population,
         "max_patrol_units": MAX_PATROL_UNITS,
         "warmup_months": math.ceil(sc.simulation.warmup_days / sc.simulation.month_days),
@@ -444,7 +444,7 @@ def plain_error(line: str, events: list[dict[str, Any]] | None = None) -> str:
         return f"'{events[i]['label']}'" if events and i < len(events) else "a timeline event"
 
     line = re.sub(r"timeline\.(\d+)(\.[a-z_]+)?", event_words, line)
-    return line.replace("crpo", "community-relations officer")
+    return plain_sentence(line)
 
 
 def _shorten(scenario: Any, days: int | None, label: str) -> Any:
@@ -718,6 +718,13 @@ def _monthly_rows(series: Any, metric: str, first_month: int) -> list[dict[str, 
     return rows
 
 
+def plain_sentence(line: str) -> str:
+    """A narrative sentence in the page's words: no internal role names, fractional months rounded."""
+    line = re.sub(r"month (\d+\.\d+) of the run", lambda m: f"about month {float(m.group(1)):.0f} of the run", line)
+    line = re.sub(r"\s*\(\[\w+\]\)", "", line)  # reference keys are for docs/references.md, not for the page
+    return re.sub(r"\bcrpo\b|\bCRPO\b", "community-relations officer", line)
+
+
 def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
     """describe_scenario's sentences in the page's words: the request's own changes by their plain labels, no
     internal role names."""
@@ -727,7 +734,7 @@ def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
         mine = next((lab for lab in labels if line.endswith(f"— {lab}.")), None)
         if mine is not None:
             line = f"{mine[0].upper()}{mine[1:]}."
-        out.append(line.replace("CRPO", "community-relations officer").replace("crpo", "community-relations officer"))
+        out.append(plain_sentence(line))
     return out
 
 
