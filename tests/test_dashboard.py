@@ -236,16 +236,25 @@ def test_json_is_strict(server, body, message):
         ({"base": SMALL, "programs": {"cit": 1}}, "programs, Crisis Intervention Team (CIT) training for patrol officers: expected true or false, found 1"),
         ({"base": SMALL, "colour": "red"}, "request: unknown field 'colour'"),
         ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 2}]}, "outreach"),
-        ({"base": SMALL, "events": [{"kind": "cut_nurse"}]}, "month: expected a month number, found nothing"),
-        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1201}]}, "month: a number from 0 to 1,200"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol"}]},
+         "patrol posts stand vacant, month: a whole number from 1 to 11; the field is blank (a blank is not 0"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": ""}]}, "the field is blank (a blank is not 0"),
+        ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": ""}},
+         "north, day shift patrol units: a whole number from 0 to 200; the field is blank"),
+        ({"base": SMALL, "events": [{"kind": "champion_retires", "month": 2}]}, "needs proactive outreach (nurse-led, with community-relations officers), which this scenario does not run"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1201}]}, "month: a whole number from 1 to 11, found 1201"),
         ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1, "percent": 101}]},
-         "percent: a number from 0 to 100, found 101"),
-        ({"base": SMALL, "events": [{"kind": "champion_retires", "month": 1, "district": "mars"}]},
-         "district: expected one of north, south, found 'mars'"),
-        ({"base": SMALL, "events": [{"kind": "grant_ends", "month": 1, "program": {}}]}, "program: expected one of"),
-        ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 1}] * 21}, "events: at most 20, found 21"),
-        ({"base": SMALL, "events": [{"kind": "cut_nurse", "month": 1, "when": 3}]}, "unknown field 'when'"),
-        ({"base": SMALL, "days": 30, "events": [{"kind": "lose_patrol", "month": 3}]}, "after the 30-day horizon"),
+         "share of posts (%): a number from 1 to 100, found 101"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1, "district": "mars"}]},
+         "district: all or one of north, south, found 'mars'"),
+        ({"base": SMALL, "events": [{"kind": "grant_ends", "month": 1}]}, "this scenario runs no program a grant"),
+        ({"base": "outreach_echinops.toml",
+          "events": [{"kind": "grant_ends", "month": 1, "program": "cit"}]}, "program: one of the programs"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1}] * 21}, "events: at most 20, found 21"),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol", "month": 1, "when": 3}]}, "unknown field 'when'"),
+        ({"base": SMALL, "days": 60, "events": [{"kind": "lose_patrol", "month": 3}]}, "month: a whole number from 1 to 1, found 3"),
+        ({"base": SMALL, "years": 0.1}, "years to simulate: a number from 0.25 to 10, found 0.1"),
+        ({"base": SMALL, "years": 1, "days": 60}, "give either years or days, not both"),
         ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": 0,
                                       "city.districts.0.patrol_units.evening": 0,
                                       "city.districts.0.patrol_units.night": 0}}, "at least one unit"),
@@ -431,15 +440,32 @@ def test_at_most_n_jobs_at_once(server):
 
 def test_a_run_completes(server):
     status, reply, _ = _call(server, "POST", "/api/run",
-                             {"base": SMALL, "replications": 2, "days": 40,
-                              "events": [{"kind": "lose_patrol", "month": 0.5, "percent": 30}]})  # fmt: skip
+                             {"base": SMALL, "replications": 2, "days": 90,
+                              "events": [{"kind": "lose_patrol", "month": 1, "percent": 30, "duration_months": 1}]})
     assert status == 202 and reply["total"] == 4
     job = _wait(server, reply["id"], lambda j: j["state"] in ("done", "error", "cancelled"))
     assert job["state"] == "done", job["error"]
     assert job["done"] == job["total"] == 4
     result = job["result"]
-    assert result["sentences"][0].startswith("What changed: On day 15")
-    assert result["chart"].startswith("data:image/png;base64,")
-    assert {row["metric"] for row in result["table"]} >= {"arrests", "total cost"}
+    assert result["headline"].startswith("If 30% of patrol posts in every district stand vacant from month 1 for 1")
+    assert "over the 0.25-year run" in result["headline"] and "$" in result["headline"]
+    assert result["charts"] == ["median_response_min", "p90_response_min", "patrol_on_duty", "open_calls"]
+    assert [c["metric"] for c in result["chart_details"]] == result["charts"]
+    monthly = [c for c in result["chart_details"] if c["kind"] == "monthly"]
+    assert monthly and all(c["png"].startswith("data:image/png;base64,") for c in monthly)
+    assert all(r["month"] > result["warmup_months"] for c in monthly for r in c["rows"])  # warm-up left out
+    assert result["csv"].splitlines()[0].startswith("metric,outcome,unit,month,baseline_mean")
+    assert {row["metric"] for row in result["table"]} >= {"arrests", "cost_total"}
+    assert all(row["verdict"] in ("better", "worse", "unclear") for row in result["table"])
     status, reply, _ = _call(server, "DELETE", f"/api/jobs/{reply['id']}")
     assert status == 409 and reply["state"] == "done" and "already finished" in reply["error"]
+
+
+def test_built_in_events_read_in_plain_words():
+    from crisis_sim.dashboard.app import REPO_SCENARIOS, plain_sentence, scenario_info
+
+    text = " ".join(scenario_info(REPO_SCENARIOS / "champion_retires.toml")["timeline"])
+    assert "about month 18 of the run" in text and "community-relations officer" in text
+    assert "crpo" not in text.lower() and "[echinops_study]" not in text and "18.1667" not in text
+    assert plain_sentence("the crpo leaves in month 2.5 of the run ([x_y])") == (
+        "the community-relations officer leaves in about month 2 of the run")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import shutil
 import tempfile
 import threading
@@ -42,23 +43,57 @@ STAFFING_FIELDS = {  # program -> (field, words, integer?, lowest, highest)
     "stabilization": ("beds", "stabilisation beds", True, 1, 1000),
     "cit": ("trained_share", "share of patrol officers CIT-trained (0-1)", False, 0, 1),
 }
-EVENT_KINDS = {
-    "cut_nurse": "cut the outreach nurse post",
-    "champion_retires": "a community-relations officer (champion) retires",
-    "lose_patrol": "lose a share of patrol posts (vacancies)",
+EVENT_KINDS = {  # kind -> plain words (the page's "add a change" list)
+    "cut_nurse": "the outreach nurse post is cut",
+    "champion_retires": "a champion (community-relations officer) retires",
+    "lose_patrol": "patrol posts stand vacant",
     "grant_ends": "a grant paying part of a program ends",
 }
-SUMMARY_SERIES = ("outreach_visits", "outreach_referrals", "repeat_calls", "arrests", "use_of_force",
-                  "ed_transports", "resolved_on_scene", "connected_to_services", "mobile_crisis_calls")  # fmt: skip
+# What each change acts on: the outcomes its answer charts, in this order (docs/dashboard.md, "What is charted").
+# Monthly series are charted month by month after the warm-up; whole-run metrics as baseline against change.
+OUTREACH_OUTCOMES = ("outreach_referrals", "outreach_consents", "outreach_visits", "connected_to_services",
+                     "repeat_calls")  # fmt: skip
+EVENT_OUTCOMES = {
+    "cut_nurse": OUTREACH_OUTCOMES,
+    "champion_retires": OUTREACH_OUTCOMES,
+    "lose_patrol": ("median_response_min", "p90_response_min", "patrol_on_duty", "open_calls"),
+    "grant_ends": ("{program}_calls", "specialized_coverage"),
+}
+DEFAULT_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "resolved_on_scene", "connected_to_services",
+                    "repeat_calls")  # fmt: skip
+WHOLE_RUN = ("median_response_min", "p90_response_min", "open_calls", "specialized_coverage")
+# metric -> (plain name, unit, which direction is better: "lower", "higher" or "" for neither)
+OUTCOME_WORDS = {
+    "outreach_referrals": ("outreach referrals", "per month", "higher"),
+    "outreach_consents": ("people consenting to outreach", "per month", "higher"),
+    "outreach_visits": ("outreach home visits", "per month", "higher"),
+    "connected_to_services": ("people connected to services", "per month", "higher"),
+    "repeat_calls": ("repeat mental-health calls (within 90 days)", "per month", "lower"),
+    "median_response_min": ("median response time", "min", "lower"),
+    "p90_response_min": ("90th-percentile response time", "min", "lower"),
+    "patrol_on_duty": ("patrol units on duty (at month end)", "units", "higher"),
+    "open_calls": ("calls still unserved at the end of the run", "calls", "lower"),
+    "specialized_coverage": ("eligible mental-health calls served by a specialised responder", "%", "higher"),
+    "arrests": ("arrests", "per month", "lower"),
+    "use_of_force": ("use-of-force incidents", "per month", "lower"),
+    "ed_transports": ("ED transports", "per month", "lower"),
+    "resolved_on_scene": ("calls resolved on scene", "per month", "higher"),
+    "mh_calls": ("mental-health calls", "per month", ""),
+    "involuntary_holds": ("involuntary holds", "per month", "lower"),
+    "repeat_callers_90d": ("repeat callers within 90 days", "people", "lower"),
+    "cost_total": ("total cost", "$", "lower"),
+}
 TABLE_METRICS = ("mh_calls", "arrests", "use_of_force", "ed_transports", "involuntary_holds", "resolved_on_scene",
                  "connected_to_services", "repeat_callers_90d", "median_response_min", "cost_total",
-                 "open_calls")  # fmt: skip
-REQUEST_FIELDS = ("base", "replications", "days", "seed", "programs", "staffing", "events")
-EVENT_FIELDS = ("kind", "month", "percent", "district", "program")
+                 "open_calls", "p90_response_min", "specialized_coverage")  # fmt: skip
+REQUEST_FIELDS = ("base", "replications", "days", "years", "seed", "programs", "staffing", "events")
+EVENT_FIELDS = ("kind", "month", "percent", "district", "program", "duration_months", "successor_months",
+                "successor_strength")
 # Bounds of what a request can set (docs/dashboard.md, "Bounds"): generous for a real city, small enough that
 # one request cannot take the computer's memory or days of CPU.
 MAX_REPLICATIONS = 50
 MAX_DAYS = 3650  # ten years
+MAX_YEARS = 10
 MAX_RUN_DAYS = 20 * 3650  # replications × days (per scenario of the pair)
 MAX_SEED = 2**31 - 1
 MAX_PATROL_UNITS = 200  # per district and shift
@@ -92,11 +127,14 @@ def _bound(x: float) -> str:
 def check_number(value: Any, words: str, lo: float, hi: float, integer: bool = True) -> Any:
     """``value`` as an int (``integer``) or float within ``lo``..``hi``; RequestError naming ``words``
     otherwise. Booleans, strings, NaN and infinities are not numbers."""
+    kind = "a whole number" if integer else "a number"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RequestError(f"{words}: {kind} from {_bound(lo)} to {_bound(hi)}; the field is blank (a blank is "
+                           "not 0: type the number)")  # fmt: skip
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if ok and isinstance(value, float):
         ok = math.isfinite(value) and (not integer or value.is_integer())
     if not ok or not lo <= value <= hi:
-        kind = "a whole number" if integer else "a number"
         raise RequestError(f"{words}: {kind} from {_bound(lo)} to {_bound(hi)}, found {_shown(value)}")
     return int(value) if integer else float(value)
 
@@ -133,9 +171,13 @@ def scenario_info(path: Path) -> dict[str, Any]:
             for d in sc.city.districts
         ],  # fmt: skip
         "programs": programs,
-        "timeline": [describe_event(e, sc.simulation.month_days) for e in sc.timeline],
+        "timeline": [plain_sentence(describe_event(e, sc.simulation.month_days)) for e in sc.timeline],
         "population": sc.city.population,
         "max_patrol_units": MAX_PATROL_UNITS,
+        "warmup_months": math.ceil(sc.simulation.warmup_days / sc.simulation.month_days),
+        "max_years": MAX_YEARS,
+        "events": {kind: {"words": words, "not_applicable": not_applicable(kind, sc)}
+                   for kind, words in EVENT_KINDS.items()},  # fmt: skip
     }
 
 
@@ -153,8 +195,28 @@ def _only(obj: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
         raise RequestError(f"{where}: unknown field {_shown(unknown[0])} (expected {', '.join(allowed)})")
 
 
-def _event(ev: Any, index: int, month_days: int, base: Any) -> dict[str, Any]:
-    where = f"event {index + 1}"
+def program_on(scenario: Any, key: str) -> bool:
+    cfg = getattr(scenario.programs, key, None)
+    return cfg is not None and bool(getattr(cfg, "enabled", True))
+
+
+def not_applicable(kind: str, base: Any) -> str | None:
+    """Why ``kind`` does not apply to ``base`` (one plain sentence), or None when it applies."""
+    outreach = PROGRAM_NAMES.get("outreach", "outreach")
+    if kind in ("cut_nurse", "champion_retires") and not program_on(base, "outreach"):
+        return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
+    if kind == "grant_ends" and not any(program_on(base, k) for k in PROGRAM_NAMES):
+        return f"{EVENT_KINDS[kind]}: this scenario runs no program a grant could pay for"
+    return None
+
+
+def _month(ev: dict[str, Any], key: str, words: str, lo: int, hi: int) -> int:
+    return check_number(ev.get(key), words, lo, hi, integer=True)
+
+
+def _event(ev: Any, index: int, month_days: int, base: Any, months: int) -> list[dict[str, Any]]:
+    """Timeline events (schema dicts, each with a plain ``label``) for one change of the request."""
+    where = f"change {index + 1}"
     if not isinstance(ev, dict):
         raise RequestError(f"{where}: expected an object like {{\"kind\": \"cut_nurse\", \"month\": 12}}, "
                            f"found {_shown(ev)}")  # fmt: skip
@@ -162,39 +224,66 @@ def _event(ev: Any, index: int, month_days: int, base: Any) -> dict[str, Any]:
     kind = ev.get("kind")
     if not isinstance(kind, str) or kind not in EVENT_KINDS:
         raise RequestError(f"{where}, kind: expected one of {', '.join(EVENT_KINDS)}, found {_shown(kind)}")
-    where = f"event {index + 1} ({EVENT_KINDS[kind]})"
-    if ev.get("month") is None:
-        raise RequestError(f"{where}, month: expected a month number, found nothing")
-    month = _number(ev, "month", None, 0, MAX_MONTH, integer=False, words=f"{where}, month")
+    why = not_applicable(kind, base)
+    if why:
+        raise RequestError(why)
+    where = f"{EVENT_KINDS[kind]}"
+    month = _month(ev, "month", f"{where}, month", 1, max(1, months - 1))
     day = month * month_days
     if kind == "cut_nurse":
-        return {"type": "cut_post", "day": day, "role": "nurse", "program": "outreach",
-                "label": f"nurse post cut at month {month:g}"}  # fmt: skip
+        return [{"type": "cut_post", "day": day, "role": "nurse", "program": "outreach",
+                 "label": f"the outreach nurse post is cut in month {month}, for good"}]  # fmt: skip
     if kind == "champion_retires":
         names = [d.name for d in base.city.districts]
         district = ev.get("district")
         if district is None:
             district = names[-1]
         if not isinstance(district, str) or district not in names:
-            raise RequestError(
-                f"{where}, district: expected one of {', '.join(names)}, found {_shown(district)}"
-            )
-        return {"type": "champion_departs", "day": day, "role": "crpo", "district": district,
-                "label": f"{district} CRPO retires at month {month:g}"}  # fmt: skip
+            raise RequestError(f"{where}, district: one of {', '.join(names)}, found {_shown(district)}")
+        out = {"type": "champion_departs", "day": day, "role": "crpo", "district": district}
+        text = f"the champion (community-relations officer) in {district} retires in month {month}"
+        after = ev.get("successor_months")
+        if after is not None and after != "":
+            after = _month(ev, "successor_months", f"{where}, successor after (months)", 1, MAX_MONTH)
+            strength = ev.get("successor_strength", 50)
+            strength = check_number(strength, f"{where}, successor's drive as a share of the leaver's (%)", 0, 100,
+                                    integer=False)  # fmt: skip
+            out.update(replacement_after_days=after * month_days, replacement_strength=strength / 100)
+            text += f"; a successor ({strength:g}% of the leaver's drive) arrives {after} months later"
+        else:
+            text += "; no successor"
+        return [{**out, "label": text}]
     if kind == "lose_patrol":
-        pct = _number(ev, "percent", 10, 0, 100, integer=False, words=f"{where}, percent")
-        return {"type": "vacancy", "day": day, "role": "patrol", "share": pct / 100,
-                "label": f"{pct:g}% of patrol posts lost at month {month:g}"}  # fmt: skip
+        pct = check_number(ev.get("percent", 20), f"{where}, share of posts (%)", 1, 100, integer=False)
+        names = [d.name for d in base.city.districts]
+        district = ev.get("district")
+        if district in (None, "", "all"):
+            district = None
+        elif not isinstance(district, str) or district not in names:
+            raise RequestError(f"{where}, district: all or one of {', '.join(names)}, found {_shown(district)}")
+        place = f"in {district}" if district else "in every district"
+        text = f"{pct:g}% of patrol posts {place} stand vacant from month {month}"
+        events = [{"type": "vacancy", "day": day, "role": "patrol", "share": pct / 100, "district": district}]
+        duration = ev.get("duration_months")
+        if duration is not None and duration != "":
+            duration = _month(ev, "duration_months", f"{where}, for how many months", 1, MAX_MONTH)
+            events.append({"type": "vacancy", "day": (month + duration) * month_days, "role": "patrol",
+                           "share": 0.0, "district": district})  # fmt: skip
+            text += f" for {duration} months"
+        else:
+            text += ", for good"
+        events = [{k: v for k, v in e.items() if v is not None} for e in events]
+        return [{**e, "label": text if i == 0 else f"posts {place} filled again"} for i, e in enumerate(events)]
+    on = [k for k in PROGRAM_NAMES if program_on(base, k)]
     program = ev.get("program")
     if program is None:
-        program = "mobile_crisis"
-    if not isinstance(program, str) or program not in PROGRAM_NAMES:
-        raise RequestError(
-            f"{where}, program: expected one of {', '.join(PROGRAM_NAMES)}, found {_shown(program)}"
-        )
-    pct = _number(ev, "percent", 100, 0.001, 100, integer=False, words=f"{where}, percent")
-    return {"type": "funding_ends", "day": day, "program": program, "funder": "grant", "share": pct / 100,
-            "label": f"grant ({pct:g}% of {program}) ends at month {month:g}"}  # fmt: skip
+        program = on[0]
+    if not isinstance(program, str) or program not in on:
+        raise RequestError(f"{where}, program: one of the programs this scenario runs "
+                           f"({'; '.join(PROGRAM_NAMES[k] for k in on)}), found {_shown(program)}")  # fmt: skip
+    pct = check_number(ev.get("percent", 100), f"{where}, share the grant pays (%)", 1, 100, integer=False)
+    return [{"type": "funding_ends", "day": day, "program": program, "funder": "grant", "share": pct / 100,
+             "label": f"the grant paying {pct:g}% of {PROGRAM_NAMES[program]} ends in month {month}"}]  # fmt: skip
 
 
 def staffing_fields(base: Any) -> dict[str, tuple[str, float, float, bool]]:
@@ -235,6 +324,10 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
     reps = _number(req, "replications", 2, 1, MAX_REPLICATIONS)
     seed = _number(req, "seed", 0, 0, MAX_SEED)
     days = _number(req, "days", None, 1, MAX_DAYS)
+    if req.get("years") is not None:
+        if days is not None:
+            raise RequestError("give either years or days, not both")
+        years = check_number(req["years"], "years to simulate", 0.25, MAX_YEARS, integer=False)
     programs = req.get("programs")
     programs = {} if programs is None else programs
     if not isinstance(programs, dict):
@@ -249,10 +342,14 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
         raise RequestError(f"events: expected a list, found {_shown(raw_events)}")
     if len(raw_events) > MAX_EVENTS:
         raise RequestError(f"events: at most {MAX_EVENTS}, found {len(raw_events)}")
+    events: list[dict[str, Any]] = []
     try:
         base = load_scenario(scenarios_dir / base_file)
         month_days = base.simulation.month_days
+        if req.get("years") is not None:
+            days = max(1, round(years * 12) * month_days)  # whole months: 12 months of month_days a year
         horizon = days or base.simulation.horizon_days
+        months = horizon // month_days
         if reps * horizon > MAX_RUN_DAYS:
             raise RequestError(
                 f"replications × days: at most {MAX_RUN_DAYS:,} simulated days per scenario (e.g. 20 replications "
@@ -301,28 +398,53 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
                 continue  # staff of a program that is off: ignored
             else:
                 overrides[path] = value
-        events = [_event(ev, i, month_days, base) for i, ev in enumerate(raw_events)]
+        events = [e for i, ev in enumerate(raw_events) for e in _event(ev, i, month_days, base, months)]
         if events:
             overrides["timeline"] = [e.model_dump(mode="python") for e in base.timeline] + events
         alt = with_overrides(base, overrides, label="your change") if overrides else base
         alt = with_overrides(alt, {"name": "with_changes"}, label="your change")
-        late = [e["label"] for e in events if e["day"] >= horizon]
+        late = [e["label"] for e in events if e["day"] >= horizon and e.get("share") != 0.0]
         if late:
-            raise RequestError(f"events: {late[0]} falls after the {horizon}-day horizon "
-                               f"(month {horizon / month_days:g}); choose an earlier month or more days")  # fmt: skip
+            raise RequestError(f"{late[0]}: that is after the run ends (month {months}); choose an earlier month "
+                               "or more years")  # fmt: skip
         base_d = _shorten(base, days, base_file)
         alt_d = _shorten(alt, days, "your change")
     except ScenarioError as exc:
-        raise RequestError("; ".join(exc.lines)) from None
+        raise RequestError("; ".join(plain_error(line, events) for line in exc.lines)) from None
     entries = (
         ScenarioEntry(base.name, base_file, {}, base_d),
         ScenarioEntry("with_changes", base_file, overrides, alt_d),
     )
     spec = ExperimentSpec(entries, reps, seed, days)
-    changes += [f"{path} = {value}" for path, value in checked.items() if path in overrides]
-    meta = {"changes": changes, "events": events, "month_days": month_days,
-            "event_sentences": [describe_event({**e, "label": ""}, month_days) for e in events]}  # fmt: skip
+    changes += [f"{allowed[path][0]} set to {value:g} (was {_current(base, path):g})"
+                for path, value in checked.items() if path in overrides]  # fmt: skip
+    meta = {"changes": changes, "events": events, "month_days": month_days, "months": months,
+            "warmup_months": math.ceil(base.simulation.warmup_days / month_days),
+            "kinds": [ev["kind"] for ev in raw_events],
+            "programs": [ev.get("program") or next(k for k in PROGRAM_NAMES if program_on(base, k))
+                         for ev in raw_events if ev["kind"] == "grant_ends"],
+            "event_sentences": [e["label"] for e in events]}  # fmt: skip
     return spec, meta
+
+
+def _current(base: Any, path: str) -> float:
+    obj: Any = base
+    for part in path.split("."):
+        obj = obj[int(part)] if part.isdigit() else (obj.get(part, 0) if isinstance(obj, dict) else
+                                                      getattr(obj, part, 0))  # fmt: skip
+        if obj is None:
+            return 0.0
+    return float(obj)
+
+
+def plain_error(line: str, events: list[dict[str, Any]] | None = None) -> str:
+    """The schema's one-line message without internal paths: ``timeline.N`` becomes the change's words."""
+    def event_words(m: re.Match[str]) -> str:
+        i = int(m.group(1))
+        return f"'{events[i]['label']}'" if events and i < len(events) else "a timeline event"
+
+    line = re.sub(r"timeline\.(\d+)(\.[a-z_]+)?", event_words, line)
+    return plain_sentence(line)
 
 
 def _shorten(scenario: Any, days: int | None, label: str) -> Any:
@@ -497,87 +619,225 @@ class DashboardApp:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def _window_diff(series: Any, variable: str, start_month: float) -> tuple[float, float, float, float] | None:
-    """Paired difference (alternative - baseline) of the per-replication mean monthly value over months after
-    ``start_month``; also the baseline mean."""
-    df = series[(series["variable"] == variable) & (series["month"] > start_month)]
-    if df.empty:
-        return None
-    means = df.groupby(["scenario_index", "replication"])["value"].mean().unstack(0)
-    if 0 not in means or 1 not in means:
-        return None
-    d, lo, hi = paired_interval(means[0].to_numpy(float), means[1].to_numpy(float))
-    return d, lo, hi, float(np.nanmean(means[0].to_numpy(float)))
+def chosen_outcomes(meta: dict[str, Any]) -> list[str]:
+    """The outcomes the request's changes act on (EVENT_OUTCOMES), in order, without repeats; the general ones
+    (DEFAULT_OUTCOMES) when the request changes only programs or staffing."""
+    out: list[str] = []
+    programs = iter(meta.get("programs", []))
+    for kind in meta.get("kinds", []):
+        for m in EVENT_OUTCOMES[kind]:
+            m = m.format(program=next(programs)) if "{program}" in m else m
+            if m not in out:
+                out.append(m)
+    return out or list(DEFAULT_OUTCOMES)
 
 
-def _fmt(x: float) -> str:
+def outcome_words(metric: str) -> tuple[str, str, str]:
+    """(plain name, unit, better direction) of an outcome; a program's ``<key>_calls`` series by its label."""
+    if metric in OUTCOME_WORDS:
+        return OUTCOME_WORDS[metric]
+    key = metric.removesuffix("_calls")
+    if key in PROGRAM_NAMES:
+        return (f"calls answered by {PROGRAM_NAMES[key]}", "per month", "higher")
+    return (metric_label(metric), "", "")
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    d, lo, hi = paired_interval(a, b)
+    return float(d), float(lo), float(hi)
+
+
+def verdict(diff: float, low: float, high: float, better: str) -> str:
+    """better / worse when the 95% interval of the difference excludes 0 and the outcome has a better direction;
+    "unclear" otherwise (colour on the page; never significance alone)."""
+    if not better or not (math.isfinite(low) and math.isfinite(high)) or low <= 0 <= high:
+        return "unclear"
+    return "better" if (diff < 0) == (better == "lower") else "worse"
+
+
+def _value_text(x: float, unit: str) -> str:
     if not math.isfinite(x):
         return "n/a"
-    s = f"{abs(x):,.1f}" if abs(x) < 100 else f"{abs(x):,.0f}"
-    return ("+" if x >= 0 else "−") + s
+    sign = "−" if x < 0 else ""
+    x = abs(x)
+    if unit == "$":
+        return f"{sign}${x:,.0f}"
+    if unit == "%":
+        return f"{sign}{x:.1f}%"
+    text = f"{x:,.1f}" if x < 100 else f"{x:,.0f}"
+    return f"{sign}{text} {unit}".rstrip()
+
+
+def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, marks: list[tuple[float, str]]) -> bytes:
+    """One panel: baseline (grey, dashed, hatched band) against the change (blue, solid, plain band)."""
+    from crisis_sim.report import figures
+
+    plt = figures._pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 2.7))
+    months = [r["month"] for r in rows]
+    for side, colour, style, hatch, name in (("baseline", "#555555", "--", "////", "baseline"),
+                                              ("change", "#1f5fa8", "-", None, "with your change")):  # fmt: skip
+        mean = [r[f"{side}_mean"] for r in rows]
+        lo = [r[f"{side}_low"] for r in rows]
+        hi = [r[f"{side}_high"] for r in rows]
+        ax.plot(months, mean, ls=style, color=colour, lw=1.8, label=name)
+        if hatch:
+            ax.fill_between(months, lo, hi, facecolor="none", edgecolor="#999999", hatch=hatch, lw=0)
+        else:
+            ax.fill_between(months, lo, hi, color=colour, alpha=0.18, lw=0)
+    for month, _text in marks:
+        ax.axvline(month, color="#b36b00", ls=":", lw=1.2)
+    direction = {"lower": "lower is better", "higher": "higher is better"}.get(better, "")
+    ax.set_title(f"{label} ({unit}){'; ' + direction if direction else ''}", fontsize=9)
+    ax.set_xlabel("month of the run (warm-up months left out)", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    fig.tight_layout()
+    return figures.png_bytes(fig)
+
+
+def _monthly_rows(series: Any, metric: str, first_month: int) -> list[dict[str, Any]]:
+    from crisis_sim.experiments.compare import t_interval
+    from crisis_sim.report.figures import full_months
+
+    df = full_months(series)
+    df = df[(df["variable"] == metric) & (df["month"] > first_month)]
+    rows = []
+    for month, g in df.groupby("month", sort=True):
+        row: dict[str, Any] = {"month": int(month)}
+        for s, side in ((0, "baseline"), (1, "change")):
+            v = g[g["scenario_index"] == s]["value"].to_numpy(float)
+            mean, lo, hi = t_interval(v)
+            row[f"{side}_mean"], row[f"{side}_low"], row[f"{side}_high"] = (
+                float(mean), float(lo if math.isfinite(lo) else mean), float(hi if math.isfinite(hi) else mean))
+        rows.append(row)
+    return rows
+
+
+def plain_sentence(line: str) -> str:
+    """A narrative sentence in the page's words: no internal role names, fractional months rounded."""
+    line = re.sub(r"month (\d+\.\d+) of the run", lambda m: f"about month {float(m.group(1)):.0f} of the run", line)
+    line = re.sub(r"\s*\(\[\w+\]\)", "", line)  # reference keys are for docs/references.md, not for the page
+    return re.sub(r"\bcrpo\b|\bCRPO\b", "community-relations officer", line)
+
+
+def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
+    """describe_scenario's sentences in the page's words: the request's own changes by their plain labels, no
+    internal role names."""
+    labels = [e["label"] for e in events]
+    out = []
+    for line in describe_scenario(scenario):
+        mine = next((lab for lab in labels if line.endswith(f"— {lab}.")), None)
+        if mine is not None:
+            line = f"{mine[0].upper()}{mine[1:]}."
+        out.append(plain_sentence(line))
+    return out
 
 
 def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]) -> dict[str, Any]:
-    """Plain-language summary, a table and a chart of the pair (baseline, with changes)."""
+    """The answer to the request: a headline sentence (with the change in cost), the outcomes the changes act on
+    (``charts``, each with its monthly rows after the warm-up or its whole-run values, a verdict and a PNG), the
+    whole-run table and a CSV of the charted series."""
     from crisis_sim.report import figures
+    from crisis_sim.serialize import jsonable
 
     labels = spec.labels
-    runs, _ = with_extra_metrics(runs, list(TABLE_METRICS))
+    wanted = [*dict.fromkeys([*chosen_outcomes(meta), *TABLE_METRICS])]
+    runs, _ = with_extra_metrics(runs, [m for m in wanted if m in TABLE_METRICS or m in WHOLE_RUN])
     metrics = [m for m in TABLE_METRICS if m in runs.columns]
-    result = compare_runs(runs, labels, metrics)
+    result = compare_runs(runs, labels, [m for m in wanted if m in runs.columns])
     events = meta["events"]
     month_days = meta["month_days"]
-    start = min((e["day"] for e in events), default=0.0) / month_days
-    what = (
-        "; ".join([s.rstrip(".") for s in meta["event_sentences"]] + meta["changes"])
-        or "no change (the baseline against itself)"
-    )
-    window = f"from month {start:g} on" if events else "over the whole run"
-    clear, unclear = [], []
-    for var in SUMMARY_SERIES:
-        r = _window_diff(series, var, start)
-        if r is None:
-            continue
-        d, lo, hi, base_mean = r
-        if base_mean == 0 and d == 0:
-            continue
-        text = f"{_fmt(d)} {metric_label(var)} a month (95% CI {_fmt(lo)} to {_fmt(hi)}; baseline {base_mean:,.1f})"
-        if math.isfinite(lo) and (lo > 0 or hi < 0):
-            clear.append(text)
+    warm = int(meta.get("warmup_months", 0))
+    start = int(min((e["day"] for e in events), default=0.0) // month_days)
+    first = max(warm, start)  # the window the headline reads: after the warm-up and the first change
+    marks = [(e["day"] / month_days, e.get("label", "")) for e in events]
+    charts, csv_rows = [], ["metric,outcome,unit,month,baseline_mean,baseline_low,baseline_high,"
+                            "change_mean,change_low,change_high"]  # fmt: skip
+    for metric in chosen_outcomes(meta):
+        label, unit, better = outcome_words(metric)
+        scale = 100.0 if unit == "%" else 1.0
+        entry: dict[str, Any] = {"metric": metric, "label": label, "unit": unit, "better": better}
+        if metric in WHOLE_RUN or metric not in set(series["variable"]):
+            if metric not in result["metrics"]:
+                continue
+            v0, v1 = result["metrics"][metric][labels[0]], result["metrics"][metric][labels[1]]
+            d, lo, hi = (scale * v1[k] for k in ("diff", "diff_ci_low", "diff_ci_high"))
+            entry.update(kind="whole run", baseline=scale * v0["mean"], change=scale * v1["mean"], rows=[])
+            csv_rows.append(f"{metric},\"{label}\",{unit},whole run,{scale * v0['mean']:.6g},{scale * v0['ci_low']:.6g},"
+                            f"{scale * v0['ci_high']:.6g},{scale * v1['mean']:.6g},{scale * v1['ci_low']:.6g},"
+                            f"{scale * v1['ci_high']:.6g}")  # fmt: skip
         else:
-            unclear.append(metric_label(var))
-    sentences = [f"What changed: {what}."]
-    if clear:
-        sentences.append(f"Against the baseline, {window}: " + "; ".join(clear) + ".")
+            rows = _monthly_rows(series, metric, warm)
+            df = series[(series["variable"] == metric) & (series["month"] > first)]
+            means = df.groupby(["scenario_index", "replication"])["value"].mean().unstack(0)
+            if not rows or 0 not in means or 1 not in means:
+                continue
+            d, lo, hi = _paired(means[0].to_numpy(float), means[1].to_numpy(float))
+            entry.update(kind="monthly", baseline=float(np.nanmean(means[0])), change=float(np.nanmean(means[1])),
+                         rows=rows, window_from_month=first + 1)  # fmt: skip
+            entry["png"] = figures.data_uri(_chart_png(rows, label, unit, better, marks))
+            for r in rows:
+                csv_rows.append(f"{metric},\"{label}\",{unit},{r['month']},"
+                                + ",".join(f"{r[k]:.6g}" for k in ("baseline_mean", "baseline_low", "baseline_high",
+                                                                   "change_mean", "change_low", "change_high")))  # fmt: skip
+        entry.update(diff=d, low=lo, high=hi, verdict=verdict(d, lo, hi, better))
+        charts.append(entry)
+    what = "; ".join([s.rstrip(".") for s in meta["event_sentences"] if not s.startswith("posts ")]
+                     + meta["changes"]) or "no change (the baseline against itself)"  # fmt: skip
+    cost = result["metrics"].get("cost_total", {}).get(labels[1])
+    years = meta["months"] / 12
+    if cost and math.isfinite(cost["diff"]):
+        c = cost["diff"]
+        cost_text = (f"costs {_value_text(c, '$')} more" if c > 0 else f"saves {_value_text(-c, '$')}" if c < 0
+                     else "costs the same") + f" over the {years:g}-year run"  # fmt: skip
     else:
-        sentences.append(
-            f"Against the baseline, {window}: no monthly difference whose 95% interval excludes 0."
-        )
-    if unclear:
-        sentences.append("No clear difference in " + ", ".join(unclear) + ".")
+        cost_text = "cost not computed"
+    lead = next((c for c in charts if c["verdict"] != "unclear"), charts[0] if charts else None)
+    if lead is None:
+        headline = f"{what[0].upper()}{what[1:]}: {cost_text}."
+    else:
+        unit = lead["unit"]
+        verdict_words = {"better": "better", "worse": "worse", "unclear": "no clear change"}[lead["verdict"]]
+        effect = (f"{lead['label']} {_value_text(lead['baseline'], unit)} → "
+                  f"{_value_text(lead['change'], unit)} ({verdict_words})")  # fmt: skip
+        headline = f"If {what}: {effect}; the change {cost_text}."
+    sentences = []
+    for c in charts:
+        window = (f"monthly average, months {c.get('window_from_month')} to {meta['months']}"
+                  if c["kind"] == "monthly" else "whole run")  # fmt: skip
+        unit = "" if c["unit"] == "per month" else c["unit"]
+        sentences.append(f"{c['label'][0].upper()}{c['label'][1:]} ({window}): {_value_text(c['baseline'], unit)} "
+                         f"→ {_value_text(c['change'], unit)}, difference {_value_text(c['diff'], unit)} "
+                         f"(95% interval {_value_text(c['low'], unit)} to {_value_text(c['high'], unit)}): "
+                         f"{ {'better': 'better', 'worse': 'worse', 'unclear': 'no clear change'}[c['verdict']] }.")  # fmt: skip
     if spec.replications < 5:
-        sentences.append(
-            f"Only {spec.replications} replication(s): intervals are wide; use 10 or more to decide."
-        )
+        sentences.append(f"Only {spec.replications} replication(s): intervals are wide; use 10 or more to decide.")
     table = []
     for m in metrics:
         v0, v1 = result["metrics"][m][labels[0]], result["metrics"][m][labels[1]]
-        table.append({"metric": metric_label(m), "baseline": v0["mean"], "changed": v1["mean"], "diff": v1["diff"],
-                      "diff_ci_low": v1["diff_ci_low"], "diff_ci_high": v1["diff_ci_high"],
-                      "significant": v1["significant"]})  # fmt: skip
-    variables = [v for v in figures.available_series(series) if v in (*SUMMARY_SERIES, "patrol_on_duty")][:6]
-    marks = [(e["day"] / month_days, e.get("label", "")) for e in events]
-    png = (
-        figures.series_figure(series, ["baseline", "with changes"], variables, events=marks)
-        if variables
-        else None
-    )
-    from crisis_sim.serialize import jsonable
-
+        if m == "specialized_coverage" and v0["mean"] == 0 == v1["mean"]:
+            continue  # no specialised responder on either side: a coverage of 0% says nothing
+        label, unit, better = outcome_words(m)
+        unit = "over the run" if unit == "per month" else unit
+        scale = 100.0 if unit == "%" else 1.0
+        d, lo, hi = scale * v1["diff"], scale * v1["diff_ci_low"], scale * v1["diff_ci_high"]
+        table.append({"metric": m, "label": label, "unit": unit, "better": better, "baseline": scale * v0["mean"],
+                      "changed": scale * v1["mean"], "diff": d, "diff_ci_low": lo, "diff_ci_high": hi,
+                      "verdict": verdict(d, lo, hi, better)})  # fmt: skip
     return jsonable({
-        "sentences": sentences,
+        "headline": headline,
+        "sentences": [f"What changed: {what}.", *sentences],
+        "charts": [c["metric"] for c in charts],
+        "chart_details": charts,
         "table": table,
-        "chart": figures.data_uri(png) if png else None,
-        "scenario": describe_scenario(spec.scenarios[1].scenario),
+        "csv": "\n".join(csv_rows) + "\n",
+        "warmup_months": warm,
+        "months": meta["months"],
+        "scenario": scenario_words(spec.scenarios[1].scenario, events),
         "replications": spec.replications,
     })  # fmt: skip
