@@ -255,3 +255,21 @@ def test_designs_option_runs_pareto_designs_beside_scenarios_and_refuses_bad_inp
         assert not bad.exists()
     assert main(["robustness", "--uncertainties", unc, "--experiments", "2", "--out", str(tmp_path / "b"), *FAST]) == 2
     assert "expected at least one policy" in capsys.readouterr().err
+
+
+def test_one_executor_serves_every_experiment(tmp_path, monkeypatch):
+    import crisis_sim.experiments.executors as executors
+    import crisis_sim.experiments.runner as runner
+    from crisis_sim.analysis.robustness_run import run_robustness
+
+    made = []
+    real = executors.make_executor
+
+    def counting(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "make_executor", counting)
+    monkeypatch.setattr(runner, "make_executor", counting)
+    result = run_robustness([SMALL, MORE], write(tmp_path), 3, 1, tmp_path / "rob", days=30, plots=False)
+    assert result.doc["runs_now"] == 6 and len(made) == 1
