@@ -151,3 +151,35 @@ def test_mesa_batch_run_runs_the_model_and_a_seed_repeats():
     assert first["Step"] == 5 and first["calls"] > 0
     assert repeat == first  # rng=0 twice: identical results
     assert other != first  # rng=1 is another draw
+
+
+# --- design search and robustness ---------------------------------------------------------------------------------
+def test_design_then_robustness_of_its_designs_give_tidy_tables(tmp_path):
+    from test_design import LEVERS
+    from test_robustness import UNC
+
+    small = str(ROOT / "scenarios" / "small_district.toml")
+    levers = tmp_path / "levers.toml"
+    levers.write_text(LEVERS, encoding="utf-8")
+    res = cs.design(small, levers, trials=2, out=tmp_path / "design", replications=1, days=30, population=2,
+                    confirm_replications=2)  # fmt: skip
+    assert set(res) == {"pareto", "trials", "best_feasible", "closest", "confirmation", "document"}
+    assert len(res["trials"]) == 2 and {"trial", "feasible", "teams", "start", "annual_cost"} <= set(res["trials"])
+    assert 1 <= len(res["pareto"]) <= 2 and set(res["pareto"]["trial"]) <= set(res["trials"]["trial"])
+    chosen = res["best_feasible"] or res["closest"][0]
+    assert chosen["overrides"]["programs.mobile_crisis.teams"] == chosen["levers"]["teams"]
+    conf = res["confirmation"]
+    assert list(conf.columns[:3]) == ["design", "metric", "mean"] and (conf["design"].str.startswith("trial-")).all()
+    assert (tmp_path / "design" / "pareto.json").exists()
+
+    unc = tmp_path / "unc.toml"
+    unc.write_text(UNC, encoding="utf-8")
+    rob = cs.robustness([], unc, experiments=3, out=tmp_path / "rob", replications=1, days=30,
+                        designs=tmp_path / "design" / "pareto.json", pick="all")  # fmt: skip
+    labels = [f"design-trial-{t}" for t in res["pareto"]["trial"]]
+    assert list(rob["policies"]["policy"]) == labels
+    assert {"failure_share", "satisficing", "regret"} <= set(rob["policies"].columns)
+    assert list(rob["boxes"].columns) == ["policy", "box", "uncertainty", "low", "high", "coverage", "density",
+                                          "mass"]  # fmt: skip
+    assert len(rob["experiments"]) == 3 * len(labels) and rob["experiments"]["failed"].dtype == bool
+    assert set(rob["document"]["policies"]) == set(labels)

@@ -224,3 +224,26 @@ def test_resume_after_kill_minus_9_loses_nothing_and_runs_nothing_twice(tmp_path
         assert sorted(runs["replication"]) == [0, 1, 2, 3]
     assert len(after) == 4 * len(stores) and len(stores) <= 2 and designs
     assert doc["runs_now"] == len(after) - len(before)  # the resumed run ran only what was missing
+
+
+def test_one_executor_serves_every_trial_of_a_search(tmp_path, monkeypatch):
+    """The pool starts once per command (on the first trial with runs to do), not once per design; a rerun with
+    nothing to do starts none."""
+    import crisis_sim.experiments.executors as executors
+    import crisis_sim.experiments.runner as runner
+    from crisis_sim.analysis.design_run import run_design
+
+    made = []
+    real = executors.make_executor
+
+    def counting(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "make_executor", counting)
+    monkeypatch.setattr(runner, "make_executor", counting)
+    levers, out = write(tmp_path), tmp_path / "study"
+    result = run_design(SMALL, levers, 3, 1, out, days=30, population=2, confirm_replications=0, plots=False)
+    assert result.doc["runs_now"] >= 2 and len(made) == 1
+    again = run_design(SMALL, levers, 3, 1, out, days=30, population=2, confirm_replications=0, plots=False)
+    assert again.doc["runs_now"] == 0 and len(made) == 1

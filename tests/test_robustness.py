@@ -199,3 +199,77 @@ def test_resume_after_kill_minus_9_loses_nothing_and_runs_nothing_twice(tmp_path
     for store in out.glob("experiments/*"):
         assert sorted(pd.read_parquet(store / "runs")["replication"]) == [0, 1, 2]
     assert doc["runs_now"] == 9 - len(before)
+
+
+# --- Pareto designs as policies --------------------------------------------------------------------------------
+PARETO = {
+    "scenario": SMALL,
+    "set": {},
+    "fixed": {},
+    "pareto": [
+        {"trial": 0, "feasible": False, "levers": {"teams": 1},
+         "overrides": {"programs.mobile_crisis": {}, "programs.mobile_crisis.teams": 1}},
+        {"trial": 4, "feasible": True, "levers": {"teams": 3},
+         "overrides": {"programs.mobile_crisis": {}, "programs.mobile_crisis.teams": 3}},
+    ],
+    "best_feasible": None,
+    "closest": [],
+}  # fmt: skip
+
+
+def test_design_policies_apply_each_designs_levers_to_the_studys_base_scenario(tmp_path):
+    from crisis_sim.analysis.robustness_run import RobustnessError, design_policies
+
+    path = tmp_path / "pareto.json"
+    path.write_text(json.dumps(PARETO), encoding="utf-8")
+    entries = design_policies(path, "all", days=30)
+    assert [e.label for e in entries] == ["design-trial-0", "design-trial-4"]
+    assert [e.scenario.programs.mobile_crisis.teams for e in entries] == [1, 3]
+    assert all(e.scenario.programs.mobile_crisis is not None for e in entries)
+    assert entries[0].scenario.simulation.horizon_days == 30
+    assert [e.label for e in design_policies(path, "feasible")] == ["design-trial-4"]
+    assert [e.label for e in design_policies(path, "4,0")] == ["design-trial-4", "design-trial-0"]
+    for pick, words in (("best", "no design met every constraint"), ("7", "found 7"), ("some", "--pick: expected")):
+        with pytest.raises(RobustnessError, match=words):
+            design_policies(path, pick)
+
+
+def test_designs_option_runs_pareto_designs_beside_scenarios_and_refuses_bad_input(tmp_path, capsys):
+    path = tmp_path / "pareto.json"
+    path.write_text(json.dumps(PARETO), encoding="utf-8")
+    unc = write(tmp_path)
+    out = tmp_path / "rob"
+    code = main(["robustness", SMALL, "--designs", str(path), "--pick", "feasible", "--uncertainties", unc,
+                 "--experiments", "2", "--out", str(out), "--json", *FAST])  # fmt: skip
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc["policies"]) == ["small_district", "design-trial-4"]
+    assert doc["designs_file"] == str(path)
+    for extra, words in ((["--designs", str(tmp_path / "nope.json")], "no such file"),
+                         (["--designs", unc], "unreadable JSON"),
+                         (["--designs", str(path), "--pick", "9"], "found 9")):  # fmt: skip
+        bad = tmp_path / "bad"
+        code = main(["robustness", *extra, "--uncertainties", unc, "--experiments", "2", "--out", str(bad), *FAST])
+        err = capsys.readouterr().err
+        assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
+        assert not bad.exists()
+    assert main(["robustness", "--uncertainties", unc, "--experiments", "2", "--out", str(tmp_path / "b"), *FAST]) == 2
+    assert "expected at least one policy" in capsys.readouterr().err
+
+
+def test_one_executor_serves_every_experiment(tmp_path, monkeypatch):
+    import crisis_sim.experiments.executors as executors
+    import crisis_sim.experiments.runner as runner
+    from crisis_sim.analysis.robustness_run import run_robustness
+
+    made = []
+    real = executors.make_executor
+
+    def counting(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "make_executor", counting)
+    monkeypatch.setattr(runner, "make_executor", counting)
+    result = run_robustness([SMALL, MORE], write(tmp_path), 3, 1, tmp_path / "rob", days=30, plots=False)
+    assert result.doc["runs_now"] == 6 and len(made) == 1

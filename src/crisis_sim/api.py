@@ -981,3 +981,171 @@ def check_goals(
     rows = [{"goal": g["goal"], "option": name, **{k: v.get(k) for k in ("met_probability", "met_median_month",
              "basis")}} for g in results for name, v in g["options"].items()]  # fmt: skip
     return pd.DataFrame(rows)
+
+
+# --- design search and robustness ----------------------------------------------------------------------------------
+def _design_frame(entries: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    rows = [{"trial": e["trial"], "feasible": bool(e["feasible"]), **e["levers"], **e["metrics"]} for e in entries]
+    return pd.DataFrame(rows, columns=None if rows else ["trial", "feasible"])
+
+
+def design(
+    scenario: str | os.PathLike[str],
+    levers: str | os.PathLike[str],
+    trials: int,
+    out: str | os.PathLike[str] = "design-out",
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    population: int = 8,
+    confirm_replications: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
+    plots: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Multi-objective search over program levers (Optuna NSGA-II), as ``crisis-sim design``.
+
+    Args:
+        scenario: the base scenario (a file or a built-in name).
+        levers: the levers file (e.g. ``design/midsize_city.toml``): levers, objectives, constraints, costs
+            (docs/design.md).
+        trials: the total of completed trials wanted in the study (calling again with the same ``out`` continues
+            it: nothing finished is run twice).
+        out: the study folder: ``study.db``, ``designs/*/`` (one results store per design), ``confirm/``,
+            ``pareto.csv``/``.json``, ``trials.csv`` (and ``plots/`` with ``plots=True``).
+        replications: replications per design, over common random numbers.
+        seed: root seed of the runs and of the sampler.
+        days: simulate this many days instead of the scenario's horizon.
+        workers, executor, progress: as in :func:`compare` (``progress`` draws a runs-done bar per trial).
+        population: NSGA-II population size.
+        confirm_replications: replications of the confirmation re-run of the cheapest feasible design (or the
+            closest ones); default 2 × ``replications``, 0 skips it.
+        overrides: ``{dotted.path: value}`` applied to the base scenario (as ``--set``).
+        metrics: further metrics to record (beyond the objectives and constraints).
+        plots: write ``plots/pareto_A__B.png`` per pair of objectives.
+
+    Returns:
+        A dict: ``pareto`` (DataFrame, one row per design on the Pareto front: ``trial``, ``feasible``, one column
+        per lever, one per metric), ``trials`` (the same for every completed trial), ``best_feasible`` (the
+        cheapest design meeting every constraint as a dict with ``levers``, ``metrics``, ``overrides`` and
+        ``confirmation``, or None), ``closest`` (the designs nearest to feasible when none is), ``confirmation``
+        (tidy DataFrame ``design, metric, mean, ci_low, ci_high, diff, diff_ci_low, diff_ci_high``; empty when
+        skipped) and ``document`` (the whole ``pareto.json``).
+
+    Example:
+        >>> res = cs.design("midsize_city", "design/midsize_city.toml", trials=40, out="out/design", days=180)
+        >>> res["pareto"].sort_values("annual_cost").head()
+    """
+    from crisis_sim.analysis.design_run import run_design
+
+    result = run_design(
+        os.fspath(scenario), os.fspath(levers), int(trials), int(replications), Path(out), seed=int(seed),
+        days=days, common=dict(overrides or {}), executor=executor, workers=int(workers), population=int(population),
+        confirm_replications=confirm_replications, metrics=_metrics(metrics, ()) if metrics else (),
+        plots=plots, progress=progress,
+    )  # fmt: skip
+    doc = result.doc
+    conf_rows = []
+    for label, d in ((doc.get("confirmation") or {}).get("designs") or {}).items():
+        for metric, v in d["metrics"].items():
+            conf_rows.append({"design": label, "metric": metric, **{k: v.get(k) for k in TABLE_COLUMNS[2:8]}})
+    return {
+        "pareto": _design_frame(doc["pareto"]),
+        "trials": _design_frame(result.rows),
+        "best_feasible": doc["best_feasible"],
+        "closest": doc["closest"],
+        "confirmation": pd.DataFrame(conf_rows, columns=["design", "metric", *TABLE_COLUMNS[2:8]]),
+        "document": doc,
+    }
+
+
+def robustness(
+    scenarios: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    uncertainties: str | os.PathLike[str],
+    experiments: int,
+    out: str | os.PathLike[str] = "robustness-out",
+    replications: int = 2,
+    designs: str | os.PathLike[str] | None = None,
+    pick: str = "feasible",
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    prim_threshold: float = 0.8,
+    overrides: Mapping[str, Any] | None = None,
+    metrics: Sequence[str] | None = None,
+    plots: bool = False,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Where each policy fails its goals under stressors (EMA workbench: PRIM, regret), as ``crisis-sim robustness``.
+
+    Args:
+        scenarios: the policies: a scenario file, built-in name or variant ``"FILE::NAME:PATH=VALUE"``, or a list
+            of them (may be empty when ``designs`` is given).
+        uncertainties: the stressors file (e.g. ``robustness/small_district.toml``): uncertainties, events, goals,
+            regret metric (docs/robustness.md).
+        experiments: Latin-hypercube samples of the uncertainties; each runs under every policy.
+        out: the study folder: ``experiments/*/`` (one results store per experiment and policy: calling again
+            continues), ``robustness.csv``/``.json``, ``prim_*.csv`` (and ``plots/`` with ``plots=True``).
+        replications: replications per experiment and policy, over common random numbers.
+        designs: a design study's ``pareto.json``: its designs become policies ``design-trial-K`` (the study's base
+            scenario with the design's levers).
+        pick: which designs: ``"all"`` (the Pareto front), ``"feasible"``, ``"best"`` or trial numbers ``"3,7"``.
+        seed: root seed of the runs and of the sampler.
+        days: simulate this many days instead of the scenario's horizon.
+        workers, executor, progress: as in :func:`compare` (``progress`` draws EMA's bar over the experiments).
+        prim_threshold: the density a PRIM box should reach (0-1).
+        overrides: ``{dotted.path: value}`` applied to every policy (as ``--set``).
+        metrics: further metrics to record per experiment.
+        plots: write ``plots/robustness_<policy>.png``.
+
+    Returns:
+        A dict: ``policies`` (DataFrame, one row per policy: ``policy, experiments, failure_share, satisficing,
+        regret, regret_p90, regret_metric``), ``boxes`` (tidy DataFrame of the PRIM boxes: ``policy, box,
+        uncertainty, low, high, coverage, density, mass``), ``experiments`` (one row per experiment and policy:
+        the uncertainties, the outcome means and ``failed``) and ``document`` (the whole ``robustness.json``).
+
+    Example:
+        >>> res = cs.robustness(["small_district", "scenarios/co_responder.toml"], "robustness/small_district.toml",
+        ...                     experiments=40, out="out/robustness", days=180)
+        >>> res["policies"], res["boxes"]
+    """
+    from crisis_sim.analysis.robustness_run import run_robustness, unwrap_ema_error
+    from crisis_sim.experiments.store import StoreError
+
+    if isinstance(scenarios, str | os.PathLike):
+        scenarios = [scenarios]
+    try:
+        result = run_robustness(
+            [os.fspath(s) for s in scenarios], os.fspath(uncertainties), int(experiments), int(replications),
+            Path(out), designs=None if designs is None else os.fspath(designs), pick=pick, seed=int(seed),
+            days=days, common=dict(overrides or {}), executor=executor, workers=int(workers),
+            prim_threshold=float(prim_threshold), metrics=_metrics(metrics, ()) if metrics else (), plots=plots,
+            progress=progress,
+        )  # fmt: skip
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # EMAError wraps what the model function raised
+        cause = unwrap_ema_error(exc)
+        if isinstance(cause, StoreError):
+            raise cause from None
+        raise
+    doc = result.doc
+    rows, boxes = [], []
+    for name, info in doc["policies"].items():
+        rows.append({"policy": name, **{k: info[k] for k in ("experiments", "failure_share", "satisficing",
+                                                              "regret", "regret_p90", "regret_metric")}})  # fmt: skip
+        for k, box in enumerate(info["boxes"], start=1):
+            for unc, (lo, hi) in box["limits"].items():
+                boxes.append({"policy": name, "box": k, "uncertainty": unc, "low": lo, "high": hi,
+                              "coverage": box["coverage"], "density": box["density"], "mass": box["mass"]})  # fmt: skip
+    box_columns = ["policy", "box", "uncertainty", "low", "high", "coverage", "density", "mass"]
+    return {
+        "policies": pd.DataFrame(rows),
+        "boxes": pd.DataFrame(boxes, columns=box_columns),
+        "experiments": result.table,
+        "document": doc,
+    }

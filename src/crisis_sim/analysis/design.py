@@ -93,11 +93,39 @@ def metric_table(runs: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
 
 
 # --- one design through the experiment engine -----------------------------------------------------------------
+class SharedPool:
+    """One executor (process pool or Dask cluster) for a study's many small batches, started on first use, so the
+    start-up (seconds, more for Dask) is paid once per command rather than once per trial or experiment."""
+
+    def __init__(self, executor: str = "processes", workers: int = 1, scheduler: str | None = None):
+        self.executor, self.workers, self.scheduler = executor, workers, scheduler
+        self._pool: Any = None
+
+    def get(self) -> Any:
+        if self._pool is None:
+            from crisis_sim.experiments.executors import make_executor
+
+            self._pool = make_executor(self.executor, self.workers, self.scheduler)
+        return self._pool
+
+    def close(self, abort: bool = False) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.abort() if abort else pool.close()
+
+
 class Evaluator:
-    """Runs a design's R replications into its own store (content-addressed: the same design reuses it)."""
+    """Runs a design's R replications into its own store (content-addressed: the same design reuses it), on the
+    shared pool when one is given."""
 
     def __init__(
-        self, levers: LeversSpec, settings: Settings, base: Scenario, out: Path, progress: bool = False
+        self,
+        levers: LeversSpec,
+        settings: Settings,
+        base: Scenario,
+        out: Path,
+        progress: bool = False,
+        pools: SharedPool | None = None,
     ):
         self.levers, self.settings, self.base, self.out, self.progress = (
             levers,
@@ -106,6 +134,7 @@ class Evaluator:
             Path(out),
             progress,
         )
+        self.pools = pools
         self.ran = 0
 
     def entry(self, values: Mapping[str, float] | None, label: str) -> ScenarioEntry:
@@ -123,8 +152,9 @@ class Evaluator:
         folder = self.out / "designs" / spec.content_hash()[:16]
         s = self.settings
         with ResultStore(folder, spec, allow_version_change=s.allow_version_change) as store:
+            pool = self.pools.get() if self.pools is not None and store.missing_pairs() else None
             report = run_batch(
-                store, s.executor, s.workers, s.scheduler, s.chunk_size, progress=self.progress
+                store, s.executor, s.workers, s.scheduler, s.chunk_size, progress=self.progress, pool=pool
             )
             self.ran += report.ran
             runs = store.read_runs()
@@ -234,13 +264,16 @@ def search(
     out: Path,
     trials: int,
     on_trial: Callable[[int, int, dict[str, float], dict[str, float], bool], None] | None = None,
+    progress: bool = False,
+    pools: SharedPool | None = None,
 ):
     """Run trials until the study holds ``trials`` completed ones. The first trial of a new study is the base
-    scenario's own lever values. Returns (study, evaluator)."""
+    scenario's own lever values. ``progress`` draws run_batch's bar (runs done/total) for each trial's
+    replications; ``pools`` runs every trial on one executor (the caller closes it). Returns (study, evaluator)."""
     import optuna.trial as ot
 
     study = open_study(levers, settings, base, out)
-    evaluator = Evaluator(levers, settings, base, out)
+    evaluator = Evaluator(levers, settings, base, out, progress, pools)
     dists = distributions(levers)
     if not study.trials:
         study.enqueue_trial(current_values(levers, base))

@@ -204,6 +204,7 @@ class Engine:
     chunk_size: int | None = None
     allow_version_change: bool = False
     on_experiment: Callable[[str, dict[str, float], dict[str, float]], None] | None = None
+    pools: Any = None  # a design.SharedPool: every experiment on one executor (the caller closes it)
     ran: int = 0
     done: int = field(default=0)
 
@@ -216,8 +217,9 @@ class Engine:
                              self.days)  # fmt: skip
         folder = self.out / "experiments" / exp.content_hash()[:16]
         with ResultStore(folder, exp, allow_version_change=self.allow_version_change) as store:
+            pool = self.pools.get() if self.pools is not None and store.missing_pairs() else None
             report = run_batch(
-                store, self.executor, self.workers, self.scheduler, self.chunk_size, progress=False
+                store, self.executor, self.workers, self.scheduler, self.chunk_size, progress=False, pool=pool
             )
             self.ran += report.ran
             runs = store.read_runs()

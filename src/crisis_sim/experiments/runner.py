@@ -58,11 +58,14 @@ def run_batch(
     progress: bool = True,
     on_chunk: Callable[[str], None] | None = None,
     on_pool: Callable[[Any], None] | None = None,
+    pool: Any | None = None,
 ) -> BatchReport:
     """Run every pair of ``store.spec`` not yet in the store; raise :class:`Interrupted` on Ctrl-C.
 
     ``on_chunk`` is told the name of each chunk written; ``on_pool`` is handed the executor once it exists, so that
-    another thread can stop the batch at once with its ``abort()`` (the dashboard's cancel)."""
+    another thread can stop the batch at once with its ``abort()`` (the dashboard's cancel). ``pool``: an executor
+    already made by ``make_executor`` to run on instead of starting one (a study running many small batches pays the
+    start-up once); it is left open, and on Ctrl-C not aborted: its owner closes or aborts it."""
     spec = store.spec
     total = len(spec.pairs())
     missing = store.missing_pairs()
@@ -75,10 +78,11 @@ def run_batch(
 
     bar = tqdm(total=total, initial=already, unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True,
                desc="runs", smoothing=0.1)  # fmt: skip
-    pool = None
+    owned = pool is None
     ran = 0
     try:
-        pool = make_executor(executor, workers, scheduler)
+        if owned:
+            pool = make_executor(executor, workers, scheduler)
         if on_pool:
             on_pool(pool)
         for rows, series in pool.run(run_chunk, tasks):
@@ -89,12 +93,12 @@ def run_batch(
                 on_chunk(name)
     except KeyboardInterrupt:
         bar.close()
-        if pool is not None:
+        if pool is not None and owned:
             pool.abort()
             pool = None
         raise Interrupted(store.count_on_disk(), total) from None
     finally:
         bar.close()
-        if pool is not None:
+        if pool is not None and owned:
             pool.close()
     return BatchReport(total, already, ran, len(tasks), size)
