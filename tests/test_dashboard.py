@@ -389,6 +389,22 @@ def test_build_pair_applies_changes():
         build_pair({"base": SMALL, "seed": -1}, REPO_SCENARIOS)
 
 
+
+def test_a_cut_nurse_post_can_be_restored_after_some_months():
+    req = {"base": "outreach_echinops.toml", "years": 1,
+           "events": [{"kind": "cut_nurse", "month": 3, "restore_months": 4}]}  # fmt: skip
+    spec, meta = build_pair(req, REPO_SCENARIOS)
+    alt = spec.scenarios[1].scenario
+    cut, back = (e for e in alt.timeline if e.type in ("cut_post", "restore_post"))
+    assert (cut.type, back.type, back.role, back.program) == ("cut_post", "restore_post", "nurse", "outreach")
+    assert back.day - cut.day == 4 * alt.simulation.month_days
+    assert "restored 4 months later" in meta["events"][0]["label"]
+    for_good = build_pair({**req, "events": [{"kind": "cut_nurse", "month": 3, "restore_months": ""}]},
+                          REPO_SCENARIOS)[0].scenarios[1].scenario  # fmt: skip
+    assert [e.type for e in for_good.timeline if e.type in ("cut_post", "restore_post")] == ["cut_post"]
+    with pytest.raises(RequestError, match="restored after"):
+        build_pair({**req, "events": [{"kind": "cut_nurse", "month": 3, "restore_months": 0}]}, REPO_SCENARIOS)
+
 def _alive(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"

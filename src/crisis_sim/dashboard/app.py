@@ -88,7 +88,7 @@ TABLE_METRICS = ("mh_calls", "arrests", "use_of_force", "ed_transports", "involu
                  "open_calls", "p90_response_min", "specialized_coverage")  # fmt: skip
 REQUEST_FIELDS = ("base", "replications", "days", "years", "seed", "programs", "staffing", "events")
 EVENT_FIELDS = ("kind", "month", "percent", "district", "program", "duration_months", "successor_months",
-                "successor_strength")
+                "successor_strength", "restore_months")
 # Bounds of what a request can set (docs/dashboard.md, "Bounds"): generous for a real city, small enough that
 # one request cannot take the computer's memory or days of CPU.
 MAX_REPLICATIONS = 50
@@ -231,8 +231,14 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int) -> list
     month = _month(ev, "month", f"{where}, month", 1, max(1, months - 1))
     day = month * month_days
     if kind == "cut_nurse":
-        return [{"type": "cut_post", "day": day, "role": "nurse", "program": "outreach",
-                 "label": f"the outreach nurse post is cut in month {month}, for good"}]  # fmt: skip
+        cut = {"type": "cut_post", "day": day, "role": "nurse", "program": "outreach"}
+        after = ev.get("restore_months")
+        if after is None or after == "":
+            return [{**cut, "label": f"the outreach nurse post is cut in month {month}, for good"}]
+        after = _month(ev, "restore_months", f"{where}, restored after (months)", 1, max(1, months - 1 - month))
+        return [{**cut, "label": f"the outreach nurse post is cut in month {month} and restored {after} months later"},
+                {"type": "restore_post", "day": (month + after) * month_days, "role": "nurse", "program": "outreach",
+                 "label": f"the outreach nurse post is restored in month {month + after}"}]  # fmt: skip
     if kind == "champion_retires":
         names = [d.name for d in base.city.districts]
         district = ev.get("district")
