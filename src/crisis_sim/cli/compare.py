@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +32,14 @@ if TYPE_CHECKING:
     from crisis_sim.experiments.runner import Interrupted
 
 
-def add_experiment_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by compare and sweep."""
+def add_experiment_options(
+    p: argparse.ArgumentParser, helps: Mapping[str, str] | None = None, out_required: bool = False
+) -> None:
+    """Options shared by the commands that run batches (compare, sweep, sensitivity, design, robustness).
+
+    ``helps`` replaces the help text of options whose meaning differs in a command (keyed by destination:
+    ``out``, ``metric``, ``json``, ``no_progress``); ``out_required`` makes ``--out`` required."""
+    helps = dict(helps or {})
     p.add_argument(
         "--replications",
         "-R",
@@ -75,20 +81,38 @@ def add_experiment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="results store (Parquet + manifest.json), resumable: rerun the same command after a kill "
-        "to finish only the missing runs; also gets compare.json and plots/*.png",
-    )
+        required=out_required,
+        help=helps.pop("out", "results store (Parquet + manifest.json), resumable: rerun the same command after a "
+                       "kill to finish only the missing runs; also gets compare.json and plots/*.png"),
+    )  # fmt: skip
     p.add_argument(
         "--metric",
         action="append",
         default=[],
         metavar="NAME",
-        help="metric to report (repeatable; default: the key metrics)",
+        help=helps.pop("metric", "metric to report (repeatable; default: the key metrics)"),
     )
     add_version_change_option(p)
-    p.add_argument("--json", action="store_true", help="print the comparison as one JSON object")
+    p.add_argument("--json", action="store_true", help=helps.pop("json", "print the comparison as one JSON object"))
     p.add_argument("--no-plots", action="store_true", help="with --out, do not write plots/*.png")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")  # fmt: skip
+    p.add_argument("--no-progress", action="store_true", help=helps.pop("no_progress", "no progress bar on stderr"))
+    if helps:
+        raise ValueError(f"no shared option to describe for {sorted(helps)}")
+
+
+def stored_runs(args: argparse.Namespace, spec: Any, out: Path) -> Any:
+    """Run what ``spec`` still misses into the results store ``out`` with the command's executor options and
+    return its runs table; a refused store is a :class:`UsageError` (``Interrupted`` propagates)."""
+    from crisis_sim.experiments.runner import run_batch
+    from crisis_sim.experiments.store import ResultStore, StoreError
+
+    try:
+        with ResultStore(out, spec, allow_version_change=args.allow_version_change) as store:
+            run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
+                      progress=not args.no_progress)  # fmt: skip
+            return store.read_runs()
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -166,9 +190,8 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
     from crisis_sim.analysis.psa import build_psa_spec, format_psa, psa_document, psa_tables
     from crisis_sim.analysis.uncertainty import DIRECTION, OUTCOMES
     from crisis_sim.experiments.compare import with_extra_metrics
-    from crisis_sim.experiments.runner import Interrupted, run_batch
+    from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
-    from crisis_sim.experiments.store import ResultStore, StoreError
     from crisis_sim.outcomes import KEY_METRICS
     from crisis_sim.provenance import provenance
 
@@ -203,12 +226,7 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
     out = Path(args.out or tmp)
     try:
         try:
-            with ResultStore(out, plan.spec, allow_version_change=args.allow_version_change) as store:
-                run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
-                          progress=not args.no_progress)  # fmt: skip
-                runs = store.read_runs()
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
+            runs = stored_runs(args, plan.spec, out)
         except Interrupted as exc:
             return report_interrupted(exc, args.out)
         runs, unknown = with_extra_metrics(runs, metrics)
@@ -244,9 +262,8 @@ def execute(
 ) -> int:
     """Build the spec, run what is missing into the store, compare, print; shared by compare and sweep."""
     from crisis_sim.experiments.compare import compare_runs, format_table, numeric_extras, with_extra_metrics
-    from crisis_sim.experiments.runner import Interrupted, run_batch
+    from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_assignment
-    from crisis_sim.experiments.store import ResultStore, StoreError
     from crisis_sim.outcomes import KEY_METRICS
     from crisis_sim.provenance import provenance
 
@@ -264,12 +281,7 @@ def execute(
     out = Path(args.out or tmp)
     try:
         try:
-            with ResultStore(out, spec, allow_version_change=args.allow_version_change) as store:
-                run_batch(store, args.executor, args.workers, args.scheduler, args.chunk_size,
-                          progress=not args.no_progress)  # fmt: skip
-                runs = store.read_runs()
-        except StoreError as exc:
-            raise UsageError(str(exc)) from None
+            runs = stored_runs(args, spec, out)
         except Interrupted as exc:
             return report_interrupted(exc, args.out)
         runs, unknown = with_extra_metrics(runs, metrics)

@@ -40,18 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="NSGA-II population size (default 8)")  # fmt: skip
     p.add_argument("--confirm-replications", type=int, default=None, metavar="N",
                    help="replications of the confirmation re-run (default 2 x --replications; 0 skips it)")  # fmt: skip
-    add_experiment_options(p)
-    for action in p._actions:  # shared options whose meaning differs here
-        if action.dest == "out":
-            action.required = True
-            action.help = ("study folder: study.db (Optuna), designs/*/ (one results store per design), confirm/, "
-                           "pareto.csv/.json, trials.csv, plots/*.png; rerun the same command to continue")  # fmt: skip
-        elif action.dest == "metric":
-            action.help = "further metric to show in the confirmation (repeatable)"
-        elif action.dest == "json":
-            action.help = "print the result (pareto, best_feasible, closest, confirmation) as one JSON object"
-        elif action.dest == "no_progress":
-            action.help = "no per-trial lines nor runs-done bar on stderr"
+    add_experiment_options(
+        p,
+        helps={
+            "out": ("study folder: study.db (Optuna), designs/*/ (one results store per design), confirm/, "
+                "pareto.csv/.json, trials.csv, plots/*.png; rerun the same command to continue"),
+            "metric": "further metric to show in the confirmation (repeatable)",
+            "json": "print the result (pareto, best_feasible, closest, confirmation) as one JSON object",
+            "no_progress": "no per-trial lines nor runs-done bar on stderr",
+        },
+        out_required=True,
+    )  # fmt: skip
     p.set_defaults(func=_design)
 
 

@@ -43,18 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--prim-threshold", type=float, default=0.8, metavar="D",
                    help="density a PRIM box should reach (0-1, default 0.8): the box kept is the one with the "
                    "highest coverage among those at least this dense")  # fmt: skip
-    add_experiment_options(p)
-    for action in p._actions:
-        if action.dest == "out":
-            action.required = True
-            action.help = ("folder: experiments/*/ (one results store per experiment and policy), "
-                           "robustness.csv/.json, prim_*.csv, plots/*.png; rerun the same command to continue")  # fmt: skip
-        elif action.dest == "metric":
-            action.help = "further metric to record per experiment (repeatable)"
-        elif action.dest == "json":
-            action.help = "print {policies: {name: {failure_share, boxes, regret, ...}}} as one JSON object"
-        elif action.dest == "no_progress":
-            action.help = "no progress on stderr"
+    add_experiment_options(
+        p,
+        helps={
+            "out": ("folder: experiments/*/ (one results store per experiment and policy), "
+                "robustness.csv/.json, prim_*.csv, plots/*.png; rerun the same command to continue"),
+            "metric": "further metric to record per experiment (repeatable)",
+            "json": "print {policies: {name: {failure_share, boxes, regret, ...}}} as one JSON object",
+            "no_progress": "no progress on stderr",
+        },
+        out_required=True,
+    )  # fmt: skip
     p.set_defaults(func=_robustness)
 
 

@@ -37,15 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Morris trajectories, Sobol base samples (power of 2), FAST samples per input, delta samples")  # fmt: skip
     p.add_argument("--groups", action="store_true",
                    help="analyse the inputs' groups (their group keys) instead of each input; sobol and morris")  # fmt: skip
-    add_experiment_options(p)
-    for action in p._actions:  # shared options whose meaning differs here
-        if action.dest == "metric":
-            action.help = "output metric to analyse (repeatable; default: the inputs file's metrics)"
-        elif action.dest == "json":
-            action.help = "print the analysis (method, warnings, tidy table) as one JSON object"
-        elif action.dest == "out":
-            action.help = ("results store and outputs (resumable: rerun the same command after a kill): "
-                           "sensitivity.csv/.parquet/.json, sample.csv, plots/*.png")  # fmt: skip
+    add_experiment_options(
+        p,
+        helps={
+            "metric": "output metric to analyse (repeatable; default: the inputs file's metrics)",
+            "json": "print the analysis (method, warnings, tidy table) as one JSON object",
+            "out": ("results store and outputs (resumable: rerun the same command after a kill): "
+                "sensitivity.csv/.parquet/.json, sample.csv, plots/*.png"),
+        },
+    )  # fmt: skip
     p.set_defaults(func=_sensitivity)
 
 

@@ -131,14 +131,17 @@ class ShiftedStaff:
     def _end(self, s: int) -> None:
         self._account()
         for token in self.tokens[s]:
-            if not token.on_duty:
-                continue
-            if token in self.store.items:
-                self.store.items.remove(token)
-                token.on_duty = False
-                self.on_duty -= 1
-            else:
-                token.off_when_free = True
+            if token.on_duty:
+                self._off_duty(token)
+
+    def _off_duty(self, token: StaffToken) -> None:
+        """An on-duty token leaves duty: at once if idle (in the store), else when its job ends."""
+        if token in self.store.items:
+            self.store.items.remove(token)
+            token.on_duty = False
+            self.on_duty -= 1
+        else:
+            token.off_when_free = True
 
     def in_shift(self, t: float) -> bool:
         """True if some shift with a funded token covers time ``t`` (minutes)."""
@@ -159,14 +162,8 @@ class ShiftedStaff:
             on = self._shift_on(s, now)
             for token in team:
                 if not self.available(token):
-                    if not token.on_duty:
-                        continue
-                    if token in self.store.items:
-                        self.store.items.remove(token)
-                        token.on_duty = False
-                        self.on_duty -= 1
-                    else:
-                        token.off_when_free = True
+                    if token.on_duty:
+                        self._off_duty(token)
                 elif on:
                     if token.on_duty:
                         token.off_when_free = False  # busy, and wanted again before the job ended
