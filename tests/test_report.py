@@ -111,3 +111,38 @@ def test_report_json_carries_the_decision_table(report_files):
     assert rows[0]["coverage"] is None and rows[0]["metrics"]["arrests"]["diff"] == 0
     assert data["provenance"]["crisis_sim_version"] and "run-to-run noise" in data["interval"]
     assert data["outcomes"]["scenarios"] == [r["option"] for r in rows]
+
+
+def test_report_weights_coverage_by_hour_and_curve(tmp_path, capsys):
+    out = tmp_path / "w.html"
+    base = ["report", str(SCENARIOS / "small_district.toml"), str(SCENARIOS / "mobile_crisis.toml"), "-R", "2",
+            "--days", "60", "--workers", "1", "--no-progress"]  # fmt: skip
+    assert main([*base, "--out", str(out), "--weights", "arrests=3",
+                 "--coverage-curve", "programs.mobile_crisis.teams=1,3"]) == 0  # fmt: skip
+    data = json.loads(out.with_suffix(".json").read_text())
+    text = out.read_text()
+    assert data["ranking_weights"]["arrests"] == 3 and "arrests × 3" in data["ranking_rule"]
+    assert "--weights" in data["ranking_rule"] and "arrests × 3" in text
+    hourly = data["decision"][1]["coverage_by_hour"]
+    assert len(hourly["eligible_per_year"]) == 24 and set(hourly["served_per_year"]) >= {"mobile_crisis"}
+    assert sum(hourly["eligible_outside_hours"].values()) > 0  # the team is not on duty round the clock
+    # served never exceeds eligible in any hour
+    assert all(sum(v[h] for v in hourly["served_per_year"].values()) <= hourly["eligible_per_year"][h] + 1e-9
+               for h in range(24))  # fmt: skip
+    assert data["decision"][0]["coverage_by_hour"] is None or not data["decision"][0]["coverage_by_hour"]["served_per_year"]
+    assert "id=coverage-by-hour" in text and "id=coverage-curve" in text
+    curve = data["coverage_curve"]
+    [(name, points)] = curve["options"].items()
+    assert name.startswith("Mobile crisis team") and [p["value"] for p in points] == [1, 3]
+    assert points[1]["fte_total"] > points[0]["fte_total"]
+    assert points[1]["coverage"] >= points[0]["coverage"] - 0.05  # more teams do not serve clearly fewer
+    assert "calibration_check" in data
+    bad = tmp_path / "bad.html"
+    for extra, expected in ((["--weights", "arests=2"], "--weights: arests: unknown outcome"),
+                            (["--coverage-curve", "programs.co_response.units=1,2"], "no option has this setting"),
+                            (["--coverage-curve", "programs.mobile_crisis.teams=1"], "expected 2 to 12 values"),
+                            (["--coverage-curve", "programs.mobile_crisis.teams=1,-2"], "teams")):  # fmt: skip
+        assert main([*base, "--out", str(bad), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and expected in err[0], err
+        assert not bad.exists()

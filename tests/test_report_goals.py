@@ -101,3 +101,86 @@ def test_public_api_check_goals():
     assert df.loc[0, "met_probability"] == 0 and df.loc[1, "met_probability"] == 1
     with pytest.raises(ValueError, match=r"goals, goals\[0\]: expected exactly one of"):
         cs.check_goals(["small_district"], [{"metric": "arrests"}], replications=1, days=10)
+
+
+GOALS_TOML = """
+[[goals]]
+metric = "arrests"
+change = -0.10
+by_month = 2
+
+[[goals]]
+metric = "specialized_coverage"
+at_least = 0.8
+label = "80% of eligible calls served"
+"""
+
+
+def _city_with_goals(tmp_path, text=GOALS_TOML):
+    path = tmp_path / "city.toml"
+    path.write_text(f'base = "{SCENARIOS / "mobile_crisis.toml"}"\n' + text)
+    return path
+
+
+def test_scenario_goals_are_part_of_the_schema_and_ignored_by_the_store(tmp_path):
+    from crisis_sim.experiments.spec import build_spec, parse_scenario_arg
+    from crisis_sim.report.goals import goals_of_scenarios
+    from crisis_sim.scenario import load_scenario
+
+    path = _city_with_goals(tmp_path)
+    sc = load_scenario(path)
+    assert [g.metric for g in sc.goals] == ["arrests", "specialized_coverage"]
+    spec = build_spec([parse_scenario_arg(str(path))], 1, 0, 30)
+    goals = goals_of_scenarios(spec)
+    assert goals[0].change == -0.10 and goals[0].source == "scenario file city.toml"
+    assert goals[1].describe() == "80% of eligible calls served"
+    plain = build_spec([parse_scenario_arg(str(SCENARIOS / "mobile_crisis.toml"))], 1, 0, 30)
+    # the same runs serve the scenario with or without goals (the label aside)
+    assert spec.identity()["scenarios"][0]["scenario"] == plain.identity()["scenarios"][0]["scenario"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[[goals]]\nmetric = 'arrests'\nchange = -0.1\n", "goals.0"),
+        ("[[goals]]\nmetric = 'arrests'\nat_least = 1\nat_most = 2\n", "exactly one of change, at_least, at_most"),
+        ("[[goals]]\nmetric = 'arrests'\nat_least = 1\nby_month = 0\n", "goals.0.by_month"),
+        ("[[goals]]\nmetrik = 'arrests'\nat_least = 1\n", "goals.0.metrik"),
+    ],
+)
+def test_bad_scenario_goals_one_line(tmp_path, text, expected):
+    from crisis_sim.scenario import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_city_with_goals(tmp_path, text))
+    lines = str(info.value).splitlines()  # one line per problem, each naming the file and the key
+    assert 1 <= len(lines) <= 2 and all("city.toml: goals.0" in line for line in lines)
+    assert any(expected in line for line in lines)
+
+
+def test_report_uses_scenario_goals_without_the_option_and_says_where_from(tmp_path):
+    path = _city_with_goals(tmp_path)
+    out = tmp_path / "r.html"
+    assert main(["report", str(SCENARIOS / "small_district.toml"), str(path), "-R", "2", "--days", "60",
+                 "--workers", "1", "--no-progress", "--out", str(out)]) == 0  # fmt: skip
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert [g["source"] for g in data["goals"]] == ["scenario file city.toml"] * 2
+    assert "scenario file city.toml" in out.read_text()
+
+
+def test_goals_over_psa_draws_are_renumbered_as_paired_replications():
+    from crisis_sim.report.goals import attach_psa, psa_as_replications
+
+    index = pd.DataFrame({"scenario_index": [0, 1, 2, 3, 4, 5], "strategy": ["a", "b"] * 3,
+                          "draw": [-1, -1, 0, 0, 1, 1]})  # fmt: skip
+    base, better = [10, 10, 10], [10, 8, 8]
+    series = _series([[base] * 2, [base] * 2, [base] * 2, [better] * 2, [base] * 2, [base] * 2])
+    runs = _runs([[1, 1]] * 6)
+    p_runs, p_series = psa_as_replications(index, ["a", "b"], 2, runs, series)
+    assert sorted(set(p_series["scenario_index"])) == [0, 1] and sorted(set(p_series["replication"])) == [0, 1, 2, 3]
+    goal = [Goal("arrests", change=-0.10, by_month=3)]
+    res = evaluate(goal, runs[runs["scenario_index"] < 2], series[series["scenario_index"] < 2], ["A", "B"], 2)
+    psa = evaluate(goal, p_runs, p_series, ["A", "B"], 2)
+    assert psa[0]["options"]["B"]["met_probability"] == 0.5  # draw 0 (2 reps) meets it, draw 1 does not
+    attach_psa(res, psa, 2)
+    assert res[0]["options"]["B"]["psa_probability"] == 0.5 and res[0]["options"]["B"]["psa_draws"] == 2

@@ -847,8 +847,11 @@ def decision_table(
     executor: str = "processes",
     overrides: Mapping[str, Any] | None = None,
     progress: bool = False,
+    weights: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """The report's decision table (docs/report.md) as a DataFrame, one row per option in the order given.
+    ``weights``: ranking weight per key outcome (e.g. ``{"arrests": 3}``; others weigh 1; a bad name or weight
+    raises ``ValueError``).
 
     Columns: ``option`` (plain name), ``rank``, ``reason``, ``annual_cost``, ``annual_cost_diff`` (with ``_low``,
     ``_high``), ``fte_total``, ``coverage`` (share of eligible MH calls served by a specialised responder, None
@@ -860,11 +863,13 @@ def decision_table(
     Example:
         >>> cs.decision_table(["small_district", "mobile_crisis"], replications=4, days=90)
     """
-    from crisis_sim.report.decision import decision_data
+    from crisis_sim.report.decision import decision_data, parse_weights
 
+    checked = parse_weights(weights, "weights") if weights else None
     spec = build_experiment(scenarios, replications, seed, days, overrides)
     outcome = _execute(spec, store, workers, executor, progress)
-    data = decision_data(spec, outcome.runs, outcome.series)
+    data = decision_data(spec, outcome.runs, outcome.series, weights=checked,
+                         weights_source="weights=" if checked else "")  # fmt: skip
     rows = []
     for r in data["decision"]:
         row = {"option": r["option"], "rank": r["rank"], "reason": r["reason"],
@@ -940,7 +945,7 @@ def baseline_check(
 
 def check_goals(
     scenarios: Sequence[ScenarioLike] | Mapping[str, ScenarioLike],
-    goals: str | os.PathLike[str] | Sequence[Mapping[str, Any]],
+    goals: str | os.PathLike[str] | Sequence[Mapping[str, Any]] | None = None,
     replications: int = 10,
     seed: int = 0,
     days: int | None = None,
@@ -953,7 +958,8 @@ def check_goals(
     """Goals and milestones (docs/report.md): whether, when and in what share of replications each option meets
     each goal. ``goals`` is a goals TOML file or a list of goal tables, e.g.
     ``[{"metric": "arrests", "change": -0.10, "by_month": 12}, {"metric": "specialized_coverage", "at_least": 0.8}]``
-    (a bad goal raises ``ValueError`` naming it). One row per goal and option: ``goal``, ``option``,
+    (a bad goal raises ``ValueError`` naming it); the ``[[goals]]`` of the scenario files are checked too (``None``:
+    only those). One row per goal and option: ``goal``, ``source`` (the file the goal came from), ``option``,
     ``met_probability``, ``met_median_month``, ``basis``.
 
     Example:
@@ -961,16 +967,28 @@ def check_goals(
         ...                replications=4, days=120)
     """
     from crisis_sim.report.decision import option_names
-    from crisis_sim.report.goals import GoalError, evaluate, load_goals, parse_goals
+    from crisis_sim.report.goals import (
+        GoalError,
+        evaluate,
+        goals_of_scenarios,
+        load_goals,
+        merge_goals,
+        parse_goals,
+    )
 
     try:
-        if isinstance(goals, str | os.PathLike):
+        if goals is None:
+            parsed = []
+        elif isinstance(goals, str | os.PathLike):
             parsed = load_goals(goals)
         else:
             parsed = parse_goals({"goals": list(goals)}, "goals")
     except GoalError as exc:
         raise ValueError(str(exc)) from None
     spec = build_experiment(scenarios, replications, seed, days, overrides)
+    parsed = merge_goals(goals_of_scenarios(spec), parsed)
+    if not parsed:
+        raise ValueError("goals: expected goals (a file, a list, or [[goals]] in a scenario file), found none")
     outcome = _execute(spec, store, workers, executor, progress)
     sim = spec.scenarios[0].scenario.simulation
     try:
@@ -978,8 +996,9 @@ def check_goals(
                            int(sim.warmup_days // sim.month_days) + 1)  # fmt: skip
     except GoalError as exc:
         raise ValueError(str(exc)) from None
-    rows = [{"goal": g["goal"], "option": name, **{k: v.get(k) for k in ("met_probability", "met_median_month",
-             "basis")}} for g in results for name, v in g["options"].items()]  # fmt: skip
+    rows = [{"goal": g["goal"], "source": g.get("source", ""), "option": name,
+             **{k: v.get(k) for k in ("met_probability", "met_median_month", "basis")}}
+            for g in results for name, v in g["options"].items()]  # fmt: skip
     return pd.DataFrame(rows)
 
 

@@ -57,6 +57,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--goals", metavar="FILE",
                    help="TOML file of [[goals]] (docs/report.md): whether, when and with what probability each "
                    "option meets each")  # fmt: skip
+    p.add_argument("--weights", metavar="METRIC=W,...",
+                   help="ranking weights per key outcome, e.g. arrests=3,median_response_min=1 (0 to 100; outcomes "
+                   "not named weigh 1; default: every key outcome weighs 1). Also a [weights] table in the --goals "
+                   "file; this option wins")  # fmt: skip
+    p.add_argument("--coverage-curve", metavar="PATH=V1,V2,...",
+                   help="also re-run every option that has the setting PATH at each value (e.g. "
+                   "programs.mobile_crisis.teams=1,2,3,4) and chart coverage of eligible calls and cost against it")  # fmt: skip
+    p.add_argument("--targets", metavar="FILE",
+                   help="calibration targets file for the 'target outside its range' warning (default: the "
+                   "repository's calibration/targets.toml when present)")  # fmt: skip
     p.add_argument("--psa", type=positive("draws"), metavar="N",
                    help="also run a probabilistic sensitivity analysis of N joint draws from the evidence file "
                    "(docs/uncertainty.md): the decision table then shows, beside the run-to-run interval, the "
@@ -76,7 +86,9 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_scenario_arg
     from crisis_sim.experiments.store import StoreError
-    from crisis_sim.report.goals import GoalError, load_goals
+    from crisis_sim.report.curve import CurveError, curve_data, curve_spec, parse_curve
+    from crisis_sim.report.decision import WeightError, option_names, parse_weights
+    from crisis_sim.report.goals import GoalError, load_goals, load_weights, psa_as_replications
     from crisis_sim.report.html import build_report_with_data, write_report
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
@@ -87,13 +99,37 @@ def _report(args: argparse.Namespace) -> int:
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
     try:
         goals = load_goals(args.goals) if args.goals else None
+        file_weights = load_weights(args.goals) if args.goals else None
     except GoalError as exc:
         raise UsageError(str(exc)) from None
+    weights, weights_source = None, ""
+    try:
+        if args.weights:
+            weights, weights_source = parse_weights(args.weights), "--weights"
+        elif file_weights:
+            weights = parse_weights(file_weights, f"{args.goals}: weights")
+            weights_source = f"the goals file {args.goals}"
+        curve = parse_curve(args.coverage_curve) if args.coverage_curve else None
+    except (WeightError, CurveError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.targets:
+        from crisis_sim.analysis.calibration import CalibrationError, load_targets
+
+        try:
+            load_targets(args.targets)
+        except CalibrationError as exc:
+            raise UsageError(f"--targets: {exc}") from None
     try:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
         spec = build_spec(requests, args.replications, args.seed, args.days)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    curve_plan = None
+    if curve:
+        try:
+            curve_plan = curve_spec(spec, option_names(spec), *curve)
+        except CurveError as exc:
+            raise UsageError(str(exc)) from None
     executor = "dask" if args.scheduler else args.executor
     start = time.perf_counter()
     try:
@@ -105,7 +141,17 @@ def _report(args: argparse.Namespace) -> int:
     except Interrupted:
         print("crisis-sim: interrupted; no report was written", file=sys.stderr)
         return 130
-    psa = psa_detail = None
+    psa = psa_detail = goals_psa = curve_result = None
+    if curve_plan is not None:
+        try:
+            curve_runs = run_experiment(curve_plan[0], None, executor, args.workers, args.scheduler,
+                                        progress=not args.no_progress).runs  # fmt: skip
+        except Interrupted:
+            print("crisis-sim: interrupted; no report was written", file=sys.stderr)
+            return 130
+        sim = spec.scenarios[0].scenario.simulation
+        per_year = 365.0 / max(1, sim.horizon_days - sim.warmup_days)
+        curve_result = curve_data(curve_plan[0], curve_plan[1], curve_runs, curve[0], per_year)
     if args.psa:
         from crisis_sim.analysis.evidence import load_evidence
         from crisis_sim.analysis.psa import build_psa_spec, psa_document, psa_for_report, psa_tables
@@ -114,20 +160,26 @@ def _report(args: argparse.Namespace) -> int:
         evidence = load_evidence(args.evidence)
         try:
             plan = build_psa_spec(spec, evidence, args.psa)
-            psa_runs = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
-                                      progress=not args.no_progress).runs  # fmt: skip
+            psa_outcome = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
+                                         progress=not args.no_progress)  # fmt: skip
+            psa_runs = psa_outcome.runs
         except Interrupted:
             print("crisis-sim: interrupted; no report was written", file=sys.stderr)
             return 130
         result = psa_tables(plan, psa_runs, list(KEY_METRICS))
         psa, psa_detail = psa_for_report(result), psa_document(result, evidence)
+        goals_psa = (*psa_as_replications(plan.index, plan.strategies, spec.replications, psa_runs,
+                                          psa_outcome.series), args.psa)  # fmt: skip
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
-                                            psa=psa, goals=goals, psa_detail=psa_detail)  # fmt: skip
+                                            psa=psa, goals=goals, psa_detail=psa_detail, weights=weights,
+                                            weights_source=weights_source, goals_psa=goals_psa,
+                                            coverage_curve=curve_result, targets=args.targets)  # fmt: skip
     except GoalError as exc:
-        raise UsageError(f"{args.goals}: {exc}") from None
+        raise UsageError(str(exc) if str(exc).startswith(("goals file", "scenario file")) or not args.goals
+                         else f"{args.goals}: {exc}") from None
     data["command"] = command
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)

@@ -143,7 +143,9 @@ class ExperimentSpec:
         """What the hash covers: contents, not file names (the same scenario from another folder matches)."""
         return {
             "format": FORMAT,
-            "scenarios": [{"label": e.label, "scenario": json.loads(e.scenario.model_dump_json())} for e in self.scenarios],
+            # goals never change a run (the report evaluates them): left out, so other goals reuse the same runs
+            "scenarios": [{"label": e.label, "scenario": json.loads(e.scenario.model_dump_json(exclude={"goals"}))}
+                          for e in self.scenarios],
             "replications": self.replications,
             "root_seed": self.root_seed,
             "days": self.days,

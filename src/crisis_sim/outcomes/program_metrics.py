@@ -8,6 +8,7 @@ Coverage counts closed calls only (an open call has no responder yet); it is 0.0
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from crisis_sim.programs import PROGRAMS, series_defaults
@@ -33,6 +34,7 @@ def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
         key = str(name) or "other"  # eligible, not served, and no program said why (should not happen)
         by_reason[key] = by_reason.get(key, 0) + int(n)
     return {
+        **hourly_coverage(mh, eligible, responder),
         **series_defaults(),  # zeros for absent programs' keys (a program's own figures overwrite these)
         "handled_by": dict(sorted(handled.items())),
         "eligible_mh_calls": n_eligible,
@@ -40,6 +42,23 @@ def program_metrics(mh: pd.DataFrame) -> dict[str, object]:
         "specialized_coverage": served / n_eligible if n_eligible else 0.0,
         "unserved_eligible_by_reason": by_reason,
     }
+
+
+def hourly_coverage(mh: pd.DataFrame, eligible: np.ndarray, responder: pd.Series) -> dict[str, object]:
+    """Eligible (closed) MH calls by hour of day received, and how many of them each program's responders
+    served, by the same hour: ``eligible_by_hour`` (24 counts) and ``served_by_hour`` ({program key: 24 counts},
+    programs whose responders served at least one). The report sets these against each program's hours."""
+    if not len(mh):
+        return {"eligible_by_hour": [0] * 24, "served_by_hour": {}}
+    hour = np.floor((mh["t_received"].to_numpy(float) % 1440.0) / 60.0).astype(int)
+    out = np.bincount(hour[eligible], minlength=24)[:24]
+    served: dict[str, list[int]] = {}
+    resp = responder.to_numpy(str)
+    for cls in PROGRAMS:
+        mask = eligible & np.isin(resp, cls.responders) if cls.responders else None
+        if mask is not None and mask.any():
+            served[cls.key] = [int(x) for x in np.bincount(hour[mask], minlength=24)[:24]]
+    return {"eligible_by_hour": [int(x) for x in out], "served_by_hour": served}
 
 
 def series_responders() -> tuple[str, ...]:

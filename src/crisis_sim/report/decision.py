@@ -50,6 +50,52 @@ UNSERVED_WORDS = {"busy": "all teams busy", "off_hours": "outside the team's hou
                   "dispatcher_bias": "dispatcher sent police", "other": "other"}  # fmt: skip
 
 
+# --- ranking weights -------------------------------------------------------------------------------------------
+class WeightError(ValueError):
+    """Bad ranking weights: one user-facing line."""
+
+
+def parse_weights(value: str | Mapping[str, Any], where: str = "--weights") -> dict[str, float]:
+    """``"arrests=3,median_response_min=1"`` or a ``[weights]`` table → {metric: weight}; every name must be a key
+    outcome of the decision table and every weight a number from 0 to 100 (0 leaves the outcome out of the
+    ranking). Outcomes not named keep weight 1."""
+    if isinstance(value, str):
+        pairs: list[tuple[str, Any]] = []
+        for part in [p.strip() for p in value.split(",") if p.strip()]:
+            name, eq, num = part.partition("=")
+            if not eq:
+                raise WeightError(f"{where}: expected METRIC=WEIGHT, found {part!r}")
+            try:
+                pairs.append((name.strip(), float(num)))
+            except ValueError:
+                raise WeightError(f"{where}: {name.strip()}: expected a number, found {num.strip()!r}") from None
+        if not pairs:
+            raise WeightError(f"{where}: expected METRIC=WEIGHT,..., found nothing")
+    else:
+        pairs = list(value.items())
+    out: dict[str, float] = {}
+    for name, w in pairs:
+        if name not in DECISION_METRICS:
+            raise WeightError(f"{where}: {name}: unknown outcome (expected one of {', '.join(DECISION_METRICS)})")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or not 0 <= w <= 100:
+            raise WeightError(f"{where}: {name}: expected a weight from 0 to 100, found {w!r}")
+        out[name] = float(w)
+    return out
+
+
+def weights_statement(weights: Mapping[str, float] | None, source: str = "") -> str:
+    """The ranking rule in plain words, naming every weight."""
+    if not weights or all(w == 1.0 for w in weights.values()):
+        return ("each key outcome counts the same (weight 1, the default): the number of key outcomes clearly "
+                "better minus the number clearly worse")
+    named = ", ".join(f"{DECISION_METRICS[m][0]} × {w:g}" for m, w in weights.items() if w != 1.0)
+    rest = [DECISION_METRICS[m][0] for m in DECISION_METRICS if m not in weights or weights[m] == 1.0]
+    text = f"weighted: {named}" + (f"; {', '.join(rest)} × 1" if rest else "")
+    text += (" — each clearly better outcome adds its weight, each clearly worse one subtracts it (the size of "
+             "a change does not count, only whether its interval excludes 0)")
+    return text + (f"; weights set by the planner in {source}" if source else "")
+
+
 # --- option names --------------------------------------------------------------------------------------------
 def _program_short() -> dict[str, str]:
     short = {"cit": "CIT training", "co_response": "co-response", "mobile_crisis": "mobile crisis team",
@@ -114,6 +160,33 @@ def option_note(entry: Any) -> str:
             text += f" ({len(other)} other setting(s) changed; see the details)"
         return text + "."
     return desc
+
+
+# --- patrol vacancies ------------------------------------------------------------------------------------------
+def patrol_vacancy(scenario: Any, base: Any) -> str | None:
+    """Why this option has fewer patrol officers on duty than budgeted, in words (None when it has not): a
+    timeline vacancy, turnover, absence or cut of patrol posts, or fewer patrol units per shift than the first
+    option in a district of the same name."""
+    reasons = []
+    for ev in getattr(scenario, "timeline", None) or []:
+        if getattr(ev, "role", None) != "patrol":
+            continue
+        if ev.type == "vacancy" and getattr(ev, "share", 0) > 0:
+            reasons.append(f"{ev.share:.0%} of patrol posts vacant from day {ev.day:g}")
+        elif ev.type in ("turnover", "cut_post"):
+            reasons.append(f"patrol {ev.type.replace('_', ' ')} from day {ev.day:g}")
+        elif ev.type == "absence" and getattr(ev, "share", 0) > 0:
+            reasons.append(f"patrol absence {ev.share:.0%} from day {ev.day:g}")
+    if base is not None and scenario is not base:
+        own = {d.name: sum(d.patrol_units.values()) for d in scenario.city.districts}
+        ref = {d.name: sum(d.patrol_units.values()) for d in base.city.districts}
+        fewer = [n for n in own if n in ref and own[n] < ref[n]]
+        if fewer:
+            reasons.append("fewer patrol units than the first option in " + ", ".join(fewer))
+    return "; ".join(dict.fromkeys(reasons)) or None
+
+
+VACANCY = "vacancy, not a saving"
 
 
 # --- staffing --------------------------------------------------------------------------------------------------
@@ -209,8 +282,10 @@ def _matrix(runs: pd.DataFrame, metric: str, n: int) -> np.ndarray:
 
 
 def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = None,
-                  psa: Mapping[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Everything the first screen and the staffing section show, as plain data (see the module docstring)."""
+                  psa: Mapping[str, Any] | None = None, weights: Mapping[str, float] | None = None,
+                  weights_source: str = "") -> dict[str, Any]:  # fmt: skip
+    """Everything the first screen and the staffing section show, as plain data (see the module docstring).
+    ``weights``: ranking weights per key outcome (:func:`parse_weights`; default 1 each)."""
     labels = spec.labels
     names = option_names(spec)
     scenarios = [e.scenario for e in spec.scenarios]
@@ -255,6 +330,10 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         row["metrics"] = metrics
         if psa and (label in psa or name in psa):
             row["prob_best"] = _f(psa[label if label in psa else name].get("prob_best"))
+        vacancy = patrol_vacancy(entry.scenario, scenarios[0]) if s else None
+        row["patrol_vacancy"] = vacancy
+        dc_ = row["annual_cost_diff"]["diff"]
+        row["cost_note"] = VACANCY if vacancy and dc_ is not None and dc_ < 0 else None
         row["cost_per_averted"] = _cost_per(row, s)
         ext = extras_by[s]
         cov = _mean_dict([{"c": e.get("specialized_coverage"), "n": e.get("eligible_mh_calls")} for e in ext])
@@ -270,8 +349,10 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
             k: float(sum(h for h, on in zip(row["mh_hourly_share"], mask, strict=True) if on))
             for k, mask in st["hours"].items() if mask is not None and row["mh_hourly_share"]
         }
+        row["coverage_by_hour"] = _coverage_by_hour(ext, st["hours"], per_year)
         rows.append(row)
-    rank_options(rows)
+    full_weights = {m: float((weights or {}).get(m, 1.0)) for m in DECISION_METRICS}
+    rank_options(rows, full_weights)
     return {
         "options": names,
         "labels": list(labels),
@@ -280,8 +361,34 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         "interval": "paired 95% interval over replications with common random numbers: run-to-run noise only",
         "psa": bool(psa),
         "decision": rows,
+        "ranking_weights": full_weights,
+        "ranking_rule": weights_statement(weights, weights_source),
         "warnings": warnings(rows, series, labels, names, spec.replications, scenarios),
     }
+
+
+def _coverage_by_hour(ext: Sequence[Mapping[str, Any]], hours: Mapping[str, list[bool] | None],
+                      per_year: float) -> dict[str, Any] | None:  # fmt: skip
+    """Eligible MH calls a year by hour of day received, those each program served, the share served, and each
+    program's staffed hours (from the runs' ``eligible_by_hour`` / ``served_by_hour``, ledger-based)."""
+    elig = _mean_dict([dict(enumerate(e.get("eligible_by_hour") or [])) for e in ext])
+    if not elig or not sum(elig.values()):
+        return None
+    eligible = [elig.get(h, 0.0) * per_year for h in range(24)]
+    keys = sorted({k for e in ext for k in (e.get("served_by_hour") or {})})
+    served = {}
+    for k in keys:
+        d = _mean_dict([dict(enumerate((e.get("served_by_hour") or {}).get(k) or [0] * 24)) for e in ext])
+        served[k] = [d.get(h, 0.0) * per_year for h in range(24)]
+    total = [sum(v[h] for v in served.values()) for h in range(24)]
+    share = [total[h] / eligible[h] if eligible[h] > 0 else None for h in range(24)]
+    staffed = {k: m for k, m in hours.items() if m is not None and not all(m)}
+    outside = {}
+    for k, m in staffed.items():
+        out_el = sum(e for e, on in zip(eligible, m, strict=True) if not on)
+        outside[k] = out_el / sum(eligible) if sum(eligible) else None
+    return {"eligible_per_year": eligible, "served_per_year": served, "share_served": share,
+            "hours": {k: m for k, m in hours.items() if m is not None}, "eligible_outside_hours": outside}  # fmt: skip
 
 
 def _t(x: np.ndarray) -> tuple[float | None, float | None, float | None]:
@@ -314,7 +421,9 @@ def _cost_per(row: dict[str, Any], s: int) -> dict[str, Any]:
         else:
             gain = abs(v["diff"])
             value = dcost / gain if dcost is not None and gain > 0 else None
-            if value is not None and value <= 0:
+            if value is not None and value <= 0 and row.get("cost_note") == VACANCY:
+                out[m] = {"value": None, "text": f"lower cost from vacant patrol posts: {VACANCY}"}
+            elif value is not None and value <= 0:
                 out[m] = {"value": value, "text": f"saves money and averts {word}s"
                           if m != "connected_to_services" else "saves money and connects more people"}  # fmt: skip
             else:
@@ -322,15 +431,26 @@ def _cost_per(row: dict[str, Any], s: int) -> dict[str, Any]:
     return out
 
 
-def rank_options(rows: list[dict[str, Any]]) -> None:
-    """Plain ranking: clearly better key outcomes minus clearly worse ones against the first option; ties go to
-    the cheaper option. Each row gets ``rank`` and ``reason``."""
+def rank_options(rows: list[dict[str, Any]], weights: Mapping[str, float] | None = None) -> None:
+    """Plain ranking: the weights of the key outcomes clearly better minus those clearly worse against the first
+    option (each weight 1 unless ``weights`` says otherwise); ties go to the cheaper option. Each row gets
+    ``rank``, ``score`` and ``reason``."""
+    w = {m: float((weights or {}).get(m, 1.0)) for m in DECISION_METRICS}
     scored = []
     for s, row in enumerate(rows):
-        better = [DECISION_METRICS[m][0] for m, v in row["metrics"].items() if v["verdict"] == "better"]
-        worse = [DECISION_METRICS[m][0] for m, v in row["metrics"].items() if v["verdict"] == "worse"]
+        better = [m for m, v in row["metrics"].items() if v["verdict"] == "better"]
+        worse = [m for m, v in row["metrics"].items() if v["verdict"] == "worse"]
+        score = sum(w[m] for m in better) - sum(w[m] for m in worse)
+        row["score"] = score
         cost = row["annual_cost"]["mean"] or 0.0
-        scored.append((-(len(better) - len(worse)), cost, s, better, worse))
+        if row.get("cost_note") == VACANCY:  # an unfilled post is no saving: tie-break at the first option's cost
+            cost = max(cost, rows[0]["annual_cost"]["mean"] or 0.0)
+        scored.append((-score, cost, s, better, worse))
+    weighted = any(v != 1.0 for v in w.values())
+
+    def words(ms: list[str]) -> str:
+        return ", ".join(DECISION_METRICS[m][0] + (f" (weight {w[m]:g})" if weighted else "") for m in ms)
+
     for rank, (_score, _cost, s, better, worse) in enumerate(sorted(scored), start=1):
         row = rows[s]
         row["rank"] = rank
@@ -339,13 +459,17 @@ def rank_options(rows: list[dict[str, Any]]) -> None:
             continue
         parts = []
         if better:
-            parts.append("clearly better on " + ", ".join(better))
+            parts.append("clearly better on " + words(better))
         if worse:
-            parts.append("clearly worse on " + ", ".join(worse))
+            parts.append("clearly worse on " + words(worse))
         if not parts:
             parts.append("no clear change in any key outcome")
+        if weighted:
+            parts.append(f"score {row['score']:+g}")
         d = row["annual_cost_diff"]["diff"]
-        if d is not None:
+        if d is not None and row.get("cost_note") == VACANCY:
+            parts.append(f"costs ${-d:,.0f} a year less only because patrol posts stand vacant ({VACANCY})")
+        elif d is not None:
             parts.append(f"costs ${d:,.0f} a year more" if d >= 0 else f"saves ${-d:,.0f} a year")
         row["reason"] = "; ".join(parts)
 
@@ -438,6 +562,8 @@ def _per_text(v: dict[str, Any]) -> str:
         return f"<b>{_money(v['value'])}</b>"
     if v["value"] is not None:
         return "<span class=better>saves money</span>"
+    if v["text"].endswith(VACANCY):
+        return f"<span class=ci>{VACANCY}</span>"
     return "<span class=ci>" + ("worse" if v["text"] in ("more, not fewer", "fewer connected") else "–") + "</span>"
 
 
@@ -467,6 +593,9 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
             cost += (f"<br>{'+' if (d['diff'] or 0) >= 0 else '−'}{_money(abs(d['diff'] or 0))}<br><span class=ci>"
                      + (f"{_money(d['low'])} to {_money(d['high'])}" if d["low"] is not None else "")
                      + "</span>")  # fmt: skip
+            if row.get("cost_note"):
+                cost += f"<br><span class='ci vacancy' title='{esc(row.get('patrol_vacancy') or '')}'>" \
+                        f"{esc(row['cost_note'])}</span>"
         cells = [f"<td class=l>{row['rank']}</td>",
                  f"<td class=l><b>{esc(row['option'])}</b></td>",
                  f"<td class=num>{cost}</td><td class=l>{fte}</td>"]  # fmt: skip
@@ -503,8 +632,17 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         "MH calls some program's rules admit that a specialised responder answered. Staff: full-time "
         "equivalents of 2,080 paid hours a year from each program's configured hours.</p>"
     )  # fmt: skip
-    ranking = ("<h3>Ranking</h3><p class=legend>Rule: number of key outcomes clearly better minus clearly worse "
-               f"than {esc(base)}; ties go to the cheaper option.</p>" + rank)  # fmt: skip
+    rule = data.get("ranking_rule") or weights_statement(None)
+    ranking = (f"<h3>Ranking</h3><p class=legend id=ranking-rule>Rule: against {esc(base)}, {esc(rule)}; ties go "
+               "to the cheaper option. Set weights with <code>--weights arrests=3,median_response_min=1</code> or "
+               "a <code>[weights]</code> table in the goals file.</p>" + rank)  # fmt: skip
+    vac = [r for r in rows if r.get("patrol_vacancy")]
+    if vac:
+        legend += ("<p class=legend>" + " ".join(
+            f"<b>{esc(r['option'])}</b> has patrol posts unfilled ({esc(r['patrol_vacancy'])})"
+            + (f": its lower cost is marked <i>{VACANCY}</i> — the posts stay budgeted, and the model counts "
+               "officer time on calls, so an empty post shows up as less police time, not as money the city "
+               "saves." if r.get("cost_note") else ".") for r in vac) + "</p>")  # fmt: skip
     warn = ""
     if data["warnings"]:
         warn = "<div class=warn><h3>Warnings</h3><ul>" + "".join(
@@ -533,3 +671,4 @@ def staffing_html(data: dict[str, Any], esc: Any) -> str:
                "Eligible: MH calls some program's rules admit. The last column is the share of all MH calls "
                "that arrive while each program is staffed.</p>")  # fmt: skip
     return "".join(out)
+

@@ -297,3 +297,82 @@ def evppi_figure(rows: Sequence[dict[str, Any]], top: int = 12, unit: str = "arr
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return png_bytes(fig)
+
+
+def coverage_hour_figure(panels: Sequence[tuple[str, dict[str, Any]]], names: dict[str, str] | None = None) -> bytes:
+    """One panel per option: eligible MH calls a year by hour of day received (grey bars), the part each program
+    served (coloured, stacked), the share served (line, right axis) and each program's staffed hours (shaded).
+    ``panels``: (option name, ``coverage_by_hour`` of the decision data)."""
+    plt = _pyplot()
+    n = len(panels)
+    ncols = min(2, max(1, n))
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 2.9 * nrows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    colours = ["#2b7bba", "#e08a1e", "#2e9e5b", "#8a5cc2", "#c2413b"]
+    hours = np.arange(24)
+    for ax, (name, c) in zip(axes.flat, panels, strict=False):
+        eligible = np.asarray(c["eligible_per_year"], float)
+        for i, mask in enumerate(c["hours"].values()):
+            on = np.asarray(mask, bool)
+            if on.all():
+                continue
+            for h in hours[on]:
+                ax.axvspan(h - 0.5, h + 0.5, color=colours[i % len(colours)], alpha=0.08, lw=0)
+        ax.bar(hours, eligible, color="#cfcfcf", width=0.85, label="eligible, not served")
+        bottom = np.zeros(24)
+        for i, (key, served) in enumerate(c["served_per_year"].items()):
+            v = np.asarray(served, float)
+            ax.bar(hours, v, bottom=bottom, width=0.85, color=colours[i % len(colours)],
+                   label=f"served by {(names or {}).get(key, key)}")  # fmt: skip
+            bottom += v
+        ax2 = ax.twinx()
+        share = np.array([np.nan if x is None else x for x in c["share_served"]], float)
+        ax2.plot(hours, share * 100, color="#222", lw=1.2, marker=".", ms=3, label="share served")
+        ax2.set_ylim(0, 105)
+        ax2.set_ylabel("% served", fontsize=8)
+        ax2.tick_params(labelsize=7)
+        from matplotlib.patches import Patch
+
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [ax2.get_lines()[0], Patch(color=colours[0], alpha=0.15)]
+        labels += ["% of eligible served (right axis)", "team on duty (shaded)"]
+        ax.set_title(name, fontsize=10)
+        ax.set_xlim(-0.6, 23.6)
+        ax.set_xticks(range(0, 24, 3))
+        ax.set_xticklabels([f"{h:02d}:00" for h in range(0, 24, 3)], fontsize=7)
+        ax.set_ylabel("eligible MH calls a year", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.legend(handles, labels, fontsize=6.5, loc="upper left")
+    fig.tight_layout()
+    return png_bytes(fig)
+
+
+def coverage_curve_figure(data: dict[str, Any]) -> bytes:
+    """Coverage of eligible calls (with 95% interval) against one setting, one line per option; annual cost on a
+    second panel. ``data``: :func:`crisis_sim.report.curve.curve_data`."""
+    plt = _pyplot()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.2))
+    for name, points in data["options"].items():
+        x = [p["value"] for p in points]
+        y = [np.nan if p["coverage"] is None else p["coverage"] * 100 for p in points]
+        lo = [np.nan if p["low"] is None else p["low"] * 100 for p in points]
+        hi = [np.nan if p["high"] is None else p["high"] * 100 for p in points]
+        line = ax.plot(x, y, marker="o", label=name)[0]
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.15, lw=0)
+        ax2.plot(x, [np.nan if p["annual_cost"] is None else p["annual_cost"] for p in points], marker="o",
+                 color=line.get_color(), label=name)  # fmt: skip
+    for a in (ax, ax2):
+        a.set_xlabel(data.get("label") or data["path"], fontsize=8)
+        a.set_xticks(list(data["values"]))
+        a.tick_params(labelsize=8)
+        a.grid(alpha=0.3)
+    ax.set_ylabel("% of eligible calls served", fontsize=8)
+    ax.set_ylim(0, 100)
+    ax.set_title("coverage of eligible calls", fontsize=10)
+    ax2.set_title("annual cost", fontsize=10)
+    ax2.yaxis.set_major_formatter(_money_formatter())
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -43,6 +43,7 @@ class Goal:
     at_most: float | None = None
     by_month: int | None = None
     label: str = ""
+    source: str = ""  # where the goal was stated: "scenario file X" or "goals file Y"
 
     def describe(self) -> str:
         from crisis_sim.report.narrative import metric_label
@@ -78,8 +79,11 @@ def parse_goals(raw: Mapping[str, Any], source: str = "goals") -> list[Goal]:
     """Goals from a parsed TOML document (``{"goals": [{...}, ...]}``); ``source`` names it in errors."""
     path = source
     items = raw.get("goals") if isinstance(raw, Mapping) else None
-    if not isinstance(items, list) or not items or set(raw) - {"goals"}:
-        raise GoalError(f"{path}: expected one or more [[goals]] tables and nothing else")
+    if isinstance(raw, Mapping) and "weights" in raw and "goals" not in raw and not set(raw) - {"weights"}:
+        return []  # a file of ranking weights only
+    if not isinstance(items, list) or not items or set(raw) - {"goals", "weights"}:
+        raise GoalError(f"{path}: expected one or more [[goals]] tables (and optionally a [weights] table) and "
+                        "nothing else")
     goals = []
     for k, g in enumerate(items):
         where = f"{path}, goals[{k}]"
@@ -106,8 +110,55 @@ def parse_goals(raw: Mapping[str, Any], source: str = "goals") -> list[Goal]:
         label = g.get("label", "")
         if not isinstance(label, str):
             raise GoalError(f"{where}.label: expected text, found {label!r}")
-        goals.append(Goal(g["metric"], **{kinds[0]: float(value)}, by_month=month, label=label))
+        goals.append(Goal(g["metric"], **{kinds[0]: float(value)}, by_month=month, label=label,
+                          source=f"goals file {Path(path).name}"))  # fmt: skip
     return goals
+
+
+def load_weights(path: str | Path) -> dict[str, Any] | None:
+    """The ``[weights]`` table of a goals file (None when it has none); checked by
+    :func:`crisis_sim.report.decision.parse_weights`."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise GoalError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise GoalError(f"{path}: not a TOML file ({exc})") from None
+    weights = raw.get("weights")
+    if weights is not None and not isinstance(weights, Mapping):
+        raise GoalError(f"{path}: weights: expected a table of metric = weight, found {weights!r}")
+    return dict(weights) if weights is not None else None
+
+
+def goals_of_scenarios(spec: Any) -> list[Goal]:
+    """The ``[[goals]]`` of every option's scenario file, in order, each stated once (the same goal in two files
+    counts once, credited to the first), with its source."""
+    out: list[Goal] = []
+    seen: set[tuple[Any, ...]] = set()
+    for entry in spec.scenarios:
+        for g in getattr(entry.scenario, "goals", None) or []:
+            key = (g.metric, g.change, g.at_least, g.at_most, g.by_month, g.label)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Goal(g.metric, change=g.change, at_least=g.at_least, at_most=g.at_most,
+                            by_month=g.by_month, label=g.label,
+                            source=f"scenario file {Path(str(entry.file)).name}"))  # fmt: skip
+    return out
+
+
+def merge_goals(*lists: Sequence[Goal]) -> list[Goal]:
+    """Goals of several sources, each stated once (the first source is kept)."""
+    out: list[Goal] = []
+    seen: set[tuple[Any, ...]] = set()
+    for goals in lists:
+        for g in goals:
+            key = (g.metric, g.change, g.at_least, g.at_most, g.by_month, g.label)
+            if key not in seen:
+                seen.add(key)
+                out.append(g)
+    return out
 
 
 def _monthly(series: pd.DataFrame, metric: str, s: int) -> pd.DataFrame:
@@ -135,13 +186,14 @@ def evaluate(goals: Sequence[Goal], runs: pd.DataFrame, series: pd.DataFrame, na
     out = []
     variables = set(series["variable"]) if len(series) else set()
     for goal in goals:
-        entry: dict[str, Any] = {"goal": goal.describe(), "metric": goal.metric, "options": {}}
+        entry: dict[str, Any] = {"goal": goal.describe(), "metric": goal.metric, "source": goal.source,
+                                 "options": {}}
         in_series = goal.metric in variables
         if not in_series and _summary_values(runs, goal.metric, 0) is None:
-            raise GoalError(f"goal {goal.describe()!r}: metric {goal.metric!r} is neither a monthly series nor a "
+            raise GoalError(f"{_from(goal)}goal {goal.describe()!r}: metric {goal.metric!r} is neither a monthly series nor a "
                             "summary metric of these runs")  # fmt: skip
         if goal.change is not None and not in_series:
-            raise GoalError(f"goal {goal.describe()!r}: a change by month needs a monthly series; "
+            raise GoalError(f"{_from(goal)}goal {goal.describe()!r}: a change by month needs a monthly series; "
                             f"{goal.metric!r} has none")  # fmt: skip
         for s, name in enumerate(names):
             if goal.change is not None and s == 0:
@@ -151,6 +203,43 @@ def evaluate(goals: Sequence[Goal], runs: pd.DataFrame, series: pd.DataFrame, na
             entry["options"][name] = _evaluate_one(goal, runs, series, s, warm_month, in_series)
         out.append(entry)
     return out
+
+
+def _from(goal: Goal) -> str:
+    return f"{goal.source}: " if goal.source else ""
+
+
+def psa_as_replications(index: pd.DataFrame, strategies: Sequence[str], replications: int, runs: pd.DataFrame,
+                        series: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """PSA runs and series (``index``: scenario_index → strategy, draw; the point values, draw < 0, left out)
+    renumbered as one experiment of the strategies whose replications are (draw, replication) pairs: replication
+    ``draw * R + r`` of every strategy sees the same draw and the same crises, so :func:`evaluate` gives each goal's
+    probability over what we don't know and run-to-run noise together."""
+    idx = index[index["draw"] >= 0]
+    order = {s: i for i, s in enumerate(strategies)}
+    table = {int(row.scenario_index): (order[row.strategy], int(row.draw)) for row in idx.itertuples()}
+
+    def renumber(df: pd.DataFrame) -> pd.DataFrame:
+        df = df[df["scenario_index"].isin(list(table))].copy()
+        if df.empty:
+            return df
+        pair = df["scenario_index"].map(table)
+        df["replication"] = [d * replications + int(r) for (_s, d), r in zip(pair, df["replication"], strict=True)]
+        df["scenario_index"] = [s for s, _d in pair]
+        return df
+
+    return renumber(runs), renumber(series)
+
+
+def attach_psa(results: list[dict[str, Any]], psa_results: Sequence[Mapping[str, Any]], draws: int) -> None:
+    """Put each goal's probability over the PSA draws beside the run-to-run one (``psa_probability``,
+    ``psa_median_month``, ``psa_draws``)."""
+    for entry, other in zip(results, psa_results, strict=True):
+        for name, v in entry["options"].items():
+            o = other["options"].get(name) or {}
+            v["psa_probability"] = o.get("met_probability")
+            v["psa_median_month"] = o.get("met_median_month")
+            v["psa_draws"] = draws
 
 
 def _evaluate_one(goal: Goal, runs: pd.DataFrame, series: pd.DataFrame, s: int, warm_month: int,
@@ -201,7 +290,9 @@ def _summarise(ok: pd.DataFrame, by_month: int, basis: str) -> dict[str, Any]:
 
 
 def goals_html(results: Sequence[Mapping[str, Any]], names: Sequence[str], esc: Any) -> str:
-    head = "<tr><th class=l>goal</th>" + "".join(f"<th>{esc(n)}</th>" for n in names) + "</tr>"
+    psa = any(v.get("psa_probability") is not None for g in results for v in g["options"].values())
+    head = ("<tr><th class=l>goal</th><th class=l>stated in</th>" + "".join(f"<th>{esc(n)}</th>" for n in names)
+            + "</tr>")  # fmt: skip
     body = []
     for g in results:
         cells = []
@@ -213,9 +304,16 @@ def goals_html(results: Sequence[Mapping[str, Any]], names: Sequence[str], esc: 
                 continue
             cls = "better" if p >= 0.8 else "worse" if p <= 0.2 else "unclear"
             when = f"<br><span class=ci>from month {v['met_median_month']:g}</span>" if v["met_median_month"] else ""
-            cells.append(f"<td class='num {cls}'>{p:.0%} of runs{when}</td>")
-        body.append(f"<tr><td class=l>{esc(g['goal'])}</td>{''.join(cells)}</tr>")
-    return (f"<div class=scroll><table>{head}{''.join(body)}</table></div><p class=legend>Share of replications "
-            "in which the option meets the goal (green: 80% or more, red: 20% or less), and the median month "
-            "from which it keeps meeting it. A change goal compares running totals from the end of warm-up with "
-            "the first option's in the same replication.</p>")  # fmt: skip
+            extra = ""
+            if v.get("psa_probability") is not None:
+                extra = f"<br><span class=ci>{v['psa_probability']:.0%} over what we don't know</span>"
+            cells.append(f"<td class='num {cls}'>{p:.0%} of runs{when}{extra}</td>")
+        body.append(f"<tr><td class=l>{esc(g['goal'])}</td><td class=l>{esc(g.get('source') or '')}</td>"
+                    f"{''.join(cells)}</tr>")  # fmt: skip
+    return (f"<div class=scroll><table class=goals>{head}{''.join(body)}</table></div><p class=legend>Share of "
+            "replications in which the option meets the goal (green: 80% or more, red: 20% or less), and the "
+            "median month from which it keeps meeting it"
+            + ("; beneath, the share over the draws of the probabilistic sensitivity analysis times their "
+               "replications (what we don't know and run-to-run noise together)" if psa else "")
+            + ". A change goal compares running totals from the end of warm-up with the first option's in the same "
+            "replication. 'Stated in': the scenario file or goals file the goal came from.</p>")  # fmt: skip

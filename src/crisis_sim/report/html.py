@@ -19,7 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+import crisis_sim.report.checks as checks
+import crisis_sim.report.coverage as coverage
 import crisis_sim.report.decision as decision
+import crisis_sim.report.disparities as disparities
 import crisis_sim.report.figures as figures
 import crisis_sim.report.goals as goals_mod
 from crisis_sim.experiments.compare import compare_runs, fmt_number, with_extra_metrics
@@ -170,19 +173,36 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
-                goals: Any = None) -> dict[str, Any]:
+                goals: Any = None, weights: Any = None, weights_source: str = "", goals_psa: Any = None,
+                targets: Any = None) -> dict[str, Any]:  # fmt: skip
     """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
-    (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance."""
+    (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance.
+    ``goals`` (from a goals file) are added to the ``[[goals]]`` of the options' scenario files; ``goals_psa``:
+    (runs, series, draws) of the PSA renumbered by :func:`crisis_sim.report.goals.psa_as_replications`;
+    ``targets``: a calibration targets file for the calibration-target warning (default: the repository's)."""
     names = decision.option_names(spec)
     wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
     runs_x, _unknown = with_extra_metrics(runs, wanted)
     present = [m for m in wanted if m in runs_x.columns]
-    data = decision.decision_data(spec, runs, series, psa)
+    data = decision.decision_data(spec, runs, series, psa, weights=weights, weights_source=weights_source)
     data["outcomes"] = compare_runs(runs_x, names, present)
-    if goals:
+    all_goals = goals_mod.merge_goals(goals_mod.goals_of_scenarios(spec), goals or [])
+    if all_goals:
         sim = spec.scenarios[0].scenario.simulation
         warm_month = int(sim.warmup_days // sim.month_days) + 1
-        data["goals"] = goals_mod.evaluate(goals, runs, series, names, warm_month)
+        data["goals"] = goals_mod.evaluate(all_goals, runs, series, names, warm_month)
+        if goals_psa is not None:
+            p_runs, p_series, draws = goals_psa
+            goals_mod.attach_psa(data["goals"], goals_mod.evaluate(all_goals, p_runs, p_series, names, warm_month),
+                                 draws)  # fmt: skip
+    check = checks.calibration_check(runs, bool(decision.programs_on(spec.scenarios[0].scenario)), names[0],
+                                     targets)  # fmt: skip
+    data["calibration_check"] = check
+    data["warnings"] = [*data["warnings"], *check["warnings"]]
+    per_year = 365.0 / data["counted_days"]
+    groups = disparities.disparities_data(runs, names, per_year)
+    if groups:
+        data["disparities"] = groups
     data["provenance"] = provenance()
     data["root_seed"] = spec.root_seed
     data["days"] = spec.days
@@ -198,9 +218,11 @@ def build_report(
     psa: Any = None,
     goals: Any = None,
     psa_detail: Any = None,
+    **options: Any,
 ) -> str:
-    """The whole report as one HTML string (no external resources)."""
-    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals, psa_detail)[0]
+    """The whole report as one HTML string (no external resources); ``options`` as
+    :func:`build_report_with_data`."""
+    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals, psa_detail, **options)[0]
 
 
 def build_report_with_data(
@@ -212,12 +234,23 @@ def build_report_with_data(
     psa: Any = None,
     goals: Any = None,
     psa_detail: Any = None,
+    weights: Any = None,
+    weights_source: str = "",
+    goals_psa: Any = None,
+    coverage_curve: Any = None,
+    targets: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
     ``psa_detail``: the whole PSA (:func:`crisis_sim.analysis.psa.psa_document`); adds the acceptability
-    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``."""
-    data = report_data(spec, runs, series, psa, goals)
+    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``.
+    ``weights``/``weights_source``: ranking weights (:func:`crisis_sim.report.decision.parse_weights`) and where
+    they were set; ``goals_psa``, ``targets``: see :func:`report_data`; ``coverage_curve``: the data of
+    :func:`crisis_sim.report.curve.curve_data` (shown under staffing and sizing)."""
+    data = report_data(spec, runs, series, psa, goals, weights=weights, weights_source=weights_source,
+                       goals_psa=goals_psa, targets=targets)  # fmt: skip
+    if coverage_curve:
+        data["coverage_curve"] = jsonable(coverage_curve)
     if psa_detail:
         data["psa_detail"] = jsonable(psa_detail)
     names = data["options"]
@@ -247,6 +280,14 @@ def build_report_with_data(
         parts.append(goals_mod.goals_html(data["goals"], names, _e))
     parts.append("<h2 id=staffing>Staffing and sizing</h2>")
     parts.append(decision.staffing_html(data, _e))
+    parts.append(coverage.coverage_by_hour_html(data, _e))
+    if data.get("coverage_curve"):
+        from crisis_sim.report.curve import curve_html
+
+        parts.append(curve_html(data["coverage_curve"], _e))
+    if data.get("disparities"):
+        parts.append("<h2 id=disparities>Disparities by group</h2>")
+        parts.append(disparities.disparities_html(data["disparities"], names, _e))
     warm_month = int(scenarios[0].simulation.warmup_days // scenarios[0].simulation.month_days) + 1
     diff_vars = [v for v in figures.DIFFERENCE_SERIES if v in set(series["variable"])] if len(series) else []
     if len(names) > 1 and diff_vars:
@@ -319,6 +360,12 @@ def build_report_with_data(
         "calls still waiting or unserved when the simulation stopped.</p>"
     )
     parts.append(comparison_table(result, [m for m in COVERAGE_METRICS if m in present]) + "</details>")
+    if data["calibration_check"]["checked"]:
+        parts.append("<details><summary>The first option against published figures (calibration targets)"
+                     "</summary><p class=legend>Each target of the calibration targets file that describes the "
+                     "first option, measured on its runs as the calibration does; 'outside' means the 95% interval "
+                     "of the simulated figure does not meet the published range (a warning above).</p>")  # fmt: skip
+        parts.append(checks.checked_rows_html(data["calibration_check"], _e) + "</details>")
     # Assumptions
     parts.append(
         "<details><summary>Assumptions and their sources</summary><p>Every parameter with a recorded source "

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 import crisis_sim.scenario.programs_schema as programs_schema
+from crisis_sim.scenario.goals import GoalSpec
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.programs_schema import ProgramsConfig
 from crisis_sim.scenario.timeline import TimelineEvents, check_timeline
@@ -662,6 +663,7 @@ class Scenario(Strict):
     outcomes: Outcomes = Outcomes()
     programs: ProgramsConfig = ProgramsConfig()
     timeline: TimelineEvents = Field(default_factory=list, description="dated events (docs/events.md)")
+    goals: list[GoalSpec] = Field(default_factory=list, description="goals the report checks (docs/report.md)")
 
     @model_validator(mode="after")
     def _combinations(self) -> Scenario:
