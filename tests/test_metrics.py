@@ -98,3 +98,18 @@ def test_monthly_series_carry_program_columns_in_every_run():
         assert ts["handled_by_mobile_crisis"].sum() == int((mh["responder"] == "mobile_crisis").sum())
     assert base.timeseries["handled_by_mobile_crisis"].sum() == 0
     assert prog.timeseries["handled_by_mobile_crisis"].sum() > 0
+
+
+def test_hourly_coverage_counts_eligible_and_served_by_hour_received():
+    from crisis_sim.outcomes.program_metrics import hourly_coverage
+
+    mh = pd.DataFrame({"t_received": [60.0 * 2 + 5, 60.0 * 2 + 50, 1440.0 + 60 * 14, 60.0 * 23 + 59, 60.0 * 14]})
+    responder = pd.Series(["mobile_crisis", "patrol", "co_response", "mobile_crisis", "mobile_crisis"])
+    eligible = np.array([True, True, True, True, False])
+    out = hourly_coverage(mh, eligible, responder)
+    assert out["eligible_by_hour"][2] == 2 and out["eligible_by_hour"][14] == 1 and out["eligible_by_hour"][23] == 1
+    assert sum(out["eligible_by_hour"]) == 4  # the ineligible call at 14:00 is not counted
+    assert out["served_by_hour"]["mobile_crisis"][2] == 1 and out["served_by_hour"]["mobile_crisis"][23] == 1
+    assert out["served_by_hour"]["co_response"][14] == 1 and "cit" not in out["served_by_hour"]
+    assert hourly_coverage(mh.iloc[:0], eligible[:0], responder.iloc[:0]) == {"eligible_by_hour": [0] * 24,
+                                                                             "served_by_hour": {}}  # fmt: skip

@@ -117,11 +117,12 @@ def test_report_weights_coverage_by_hour_and_curve(tmp_path, capsys):
     out = tmp_path / "w.html"
     base = ["report", str(SCENARIOS / "small_district.toml"), str(SCENARIOS / "mobile_crisis.toml"), "-R", "2",
             "--days", "60", "--workers", "1", "--no-progress"]  # fmt: skip
-    assert main([*base, "--out", str(out), "--weights", "arrests=3",
+    assert main([*base, "--out", str(out), "--weights", "arrests=3", "--rank-by", "size",
                  "--coverage-curve", "programs.mobile_crisis.teams=1,3"]) == 0  # fmt: skip
     data = json.loads(out.with_suffix(".json").read_text())
     text = out.read_text()
     assert data["ranking_weights"]["arrests"] == 3 and "arrests × 3" in data["ranking_rule"]
+    assert data["ranking_by"] == "size" and "by size" in data["ranking_rule"]
     assert "--weights" in data["ranking_rule"] and "arrests × 3" in text
     hourly = data["decision"][1]["coverage_by_hour"]
     assert len(hourly["eligible_per_year"]) == 24 and set(hourly["served_per_year"]) >= {"mobile_crisis"}

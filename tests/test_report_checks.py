@@ -62,3 +62,27 @@ def test_inside_the_range_no_warning_and_fit_targets_skipped_with_programs(tmp_p
 def test_missing_file_checks_nothing(tmp_path):
     assert calibration_check(_runs([0.2]), False, "A", tmp_path / "none.toml")["file"] is None
     assert DEFAULT_TARGETS.name == "targets.toml"
+
+
+def test_report_warns_on_a_target_outside_its_range_and_refuses_a_bad_targets_file(tmp_path, capsys):
+    from conftest import SCENARIOS
+
+    from crisis_sim.cli import main
+
+    targets = tmp_path / "targets.toml"
+    targets.write_text('[[fit]]\nname = "far"\nstatistic = "arrest_rate"\nvalue = 0.55\nrange = [0.5, 0.6]\n'
+                       'population = "MH calls"\nsource = "[seattle_monitor] test"\n')  # fmt: skip
+    out = tmp_path / "r.html"
+    args = ["report", str(SCENARIOS / "small_district.toml"), "-R", "2", "--days", "40", "--workers", "1",
+            "--no-progress", "--out", str(out)]  # fmt: skip
+    assert main([*args, "--targets", str(targets)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    [w] = [w for w in data["warnings"] if w["kind"] == "calibration target outside its range"]
+    assert w["target"] == "far" and "outside the published range 0.5 to 0.6" in w["text"]
+    assert "calibration target far" in out.read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[fit]]\nname = 'x'\n")
+    out2 = tmp_path / "r2.html"
+    assert main([*args[:-1], str(out2), "--targets", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--targets: " in err[0] and "bad.toml" in err[0] and not out2.exists()

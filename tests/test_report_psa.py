@@ -18,8 +18,10 @@ ARTIFACTS = Path(os.environ.get("CRISIS_SIM_ARTIFACTS") or Path(__file__).parent
 
 def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(tmp_path):
     out = tmp_path / "r.html"
+    goals = tmp_path / "goals.toml"
+    goals.write_text("[[goals]]\nmetric = 'specialized_coverage'\nat_least = 0.01\n")
     argv = ["report", "small_district", "co_response", "-R", "2", "--days", "40", "--psa", "3", "--workers", "2",
-            "--no-progress", "--out", str(out)]  # fmt: skip
+            "--no-progress", "--out", str(out), "--goals", str(goals)]  # fmt: skip
     assert main(argv) == 0
     data = json.loads(out.with_suffix(".json").read_text())
     rows = data["decision"]
@@ -31,6 +33,11 @@ def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(t
     assert all(0.0 <= p <= 1.0 for p in chances) and abs(sum(chances) - 1.0) < 1e-9
     html = out.read_text()
     assert "what we don't know" in html
+    # each goal's probability over the draws (times their replications) beside the run-to-run one
+    cell = data["goals"][0]["options"][data["options"][1]]
+    assert cell["psa_draws"] == 3 and 0.0 <= cell["psa_probability"] <= 1.0
+    assert data["goals"][0]["options"][data["options"][0]]["psa_probability"] == 0.0  # no program: no coverage
+    assert "over what we don&#x27;t know</span>" in html or "over what we don't know</span>" in html
     # the acceptability curves and the value-of-information ranking, after the decision table
     detail = data["psa_detail"]
     assert detail["ceac"]["arrests"] and {"wtp", "strategy", "probability"} <= set(detail["ceac"]["arrests"][0])

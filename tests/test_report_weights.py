@@ -87,3 +87,27 @@ def test_patrol_vacancy_is_found_and_not_called_a_saving():
             {"metrics": {}, "annual_cost": {"mean": 50.0}, "annual_cost_diff": {"diff": -50.0}, "cost_note": VACANCY}]
     rank_options(rows)
     assert "saves" not in rows[1]["reason"] and VACANCY in rows[1]["reason"]
+
+
+def test_rank_by_size_counts_how_large_each_clear_change_is():
+    """The issue's case (make run's levels): −190 arrests a year (of 704) against a 1.2-minute longer median
+    response (of 11.2): counted, the mixed city ranks last, behind the reference; by size it ranks first."""
+
+    def row(metrics, cost):
+        return {"metrics": metrics, "annual_cost": {"mean": cost}, "annual_cost_diff": {"diff": cost - 100}}
+
+    base = row({"arrests": {"mean": 704.0, "verdict": "unclear", "diff": 0.0},
+                "median_response_min": {"mean": 11.2, "verdict": "unclear", "diff": 0.0}}, 100)  # fmt: skip
+    mixed = row({"arrests": {"verdict": "better", "diff": -190.0},
+                 "median_response_min": {"verdict": "worse", "diff": 1.2}}, 300)  # fmt: skip
+    small = row({"arrests": {"verdict": "better", "diff": -29.0},
+                 "median_response_min": {"verdict": "better", "diff": -0.09}}, 150)  # fmt: skip
+    rows = [base, mixed, small]
+    rank_options(rows)
+    assert [r["rank"] for r in rows] == [2, 3, 1]  # a tie at 0 goes to the cheaper reference
+    rank_options(rows, rank_by="size")
+    assert [r["rank"] for r in rows] == [3, 1, 2]
+    assert rows[1]["score"] == pytest.approx(100 * 190 / 704 - 100 * 1.2 / 11.2)
+    assert "arrests 27%" in rows[1]["reason"] and "median response time 11%" in rows[1]["reason"]
+    assert weights_statement(None, "", "size").startswith("by size")
+    assert "arrests × 3" in weights_statement({"arrests": 3.0}, "--weights", "size")

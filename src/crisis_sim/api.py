@@ -848,10 +848,12 @@ def decision_table(
     overrides: Mapping[str, Any] | None = None,
     progress: bool = False,
     weights: Mapping[str, float] | None = None,
+    rank_by: str = "count",
 ) -> pd.DataFrame:
     """The report's decision table (docs/report.md) as a DataFrame, one row per option in the order given.
     ``weights``: ranking weight per key outcome (e.g. ``{"arrests": 3}``; others weigh 1; a bad name or weight
-    raises ``ValueError``).
+    raises ``ValueError``); ``rank_by``: ``"count"`` (clear changes counted, the default) or ``"size"`` (clear
+    changes in percent of the first option's level).
 
     Columns: ``option`` (plain name), ``rank``, ``reason``, ``annual_cost``, ``annual_cost_diff`` (with ``_low``,
     ``_high``), ``fte_total``, ``coverage`` (share of eligible MH calls served by a specialised responder, None
@@ -866,10 +868,12 @@ def decision_table(
     from crisis_sim.report.decision import decision_data, parse_weights
 
     checked = parse_weights(weights, "weights") if weights else None
+    if rank_by not in ("count", "size"):
+        raise ValueError(f"rank_by: expected count or size, found {rank_by!r}")
     spec = build_experiment(scenarios, replications, seed, days, overrides)
     outcome = _execute(spec, store, workers, executor, progress)
     data = decision_data(spec, outcome.runs, outcome.series, weights=checked,
-                         weights_source="weights=" if checked else "")  # fmt: skip
+                         weights_source="weights=" if checked else "", rank_by=rank_by)  # fmt: skip
     rows = []
     for r in data["decision"]:
         row = {"option": r["option"], "rank": r["rank"], "reason": r["reason"],

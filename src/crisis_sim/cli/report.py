@@ -56,11 +56,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_version_change_option(p, "--store")
     p.add_argument("--goals", metavar="FILE",
                    help="TOML file of [[goals]] (docs/report.md): whether, when and with what probability each "
-                   "option meets each")  # fmt: skip
+                   "option meets each; the [[goals]] of the scenario files are checked without it")  # fmt: skip
     p.add_argument("--weights", metavar="METRIC=W,...",
                    help="ranking weights per key outcome, e.g. arrests=3,median_response_min=1 (0 to 100; outcomes "
                    "not named weigh 1; default: every key outcome weighs 1). Also a [weights] table in the --goals "
                    "file; this option wins")  # fmt: skip
+    p.add_argument("--rank-by", choices=("count", "size"), default="count",
+                   help="count: each clearly better key outcome adds its weight, each clearly worse one subtracts it "
+                   "(default); size: each clear change in percent of the first option's level, times its weight")  # fmt: skip
     p.add_argument("--coverage-curve", metavar="PATH=V1,V2,...",
                    help="also re-run every option that has the setting PATH at each value (e.g. "
                    "programs.mobile_crisis.teams=1,2,3,4) and chart coverage of eligible calls and cost against it")  # fmt: skip
@@ -175,7 +178,7 @@ def _report(args: argparse.Namespace) -> int:
     try:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
                                             psa=psa, goals=goals, psa_detail=psa_detail, weights=weights,
-                                            weights_source=weights_source, goals_psa=goals_psa,
+                                            weights_source=weights_source, rank_by=args.rank_by, goals_psa=goals_psa,
                                             coverage_curve=curve_result, targets=args.targets)  # fmt: skip
     except GoalError as exc:
         raise UsageError(str(exc) if str(exc).startswith(("goals file", "scenario file")) or not args.goals

@@ -84,12 +84,22 @@ def calibration_check(runs: pd.DataFrame, base_has_programs: bool, option: str,
                   if math.isfinite(m.ci_low) else "")  # fmt: skip
             result["warnings"].append({
                 "option": option, "kind": "calibration target outside its range", "target": t.name,
-                "text": f"{option}: {t.population or cal.describe(t)} is {_num(m.mean)}{ci}, outside the published "
+                "text": f"{option}: {_statistic(t)} is {_num(m.mean)}{ci}"
+                        + (f" ({t.population})" if t.population else "") + ", outside the published "
                         f"range {_num(lo)} to {_num(hi)} (calibration target {t.name}, {t.source.split(']')[0]}]) "
                         "— the city as simulated differs from the evidence here; check its inputs before "
                         "relying on differences that pass through this figure.",
             })  # fmt: skip
     return result
+
+
+def _statistic(t: cal.Target) -> str:
+    """The target's statistic in words: "the hold rate", "the share (a + b) / (c)"."""
+    from crisis_sim.report.narrative import metric_label
+
+    if t.kind == "metric":
+        return "the " + metric_label(t.metric)
+    return "the share " + cal.describe(t)
 
 
 def _num(x: float) -> str:

@@ -83,17 +83,27 @@ def parse_weights(value: str | Mapping[str, Any], where: str = "--weights") -> d
     return out
 
 
-def weights_statement(weights: Mapping[str, float] | None, source: str = "") -> str:
+RANK_BY = ("count", "size")
+
+
+def weights_statement(weights: Mapping[str, float] | None, source: str = "", rank_by: str = "count") -> str:
     """The ranking rule in plain words, naming every weight."""
-    if not weights or all(w == 1.0 for w in weights.values()):
+    if rank_by == "size":
+        text = ("by size: each clearly changed key outcome adds its change in percent of the first option's level "
+                "(better adds, worse subtracts), times its weight; unclear changes count 0")
+    elif not weights or all(w == 1.0 for w in weights.values()):
         return ("each key outcome counts the same (weight 1, the default): the number of key outcomes clearly "
                 "better minus the number clearly worse")
-    named = ", ".join(f"{DECISION_METRICS[m][0]} × {w:g}" for m, w in weights.items() if w != 1.0)
-    rest = [DECISION_METRICS[m][0] for m in DECISION_METRICS if m not in weights or weights[m] == 1.0]
-    text = f"weighted: {named}" + (f"; {', '.join(rest)} × 1" if rest else "")
-    text += (" — each clearly better outcome adds its weight, each clearly worse one subtracts it (the size of "
-             "a change does not count, only whether its interval excludes 0)")
-    return text + (f"; weights set by the planner in {source}" if source else "")
+    else:
+        text = ("each clearly better outcome adds its weight, each clearly worse one subtracts it (the size of a "
+                "change does not count, only whether its interval excludes 0)")
+    if weights and any(w != 1.0 for w in weights.values()):
+        named = ", ".join(f"{DECISION_METRICS[m][0]} × {w:g}" for m, w in weights.items() if w != 1.0)
+        rest = [DECISION_METRICS[m][0] for m in DECISION_METRICS if m not in weights or weights[m] == 1.0]
+        text = f"weighted: {named}" + (f"; {', '.join(rest)} × 1" if rest else "") + " — " + text
+    else:
+        text += "; every outcome weighs 1"
+    return text + (f"; set by the planner in {source}" if source else "")
 
 
 # --- option names --------------------------------------------------------------------------------------------
@@ -283,9 +293,12 @@ def _matrix(runs: pd.DataFrame, metric: str, n: int) -> np.ndarray:
 
 def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = None,
                   psa: Mapping[str, Any] | None = None, weights: Mapping[str, float] | None = None,
-                  weights_source: str = "") -> dict[str, Any]:  # fmt: skip
+                  weights_source: str = "", rank_by: str = "count") -> dict[str, Any]:  # fmt: skip
     """Everything the first screen and the staffing section show, as plain data (see the module docstring).
-    ``weights``: ranking weights per key outcome (:func:`parse_weights`; default 1 each)."""
+    ``weights``: ranking weights per key outcome (:func:`parse_weights`; default 1 each); ``rank_by``: "count"
+    (clear changes counted) or "size" (clear changes in percent of the first option's level)."""
+    if rank_by not in RANK_BY:
+        raise WeightError(f"rank_by: expected one of {', '.join(RANK_BY)}, found {rank_by!r}")
     labels = spec.labels
     names = option_names(spec)
     scenarios = [e.scenario for e in spec.scenarios]
@@ -352,7 +365,7 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         row["coverage_by_hour"] = _coverage_by_hour(ext, st["hours"], per_year)
         rows.append(row)
     full_weights = {m: float((weights or {}).get(m, 1.0)) for m in DECISION_METRICS}
-    rank_options(rows, full_weights)
+    rank_options(rows, full_weights, rank_by)
     return {
         "options": names,
         "labels": list(labels),
@@ -362,7 +375,8 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         "psa": bool(psa),
         "decision": rows,
         "ranking_weights": full_weights,
-        "ranking_rule": weights_statement(weights, weights_source),
+        "ranking_by": rank_by,
+        "ranking_rule": weights_statement(weights, weights_source, rank_by),
         "warnings": warnings(rows, series, labels, names, spec.replications, scenarios),
     }
 
@@ -431,25 +445,49 @@ def _cost_per(row: dict[str, Any], s: int) -> dict[str, Any]:
     return out
 
 
-def rank_options(rows: list[dict[str, Any]], weights: Mapping[str, float] | None = None) -> None:
-    """Plain ranking: the weights of the key outcomes clearly better minus those clearly worse against the first
-    option (each weight 1 unless ``weights`` says otherwise); ties go to the cheaper option. Each row gets
-    ``rank``, ``score`` and ``reason``."""
+def rank_options(rows: list[dict[str, Any]], weights: Mapping[str, float] | None = None,
+                 rank_by: str = "count") -> None:  # fmt: skip
+    """Plain ranking against the first option; ties go to the cheaper option. ``rank_by="count"``: the weights of
+    the key outcomes clearly better minus those clearly worse (each weight 1 unless ``weights`` says otherwise).
+    ``rank_by="size"``: each clear change in percent of the first option's level, times its weight (better
+    adds, worse subtracts). Each row gets ``rank``, ``score`` and ``reason``."""
     w = {m: float((weights or {}).get(m, 1.0)) for m in DECISION_METRICS}
+    base = rows[0]["metrics"] if rows else {}
+
+    def size(m: str, v: Mapping[str, Any]) -> float | None:
+        """|change| in percent of the first option's level (None when that level is 0 or unknown)."""
+        level = (base.get(m) or {}).get("mean")
+        if v.get("diff") is None or not level:
+            return None
+        return abs(100.0 * v["diff"] / level)
+
     scored = []
     for s, row in enumerate(rows):
         better = [m for m, v in row["metrics"].items() if v["verdict"] == "better"]
         worse = [m for m, v in row["metrics"].items() if v["verdict"] == "worse"]
-        score = sum(w[m] for m in better) - sum(w[m] for m in worse)
+        if rank_by == "size":
+            pct = {m: size(m, row["metrics"][m]) for m in better + worse}
+            row["change_pct"] = pct
+            score = sum(w[m] * (pct[m] if pct[m] is not None else 0.0) for m in better) - sum(
+                w[m] * (pct[m] if pct[m] is not None else 0.0) for m in worse)  # fmt: skip
+        else:
+            score = sum(w[m] for m in better) - sum(w[m] for m in worse)
         row["score"] = score
         cost = row["annual_cost"]["mean"] or 0.0
         if row.get("cost_note") == VACANCY:  # an unfilled post is no saving: tie-break at the first option's cost
             cost = max(cost, rows[0]["annual_cost"]["mean"] or 0.0)
-        scored.append((-score, cost, s, better, worse))
+        scored.append((-round(score, 9), cost, s, better, worse))
     weighted = any(v != 1.0 for v in w.values())
 
-    def words(ms: list[str]) -> str:
-        return ", ".join(DECISION_METRICS[m][0] + (f" (weight {w[m]:g})" if weighted else "") for m in ms)
+    def words(ms: list[str], row: Mapping[str, Any]) -> str:
+        out = []
+        for m in ms:
+            text = DECISION_METRICS[m][0]
+            pct = (row.get("change_pct") or {}).get(m)
+            if rank_by == "size":
+                text += f" {pct:.0f}%" if pct is not None else " (no level to compare)"
+            out.append(text + (f" (weight {w[m]:g})" if weighted else ""))
+        return ", ".join(out)
 
     for rank, (_score, _cost, s, better, worse) in enumerate(sorted(scored), start=1):
         row = rows[s]
@@ -459,13 +497,13 @@ def rank_options(rows: list[dict[str, Any]], weights: Mapping[str, float] | None
             continue
         parts = []
         if better:
-            parts.append("clearly better on " + words(better))
+            parts.append("clearly better on " + words(better, row))
         if worse:
-            parts.append("clearly worse on " + words(worse))
+            parts.append("clearly worse on " + words(worse, row))
         if not parts:
             parts.append("no clear change in any key outcome")
-        if weighted:
-            parts.append(f"score {row['score']:+g}")
+        if weighted or rank_by == "size":
+            parts.append(f"score {row['score']:+.3g}")
         d = row["annual_cost_diff"]["diff"]
         if d is not None and row.get("cost_note") == VACANCY:
             parts.append(f"costs ${-d:,.0f} a year less only because patrol posts stand vacant ({VACANCY})")
@@ -635,7 +673,8 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
     rule = data.get("ranking_rule") or weights_statement(None)
     ranking = (f"<h3>Ranking</h3><p class=legend id=ranking-rule>Rule: against {esc(base)}, {esc(rule)}; ties go "
                "to the cheaper option. Set weights with <code>--weights arrests=3,median_response_min=1</code> or "
-               "a <code>[weights]</code> table in the goals file.</p>" + rank)  # fmt: skip
+               "a <code>[weights]</code> table in the goals file; count the size of changes with "
+               "<code>--rank-by size</code>.</p>" + rank)  # fmt: skip
     vac = [r for r in rows if r.get("patrol_vacancy")]
     if vac:
         legend += ("<p class=legend>" + " ".join(

@@ -174,7 +174,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
                 goals: Any = None, weights: Any = None, weights_source: str = "", goals_psa: Any = None,
-                targets: Any = None) -> dict[str, Any]:  # fmt: skip
+                targets: Any = None, rank_by: str = "count") -> dict[str, Any]:  # fmt: skip
     """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
     (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance.
     ``goals`` (from a goals file) are added to the ``[[goals]]`` of the options' scenario files; ``goals_psa``:
@@ -184,7 +184,8 @@ def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = 
     wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
     runs_x, _unknown = with_extra_metrics(runs, wanted)
     present = [m for m in wanted if m in runs_x.columns]
-    data = decision.decision_data(spec, runs, series, psa, weights=weights, weights_source=weights_source)
+    data = decision.decision_data(spec, runs, series, psa, weights=weights, weights_source=weights_source,
+                                  rank_by=rank_by)  # fmt: skip
     data["outcomes"] = compare_runs(runs_x, names, present)
     all_goals = goals_mod.merge_goals(goals_mod.goals_of_scenarios(spec), goals or [])
     if all_goals:
@@ -239,16 +240,18 @@ def build_report_with_data(
     goals_psa: Any = None,
     coverage_curve: Any = None,
     targets: Any = None,
+    rank_by: str = "count",
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
     ``psa_detail``: the whole PSA (:func:`crisis_sim.analysis.psa.psa_document`); adds the acceptability
     curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``.
     ``weights``/``weights_source``: ranking weights (:func:`crisis_sim.report.decision.parse_weights`) and where
-    they were set; ``goals_psa``, ``targets``: see :func:`report_data`; ``coverage_curve``: the data of
+    they were set; ``rank_by``: "count" or "size" (:func:`crisis_sim.report.decision.rank_options`);
+    ``goals_psa``, ``targets``: see :func:`report_data`; ``coverage_curve``: the data of
     :func:`crisis_sim.report.curve.curve_data` (shown under staffing and sizing)."""
     data = report_data(spec, runs, series, psa, goals, weights=weights, weights_source=weights_source,
-                       goals_psa=goals_psa, targets=targets)  # fmt: skip
+                       goals_psa=goals_psa, targets=targets, rank_by=rank_by)  # fmt: skip
     if coverage_curve:
         data["coverage_curve"] = jsonable(coverage_curve)
     if psa_detail:
