@@ -136,6 +136,7 @@ def test_report_weights_coverage_by_hour_and_curve(tmp_path, capsys):
     [(name, points)] = curve["options"].items()
     assert name.startswith("Mobile crisis team") and [p["value"] for p in points] == [1, 3]
     assert points[1]["fte_total"] > points[0]["fte_total"]
+    assert [p["as_configured"] for p in points] == [True, False]  # the shipped scenario has one team
     assert points[1]["coverage"] >= points[0]["coverage"] - 0.05  # more teams do not serve clearly fewer
     assert "calibration_check" in data
     bad = tmp_path / "bad.html"

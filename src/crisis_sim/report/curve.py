@@ -41,33 +41,38 @@ def parse_curve(text: str) -> tuple[str, list[Any]]:
 
 
 def _has(scenario: Any, path: str) -> bool:
+    return _get(scenario, path) is not None
+
+
+def _get(scenario: Any, path: str) -> Any:
+    """The value at a dotted path (None when the path does not lead to a plain value)."""
     obj: Any = scenario
     for part in path.split("."):
         if obj is None:
-            return False
+            return None
         if isinstance(obj, dict):
             obj = obj.get(part)
         elif isinstance(obj, list):
             if not part.isdigit() or int(part) >= len(obj):
-                return False
+                return None
             obj = obj[int(part)]
         elif hasattr(obj, part):
             obj = getattr(obj, part)
         else:
-            return False
-    return obj is not None and not hasattr(obj, "model_fields")
+            return None
+    return None if obj is None or hasattr(obj, "model_fields") else obj
 
 
 def curve_spec(spec: ExperimentSpec, names: Sequence[str], path: str, values: Sequence[Any]) -> tuple[
-        ExperimentSpec, list[tuple[str, Any]]]:  # fmt: skip
-    """The variants' experiment and, per entry, (option name, value)."""
+        ExperimentSpec, list[tuple[str, Any, Any]]]:  # fmt: skip
+    """The variants' experiment and, per entry, (option name, value, the option's own value)."""
     requests, index = [], []
     for entry, name in zip(spec.scenarios, names, strict=True):
         if not _has(entry.scenario, path):
             continue
         for v in values:
             requests.append(ScenarioRequest(entry.file, f"{entry.label}@{path}={v}", {**entry.overrides, path: v}))
-            index.append((name, v))
+            index.append((name, v, _get(entry.scenario, path)))
     if not requests:
         raise CurveError(f"--coverage-curve: {path}: no option has this setting (e.g. "
                          "programs.mobile_crisis.teams for an option with a mobile crisis team)")  # fmt: skip
@@ -77,15 +82,16 @@ def curve_spec(spec: ExperimentSpec, names: Sequence[str], path: str, values: Se
         raise CurveError(f"--coverage-curve: {exc}") from None
 
 
-def curve_data(curve: ExperimentSpec, index: Sequence[tuple[str, Any]], runs: pd.DataFrame, path: str,
+def curve_data(curve: ExperimentSpec, index: Sequence[tuple[str, Any, Any]], runs: pd.DataFrame, path: str,
                per_year: float) -> dict[str, Any]:  # fmt: skip
     """``{"path", "values", "options": {name: [{value, coverage, low, high, annual_cost, fte_total,
-    unserved_busy_per_year, unserved_off_hours_per_year}]}}``."""
+    unserved_busy_per_year, unserved_off_hours_per_year, as_configured}]}}`` (``as_configured``: the value is the
+    option's own)."""
     from crisis_sim.report.decision import staffing
 
-    out: dict[str, Any] = {"path": path, "label": setting_label(path), "values": sorted({v for _n, v in index}),
+    out: dict[str, Any] = {"path": path, "label": setting_label(path), "values": sorted({v for _n, v, _o in index}),
                            "options": {}}
-    for s, (name, value) in enumerate(index):
+    for s, (name, value, own) in enumerate(index):
         sub = runs[runs["scenario_index"] == s]
         extras = [json.loads(t) if isinstance(t, str) else {} for t in sub.get("extra", [])]
         cov = np.array([_num(e.get("specialized_coverage")) for e in extras], float)
@@ -97,7 +103,8 @@ def curve_data(curve: ExperimentSpec, index: Sequence[tuple[str, Any]], runs: pd
                  "annual_cost": _n(float(np.nanmean(cost))) if cost.size else None,
                  "fte_total": staffing(curve.scenarios[s].scenario)["fte_total"],
                  "unserved_busy_per_year": _n(float(np.nanmean(busy)) * per_year) if busy.size else None,
-                 "unserved_off_hours_per_year": _n(float(np.nanmean(off)) * per_year) if off.size else None}  # fmt: skip
+                 "unserved_off_hours_per_year": _n(float(np.nanmean(off)) * per_year) if off.size else None,
+                 "as_configured": bool(own == value)}  # fmt: skip
         out["options"].setdefault(name, []).append(point)
     return out
 
@@ -137,7 +144,8 @@ def curve_html(data: dict[str, Any], esc: Any) -> str:
             cost = "n/a" if p["annual_cost"] is None else f"${p['annual_cost']:,.0f}"
             busy = "n/a" if p["unserved_busy_per_year"] is None else f"{p['unserved_busy_per_year']:,.0f}"
             off = "n/a" if p["unserved_off_hours_per_year"] is None else f"{p['unserved_off_hours_per_year']:,.0f}"
-            body.append(f"<tr><td class=l>{esc(name)}</td><td class=num>{esc(p['value'])}</td><td class=num>{cov}{ci}"
+            mine = " <span class=ci>(as configured)</span>" if p.get("as_configured") else ""
+            body.append(f"<tr><td class=l>{esc(name)}</td><td class=num>{esc(p['value'])}{mine}</td><td class=num>{cov}{ci}"
                         f"</td><td class=num>{cost}</td><td class=num>{p['fte_total']:g}</td><td class=num>{busy}</td>"
                         f"<td class=num>{off}</td></tr>")  # fmt: skip
     return (f"<h3 id=coverage-curve>Coverage against {esc(label)}</h3>"
