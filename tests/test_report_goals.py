@@ -184,3 +184,18 @@ def test_goals_over_psa_draws_are_renumbered_as_paired_replications():
     assert psa[0]["options"]["B"]["met_probability"] == 0.5  # draw 0 (2 reps) meets it, draw 1 does not
     attach_psa(res, psa, 2)
     assert res[0]["options"]["B"]["psa_probability"] == 0.5 and res[0]["options"]["B"]["psa_draws"] == 2
+
+
+def test_weights_table_in_a_goals_file(tmp_path, capsys):
+    from crisis_sim.report.goals import load_weights, parse_goals
+
+    path = tmp_path / "goals.toml"
+    path.write_text("[[goals]]\nmetric = 'arrests'\nat_most = 100\n\n[weights]\narrests = 3\n")
+    assert load_weights(path) == {"arrests": 3} and len(load_goals(path)) == 1
+    assert parse_goals({"weights": {"arrests": 2}}) == []  # a file of weights only
+    path.write_text("[weights]\narests = 3\n")
+    out = tmp_path / "r.html"
+    assert main(["report", "small_district", "-R", "1", "--days", "10", "--no-progress", "--goals", str(path),
+                 "--out", str(out)]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "goals.toml: weights: arests: unknown outcome" in err[0] and not out.exists()
