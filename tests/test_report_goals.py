@@ -186,6 +186,20 @@ def test_goals_over_psa_draws_are_renumbered_as_paired_replications():
     assert res[0]["options"]["B"]["psa_probability"] == 0.5 and res[0]["options"]["B"]["psa_draws"] == 2
 
 
+def test_a_misspelt_goal_metric_in_a_scenario_file_is_refused_before_the_runs(tmp_path, capsys):
+    import time
+
+    path = _city_with_goals(tmp_path, "[[goals]]\nmetric = 'arests'\nchange = -0.1\nby_month = 3\n")
+    out = tmp_path / "r.html"
+    start = time.perf_counter()
+    assert main(["report", str(SCENARIOS / "small_district.toml"), str(path), "-R", "50", "--no-progress",
+                 "--workers", "1", "--out", str(out)]) == 2  # fmt: skip
+    assert time.perf_counter() - start < 60  # 100 full-year runs would take many minutes
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "scenario file city.toml: goal" in err[0] and "'arests' is neither" in err[0]
+    assert not out.exists()
+
+
 def test_weights_table_in_a_goals_file(tmp_path, capsys):
     from crisis_sim.report.goals import load_weights, parse_goals
 

@@ -973,6 +973,7 @@ def check_goals(
     from crisis_sim.report.decision import option_names
     from crisis_sim.report.goals import (
         GoalError,
+        check_metrics,
         evaluate,
         goals_of_scenarios,
         load_goals,
@@ -993,6 +994,10 @@ def check_goals(
     parsed = merge_goals(goals_of_scenarios(spec), parsed)
     if not parsed:
         raise ValueError("goals: expected goals (a file, a list, or [[goals]] in a scenario file), found none")
+    try:
+        check_metrics(parsed, spec.scenarios[0].scenario)  # before the long runs
+    except GoalError as exc:
+        raise ValueError(str(exc)) from None
     outcome = _execute(spec, store, workers, executor, progress)
     sim = spec.scenarios[0].scenario.simulation
     try:

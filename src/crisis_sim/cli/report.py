@@ -91,7 +91,15 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.experiments.store import StoreError
     from crisis_sim.report.curve import CurveError, curve_data, curve_spec, parse_curve
     from crisis_sim.report.decision import WeightError, option_names, parse_weights
-    from crisis_sim.report.goals import GoalError, load_goals, load_weights, psa_as_replications
+    from crisis_sim.report.goals import (
+        GoalError,
+        check_metrics,
+        goals_of_scenarios,
+        load_goals,
+        load_weights,
+        merge_goals,
+        psa_as_replications,
+    )
     from crisis_sim.report.html import build_report_with_data, write_report
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
@@ -126,6 +134,10 @@ def _report(args: argparse.Namespace) -> int:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
         spec = build_spec(requests, args.replications, args.seed, args.days)
     except SpecError as exc:
+        raise UsageError(str(exc)) from None
+    try:  # a goal the report cannot evaluate is refused before the long runs (one short run of the first option)
+        check_metrics(merge_goals(goals_of_scenarios(spec), goals or []), spec.scenarios[0].scenario)
+    except GoalError as exc:
         raise UsageError(str(exc)) from None
     curve_plan = None
     if curve:

@@ -148,6 +148,29 @@ def goals_of_scenarios(spec: Any) -> list[Goal]:
     return out
 
 
+def check_metrics(goals: Sequence[Goal], scenario: Any, days: int = 3) -> None:
+    """Raise :class:`GoalError` for a goal whose metric the report could not evaluate, before any long run: the
+    same two checks as :func:`evaluate` (a monthly series or a numeric summary metric; a change goal needs a
+    monthly series), on one ``days``-day run of ``scenario`` (the first option; every run carries the same
+    series and summary keys)."""
+    if not goals:
+        return
+    from crisis_sim.scenario.loader import shorten_horizon
+    from crisis_sim.sim import run_single
+
+    result = run_single(shorten_horizon(scenario, days, label="<goal check>"), 0, 0)
+    variables = {str(c) for c in result.timeseries.columns} - {"month", "day_end"}
+    summary = {k for k, v in result.summary.items() if v is None or (isinstance(v, int | float)
+                                                                      and not isinstance(v, bool))}  # fmt: skip
+    for goal in goals:
+        if goal.metric not in variables and goal.metric not in summary:
+            raise GoalError(f"{_from(goal)}goal {goal.describe()!r}: metric {goal.metric!r} is neither a monthly "
+                            "series nor a summary metric of these runs")  # fmt: skip
+        if goal.change is not None and goal.metric not in variables:
+            raise GoalError(f"{_from(goal)}goal {goal.describe()!r}: a change by month needs a monthly series; "
+                            f"{goal.metric!r} has none")  # fmt: skip
+
+
 def merge_goals(*lists: Sequence[Goal]) -> list[Goal]:
     """Goals of several sources, each stated once (the first source is kept)."""
     out: list[Goal] = []
