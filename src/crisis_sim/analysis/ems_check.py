@@ -100,7 +100,10 @@ def odds_ratio(rows: pd.DataFrame, use: str) -> dict[str, Any]:
     if n == 0 or (a == 0 and cc == 0) or (a == n and cc == n):
         out.update(odds_ratio=None, low=None, high=None, paired_odds_ratio=None)
         return out
-    table = Table2x2(np.array([[a, n - a], [cc, n - cc]], float), shift_zeros=True)
+    cells = np.array([[a, n - a], [cc, n - cc]], float)
+    if (cells == 0).any():
+        cells += 0.5  # Haldane-Anscombe: 0.5 added to every cell when one is zero
+    table = Table2x2(cells, shift_zeros=False)
     lo, hi = table.oddsratio_confint()
     out.update(odds_ratio=float(table.oddsratio), low=float(lo), high=float(hi))
     n10, n01 = out["program_only"], out["control_only"]

@@ -31,7 +31,7 @@ from crisis_sim.model.dispositions import (
 )
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.encounter import Encounters
-from crisis_sim.model.health import HealthDraws, HealthSystem
+from crisis_sim.model.health import HealthDraws, HealthSystem, self_presented_per_day
 from crisis_sim.model.other_calls import OtherCalls
 from crisis_sim.model.residents import ResidentClocks
 from crisis_sim.model.staffing import Staffing
@@ -114,7 +114,7 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.case_mix = CaseMix(cm) if cm.enabled else None
         self._build_police()
         self.crpos = [CommunityRelationsOfficer(self, d) for d in range(len(scenario.city.districts))]
-        self.ed = EmergencyDepartment(self)
+        self.ed = EmergencyDepartment(self, self_presented_per_day(self))
         self.jail = Jail(self)
         self.waitlist = Waitlist(self)
         self.waitlist.intake_listeners.append(self._intake)

@@ -68,6 +68,18 @@ def self_share_mean(model: Model) -> float:
     return (w_not * hp.self_presented_share + w_eng * hp.self_presented_share_connected) / (w_not + w_eng)
 
 
+def self_presented_per_day(model: Model) -> float:
+    """Expected self-presented ED visits a day at the start (0 when the pathway is off or the ED's background is
+    taken to exclude them): police MH calls a day x s/(1 - s)."""
+    sc = model.cfg
+    hp = sc.destinations.health_pathway
+    if not hp.enabled or not hp.background_includes_self_presented or sc.demand.mh_share <= 0:
+        return 0.0
+    s = self_share_mean(model)
+    mh_per_day = sc.city.population / 1000 * sc.demand.police_calls_per_1000_per_day * sc.demand.mh_share
+    return mh_per_day * s / (1.0 - s)
+
+
 class HealthDraws:
     """Rows of ``health`` uniforms by (resident, crisis number), random access (built on first use)."""
 

@@ -553,6 +553,13 @@ class HealthPathway(Strict):
         unit="share",
         range=(0.05, 0.3),
     )
+    background_includes_self_presented: bool = param(
+        True,
+        source="assumption: the ED's background psychiatric arrivals (calibrated to [hoffman2021] ED waits) already "
+        "include these residents' self-presented visits, so their expected rate is taken off the background and "
+        "the ED's load stays as calibrated; false adds them on top",
+        range=(0, 1),
+    )
     discharge_follow_up_share: Share = param(
         0.4,
         source="assumption: inpatient discharges followed up within 72 hours by a contact that links the "
