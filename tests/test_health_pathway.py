@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from crisis_sim.scenario.loader import load_scenario, with_overrides
 from crisis_sim.sim import simulate
 
 HP = "destinations.health_pathway"
+SMALL = Path(__file__).resolve().parent.parent / "scenarios" / "small_district.toml"
 
 
 def _sc(name: str = "small_district", days: int = 120, **over):
@@ -208,3 +210,16 @@ def test_ed_background_makes_room_for_self_presented_visits(on_run):
     on_top = _sc(days=20, **{f"{HP}.enabled": True, f"{HP}.background_includes_self_presented": False})
     m2, _ = simulate(on_top, 0, 3)
     assert m2.ed.background_per_min * DAY_MIN == pytest.approx(sc.destinations.ed.background_arrivals_per_day)
+
+
+def test_a_bad_file_is_one_line_naming_file_and_key(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "city.toml"
+    f.write_text(f'base = "{SMALL}"\nname = "x"\n\n[destinations.health_pathway]\nenabled = true\n'
+                 "self_presented_share_connected = 1.0\n")  # fmt: skip
+    out = subprocess.run([sys.executable, "-m", "crisis_sim", "validate", str(f)], capture_output=True, text=True)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1
+    assert "city.toml" in lines[0] and "destinations.health_pathway.self_presented_share_connected" in lines[0]

@@ -533,6 +533,7 @@ class HealthPathway(Strict):
         "never reaching police",
         unit="share of crises",
         range=(0.05, 0.4),
+        lt=1.0,
     )
     self_presented_share_connected: Share = param(
         0.35,
@@ -540,6 +541,7 @@ class HealthPathway(Strict):
         "to health services; direction after [bailey2022], size unknown)",
         unit="share of crises",
         range=(0.2, 0.6),
+        lt=1.0,
     )
     self_presented_ems_share: Share = param(
         0.4,
