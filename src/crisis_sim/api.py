@@ -1177,3 +1177,30 @@ def robustness(
         "experiments": result.table,
         "document": doc,
     }
+
+
+def ems_check(
+    scenario: ScenarioLike,
+    program: str = "co_response",
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    months: Sequence[int] = (6, 12),
+    health_pathway: bool | None = None,
+) -> dict[str, Any]:
+    """Later EMS and ED use of the people ``program`` served first, against the same people with the program off
+    (``crisis-sim ems-check``; the held-out check of [bailey2022], docs/health_pathway.md). ``health_pathway``:
+    None keeps the scenario's switch, True/False sets it. Returns the odds ratios per window and use.
+
+    Example:
+        >>> r = cs.ems_check("co_response", replications=4, days=760, health_pathway=True)
+        >>> r["windows"]["12m"]["ems"]["odds_ratio"]
+    """
+    from crisis_sim.analysis.ems_check import ems_check as _ems_check
+    from crisis_sim.scenario.loader import with_overrides
+
+    sc = _as_scenario(scenario, days)
+    if health_pathway is not None:
+        sc = with_overrides(sc, {"destinations.health_pathway.enabled": bool(health_pathway)})
+    return _ems_check(sc, program, replications, seed, months)
+

@@ -21,6 +21,7 @@ STREAMS: dict[str, int] = {
     "staff": 7,  # staff attributes (CIT training, awareness)
     "programs": 8,  # base id for program-owned streams (see ``program_stream``)
     "events": 9,  # timeline events
+    "health": 10,  # health-system pathway and follow-up: per-(resident, crisis) rows (model/health.py)
 }
 
 

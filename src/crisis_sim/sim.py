@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crisis_sim.model.crisis_model import COUNTERS, CoreModel, resolve_scenario
+from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
 from crisis_sim.outcomes.program_metrics import monthly_program_series
 from crisis_sim.outcomes.series_columns import add_series_columns
@@ -59,6 +60,7 @@ class RunResult:
     ledger: pd.DataFrame
     timeseries: pd.DataFrame
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)
+    health: pd.DataFrame = field(default_factory=pd.DataFrame)  # health-pathway events (empty when it is off)
 
 
 def simulate(
@@ -80,6 +82,12 @@ def simulate(
         if "staff_utilisation" in extra:
             utilisation[program.key] = float(extra.pop("staff_utilisation"))
         summary.update(extra)
+    health = pd.DataFrame()
+    if model.health is not None:  # [destinations.health_pathway]: its counts and its costs join the total
+        extra_h = model.health.summary(scenario.simulation.warmup_days * DAY_MIN)
+        summary.update(extra_h)
+        summary["cost_total"] = float(summary["cost_total"]) + extra_h["cost_ems"] + extra_h["cost_self_presented"]
+        health = pd.DataFrame(model.health.frame_columns())
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation
     summary["cost_programs"] = sum(costs.values())
@@ -100,7 +108,7 @@ def simulate(
         for name, zero in series_defaults().items():  # program reporters, zero where the program is off
             if name not in series:
                 series[name] = zero
-    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals)
+    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health)
     return model, result
 
 

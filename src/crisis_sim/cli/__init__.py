@@ -23,6 +23,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         compare,
         dashboard,
         design,
+        ems_check,
         ingest,
         report,
         robustness,
@@ -38,7 +39,8 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
             ("ingest", ingest.register),
-            ("design", design.register), ("robustness", robustness.register)]  # fmt: skip
+            ("design", design.register), ("robustness", robustness.register),
+            ("ems-check", ems_check.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

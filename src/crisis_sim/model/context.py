@@ -79,6 +79,10 @@ class ModelContext(Protocol):
         """Start or end a resident's engagement in care (effective at ``t_eff``)."""
         ...
 
+    def health_uniforms(self, resident: int, crisis: int) -> list[float]:
+        """The ``health`` stream's uniforms for a resident's crisis (columns in model/health.HEALTH_COLUMNS)."""
+        ...
+
     # --- demand (timeline effects) ----------------------------------------------------------------------------
     def weapon_probability(self, t: float) -> float:
         """Probability that an MH call received at minute ``t`` involves a weapon (case mix by time applied)."""

@@ -31,6 +31,7 @@ from crisis_sim.model.dispositions import (
 )
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.encounter import Encounters
+from crisis_sim.model.health import HealthDraws, HealthSystem, self_presented_per_day
 from crisis_sim.model.other_calls import OtherCalls
 from crisis_sim.model.residents import ResidentClocks
 from crisis_sim.model.staffing import Staffing
@@ -113,10 +114,13 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.case_mix = CaseMix(cm) if cm.enabled else None
         self._build_police()
         self.crpos = [CommunityRelationsOfficer(self, d) for d in range(len(scenario.city.districts))]
-        self.ed = EmergencyDepartment(self)
+        self.ed = EmergencyDepartment(self, self_presented_per_day(self))
         self.jail = Jail(self)
         self.waitlist = Waitlist(self)
         self.waitlist.intake_listeners.append(self._intake)
+        hp = scenario.destinations.health_pathway
+        self.health = HealthSystem(self) if hp.enabled else None  # EMS, self-presented ED, inpatient stays
+        self._health_draws: HealthDraws | None = None  # the ``health`` stream's rows, built on first use
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()
@@ -164,6 +168,13 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
             self.step()
         self.wall_s = time.perf_counter() - t0
         return self
+
+    def health_uniforms(self, resident: int, crisis: int) -> list[float]:
+        """The ``health`` stream's row for the resident's ``crisis``-th crisis (columns: model/health.py)."""
+        draws = self._health_draws
+        if draws is None:
+            draws = self._health_draws = HealthDraws(self)
+        return draws.row(resident, crisis)
 
     @property
     def events_processed(self) -> int | None:

@@ -26,14 +26,17 @@ WEEK_MIN = 7 * DAY_MIN
 class EmergencyDepartment:
     """Psychiatric assessment slots shared by police drop-offs and other arrivals."""
 
-    def __init__(self, model: Model):
+    def __init__(self, model: Model, background_offset_per_day: float = 0.0):
         cfg = model.cfg.destinations.ed
         self.env = model.env
         self.slots = simpy.Resource(model.env, capacity=cfg.assessment_slots)
         self.assess = scalar_sampler(cfg.assessment_time)
         self.handover = scalar_sampler(cfg.handover)
         self.assess_factor = 1.0  # assessment (boarding) time multiplier; timeline events raise it
-        self.background_per_min = cfg.background_arrivals_per_day / DAY_MIN
+        per_day = cfg.background_arrivals_per_day
+        if background_offset_per_day > 0.0:  # arrivals the model now makes itself (health pathway)
+            per_day = max(0.0, per_day - background_offset_per_day)
+        self.background_per_min = per_day / DAY_MIN
         self._bg_vec = vector_sampler(cfg.assessment_time)
         self.background_arrivals = 0
         if self.background_per_min > 0:

@@ -60,6 +60,13 @@ class PerEntityDraws:
             return float(self._block[entity, j, col])
         return float(self._overflow_row(entity, j - self._k)[col])
 
+    def row(self, entity: int, j: int) -> list[float]:
+        """The entity's row ``j`` (0-based), read without moving any cursor: random access by (entity, j), so a
+        decision keyed by (resident, crisis number) sees the same draw whoever asks first, or whether anyone does."""
+        if j < self._k:
+            return self._block[entity, j].tolist()
+        return self._overflow_row(entity, j - self._k).tolist()
+
     def _overflow_row(self, entity: int, j: int) -> np.ndarray:
         if entity not in self._overflow:
             g = rngmod.stream(self._root, self._rep, "crisis_overflow", rngmod.STREAMS[self._stream], entity)

@@ -50,6 +50,12 @@ class Encounters:
         self.open_mh[call.call_id] = call
         return call
 
+    def _start_crisis(self, r: Resident) -> None:
+        """A crisis: straight to the ED (health pathway), else an MH call to police."""
+        if self.health is not None and self.health.self_presents(r):
+            return
+        self.env.process(self._mh_call(self._new_mh_call(r)))
+
     def weapon_probability(self, t: float) -> float:
         """Probability that an MH call received at ``t`` involves a weapon (after the case mix by time)."""
         p = self.cfg.dispatch.weapon_share
@@ -113,6 +119,9 @@ class Encounters:
         env = self.env
         lat = call.latents
         if call.disposition in (VOLUNTARY, INVOLUNTARY):
+            if call.disposition == VOLUNTARY and self.health is not None and self.health.by_ems(call):
+                yield from self.health.ems_transport(call)  # the unit waits for the ambulance, then clears
+                return
             yield env.timeout(self.travel[call.district](lat[C.U_TRANSPORT]))
             for program in self.programs:
                 gen = program.handoff(call)
@@ -148,6 +157,8 @@ class Encounters:
                 self.set_engaged(r, False, call.t_received)
         if disp == INVOLUNTARY:
             call.admitted = lat[C.U_ADMIT] < cfg.hold_admission_share
+            if call.admitted and self.health is not None:  # away for the stay
+                self.health.admit(r, call.crisis, call.call_id, lat, self.health_uniforms(r.idx, call.crisis))
         cs = self.cfg.destinations.community_services
         if disp == REFERRAL or (
             disp in (VOLUNTARY, INVOLUNTARY) and lat[C.U_DISCHARGE_REFERRAL] < cs.ed_discharge_referral_share

@@ -19,6 +19,7 @@ from crisis_sim.model import calls as C
 from crisis_sim.model.agents import Resident
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.model.draws import PerEntityDraws
+from crisis_sim.model.health import self_share_mean
 from crisis_sim.model.profile import WeeklyProfile
 from crisis_sim.scenario.schema import SEVERITIES
 
@@ -64,6 +65,8 @@ class ResidentClocks:
         mean_state = (1 - p_elev) + p_elev * pop.distress_hazard
         mean_eng = (1 - pop.engaged_share) + pop.engaged_share * pop.engaged_hazard_ratio
         self.base_rate = target_per_min / (mult.sum() * mean_state * mean_eng) if n else 0.0
+        if self.health is not None:  # crises that go straight to the ED: police calls still match demand
+            self.base_rate /= 1.0 - self_share_mean(self)
         eng = pop.engaged_hazard_ratio
         self._state_mult = (
             (1.0, eng),
@@ -209,7 +212,7 @@ class ResidentClocks:
             r.last_change = now
             r.crises += 1
             self._t_crisis[i] = self.mh_profile.from_op(op + r.e_left / r.rate)
-            self.env.process(self._mh_call(self._new_mh_call(r)))
+            self._start_crisis(r)
         self._holding = None
         self._reschedule(r)
 

@@ -16,6 +16,7 @@ from crisis_sim.model import calls as C
 from crisis_sim.model.agents import Clinician
 from crisis_sim.model.dispositions import ARREST, INVOLUNTARY, RESOLVED, VOLUNTARY
 from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.model.health import FOLLOW_UP_WINDOW_MIN, HEALTH_COLUMNS
 from crisis_sim.programs.base import Handler, Program
 from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
 
@@ -31,6 +32,10 @@ DAY_MIN = 24 * 60
 RESPONDER = "mobile_crisis"
 BACKUP_RESPONDER = "mobile_crisis_backup"  # disposition odds once police have joined (patrol's)
 RISK_INDEX = {"low": 0, "medium": 1}
+# Columns of the crisis's health row (stream "health") this program reads for its 72-hour follow-up.
+H_FOLLOW_UP = HEALTH_COLUMNS["mobile_follow_up"]
+H_FOLLOW_UP_DELAY = HEALTH_COLUMNS["mobile_follow_up_delay"]
+H_FOLLOW_UP_LINK = HEALTH_COLUMNS["mobile_follow_up_link"]
 
 
 class Team:
@@ -72,6 +77,8 @@ class MobileCrisis(Program):
         self.busy_min = 0.0
         self._last = 0.0
         self._duty_at_warmup = 0.0
+        # 72-hour follow-up (follow_up_share > 0): (call id, counted, call cleared, team assigned, done, linked)
+        self.follow_up_records: list[tuple[int, bool, float, float, float, bool]] = []
 
     # --- setup -------------------------------------------------------------------------------------------
     def attach(self, model: ModelContext) -> None:
@@ -91,6 +98,7 @@ class MobileCrisis(Program):
         self.n_active = len(self.teams)  # teams funded (budget cuts lower it)
         self.start, self.end = cfg.hours_mask()
         self.scene = scalar_sampler(cfg.on_scene)
+        self.follow_up_time = scalar_sampler(cfg.follow_up_time)
         self.warm_min = model.cfg.simulation.warmup_days * DAY_MIN
         odds: dict[str, float] = dict(cfg.disposition_odds)
         odds["arrest"] = 0.0  # no police on scene: no arrest unless backup came
@@ -327,6 +335,43 @@ class MobileCrisis(Program):
         if team is not None:
             self._release(team, env.now - t0)
 
+    # --- 72-hour follow-up ---------------------------------------------------------------------------------
+    def after_disposition(self, call: C.Call) -> None:
+        share = self.config.follow_up_share
+        if share <= 0.0 or call.program != self.key or self.ended:
+            return
+        u = self.model.health_uniforms(call.resident, call.crisis)
+        v = u[H_FOLLOW_UP]
+        if v < share:
+            self.env.process(self._follow_up(call, v / share, u))
+
+    def _follow_up(self, call: C.Call, w: float, u: list[float]):
+        """Due at a time within 72 hours of the call; the next team on duty and free makes the contact (its time
+        counts against the team); the contact may link the person to services (a priority referral)."""
+        env = self.env
+        cleared = env.now
+        yield env.timeout(u[H_FOLLOW_UP_DELAY] * FOLLOW_UP_WINDOW_MIN)
+        if self.ended:
+            return  # no team will come back: the contact is dropped
+        team = yield self.store.get()
+        t0 = env.now
+        yield env.timeout(self.follow_up_time(w))
+        self._release(team, env.now - t0)
+        linked = u[H_FOLLOW_UP_LINK] < self.config.follow_up_link_share
+        linked = linked and self.model.refer(call, priority=0, source="mobile_crisis_follow_up")
+        counted = call.t_received >= self.warm_min
+        self.follow_up_records.append((call.call_id, counted, cleared, t0, env.now, linked))
+
+    def _follow_up_summary(self) -> dict[str, Any]:
+        recs = [r for r in self.follow_up_records if r[1]]
+        within = sum(1 for r in recs if r[3] - r[2] <= FOLLOW_UP_WINDOW_MIN)
+        return {
+            "mobile_crisis_follow_ups": len(recs),
+            "mobile_crisis_follow_up_links": sum(1 for r in recs if r[5]),
+            "mobile_crisis_follow_up_hours": sum(r[4] - r[3] for r in recs) / 60.0,
+            "mobile_crisis_follow_ups_within_72h": within,
+        }
+
     # --- outputs -----------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         self._account()
@@ -337,6 +382,8 @@ class MobileCrisis(Program):
             "backup_requests": sum(1 for b in self.backups if b["counted"]),
             "mobile_crisis_team_hours": counted_duty / 60.0,
         }
+        if self.config.follow_up_share > 0.0:
+            out.update(self._follow_up_summary())
         if self.config.risk_based_safety:
             out["clinician_injuries"] = sum(1 for b in self.backups if b["counted"] and b["clinician_injury"])
         return out

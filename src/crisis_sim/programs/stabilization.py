@@ -13,6 +13,7 @@ import simpy
 from crisis_sim import rng
 from crisis_sim.model.dispositions import INVOLUNTARY, VOLUNTARY
 from crisis_sim.model.durations import scalar_sampler
+from crisis_sim.model.health import HEALTH_COLUMNS
 from crisis_sim.programs.base import Program
 from crisis_sim.scenario.program_sections.stabilization import StabilizationConfig
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 U_STAY = rng.latent("stabilization", "stay")
 U_DROP_OFF = rng.latent("stabilization", "drop_off")
 DAY_MIN = 24 * 60
+H_LINK = HEALTH_COLUMNS["stabilization_link"]  # the crisis's health row (stream "health"): linked before discharge
 
 
 class Stabilization(Program):
@@ -45,6 +47,7 @@ class Stabilization(Program):
         self.admitted_calls: list[tuple[int, float, float]] = []  # (call id, admitted, discharged)
         self.full_calls: list[tuple[int, float, bool]] = []  # (call id, time, counted) sent on to the ED
         self.bed_min = 0.0  # occupied bed-minutes, accumulated at discharge (and at the horizon)
+        self.links: list[bool] = []  # counted?, one per person linked to services before discharge
 
     def attach(self, model: ModelContext) -> None:
         super().attach(model)
@@ -78,6 +81,11 @@ class Stabilization(Program):
         self._counted.append(call.t_received >= self.warm_min)
         self.admitted_calls.append((call.call_id, now, now + stay))
         self.bed_min += min(stay, max(0.0, self.horizon_min - now))
+        share = self.config.link_before_discharge_share
+        # linked during the stay: a priority referral, made before the encounter's ordinary one
+        if (share > 0.0 and self.model.health_uniforms(call.resident, call.crisis)[H_LINK] < share
+                and self.model.refer(call, priority=0, source="stabilization_link")):  # fmt: skip
+            self.links.append(call.t_received >= self.warm_min)
         env.timeout(stay).callbacks.append(lambda _ev: self.beds.release(req))
         yield req
         yield env.timeout(self.drop_off(float(call.latents[U_DROP_OFF])))
@@ -114,7 +122,7 @@ class Stabilization(Program):
             "stabilization_admissions": sum(self._counted),
             "stabilization_full_to_ed": sum(1 for c in self.full_calls if c[2]),
             "stabilization_bed_occupancy": self.bed_min / capacity_min if capacity_min > 0 else 0.0,
-        }
+        } | ({"stabilization_links": sum(self.links)} if cfg.link_before_discharge_share > 0.0 else {})
 
     def reporters(self) -> dict[str, Any]:
         return {

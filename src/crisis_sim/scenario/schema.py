@@ -493,10 +493,90 @@ class CommunityServices(Strict):
     )
 
 
+class HealthPathway(Strict):
+    """[destinations.health_pathway]: EMS, self-presented ED visits, the inpatient stay and discharge follow-up.
+
+    Off: every crisis becomes a police call, transports go by police, an admitted hold leaves the person in the
+    community. On: a share of crises go straight to the ED (more of them for people engaged in care), some voluntary
+    transports go by ambulance (a city-wide pool of units), an admitted person is away for the stay (no crises)
+    and a share of discharges are linked to services within 72 hours. See docs/health_pathway.md."""
+
+    enabled: bool = Field(False, description="switch: off keeps the police-only pathway of earlier versions")
+    ems_units: int = param(
+        4, source="assumption: ambulances available for behavioural-health transports in the city at once",
+        unit="units", range=(1, 20), ge=1, le=500,
+    )  # fmt: skip
+    ems_response: Duration = param(
+        LogNormalDuration(median_min=10.0, p90_min=20.0),
+        source="assumption: minutes from request to the ambulance at the scene",
+        unit="min",
+        range=(6.0, 30.0),
+    )
+    ems_offload: Duration = param(
+        LogNormalDuration(median_min=20.0, p90_min=60.0),
+        source="assumption: the crew's hand-over at the ED before the unit is free again",
+        unit="min",
+        range=(10.0, 90.0),
+    )
+    ems_voluntary_share: Share = param(
+        0.3,
+        source="assumption: voluntary transports to the ED that go by ambulance rather than the police car "
+        "(the police unit waits for the ambulance, then clears); holds stay with police",
+        unit="share",
+        range=(0.1, 0.7),
+    )
+    ems_transport_cost: NonNegative = param(
+        600.0, source="assumption: cost of one ambulance transport, USD", unit="USD", range=(300.0, 1500.0)
+    )
+    self_presented_share: Share = param(
+        0.2,
+        source="assumption: crises of people not in care that go straight to the ED (walk-in or ambulance), "
+        "never reaching police",
+        unit="share of crises",
+        range=(0.05, 0.4),
+        lt=1.0,
+    )
+    self_presented_share_connected: Share = param(
+        0.35,
+        source="assumption: the same for people engaged in care (connection shifts help-seeking from police "
+        "to health services; direction after [bailey2022], size unknown)",
+        unit="share of crises",
+        range=(0.2, 0.6),
+        lt=1.0,
+    )
+    self_presented_ems_share: Share = param(
+        0.4,
+        source="assumption: self-presented crises that arrive by ambulance (the rest walk in or are driven)",
+        unit="share",
+        range=(0.2, 0.6),
+    )
+    self_presented_admission_share: Share = param(
+        0.15,
+        source="assumption: self-presented psychiatric ED visits that end in an inpatient admission",
+        unit="share",
+        range=(0.05, 0.3),
+    )
+    background_includes_self_presented: bool = param(
+        True,
+        source="assumption: the ED's background psychiatric arrivals (calibrated to [hoffman2021] ED waits) already "
+        "include these residents' self-presented visits, so their expected rate is taken off the background and "
+        "the ED's load stays as calibrated; false adds them on top",
+        range=(0, 1),
+    )
+    discharge_follow_up_share: Share = param(
+        0.4,
+        source="assumption: inpatient discharges followed up within 72 hours by a contact that links the "
+        "person to community services (priority referral)",
+        unit="share",
+        range=(0.2, 0.7),
+    )
+
+
 class Destinations(Strict):
     ed: Emergency = Emergency()
     jail: Jail = Jail()
     community_services: CommunityServices = CommunityServices()
+    health_pathway: HealthPathway = HealthPathway()
 
 
 # --- dispositions --------------------------------------------------------------------------------------------

@@ -140,6 +140,25 @@ class MobileCrisisConfig(Strict):
         unit="probability per backup",
         range=(0.0, 0.2),
     )
+    follow_up_share: Share = param(
+        0.0,
+        source="assumption: share of the team's calls it follows up within 72 hours (0 = no follow-up, the "
+        "default; B-HEARD and CAHOOTS-style programs report follow-up as part of the service, size unknown)",
+        unit="share of team calls",
+        range=(0.0, 0.6),
+    )
+    follow_up_time: Duration = param(
+        LogNormalDuration(median_min=45.0, p90_min=90.0),
+        source="assumption: the team's time on one follow-up contact (visit or call, travel included)",
+        unit="min",
+        range=(20.0, 120.0),
+    )
+    follow_up_link_share: Share = param(
+        0.5,
+        source="assumption: follow-ups that link the person to community services (a priority referral)",
+        unit="share of follow-ups",
+        range=(0.3, 0.7),
+    )
     team_hour_cost: NonNegative = param(
         150.0,
         source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "

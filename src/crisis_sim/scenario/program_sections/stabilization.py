@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative
+from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Share
 
 
 class StabilizationConfig(Strict):
@@ -42,6 +42,13 @@ class StabilizationConfig(Strict):
         False,
         source="assumption: many centres take only voluntary clients; some accept holds",
         range=(0, 1),
+    )
+    link_before_discharge_share: Share = param(
+        0.0,
+        source="assumption: share of admissions the centre links to community services before discharge (a "
+        "priority referral made during the stay; 0 = no linkage, the default)",
+        unit="share of admissions",
+        range=(0.0, 0.8),
     )
     bed_day_cost: NonNegative = param(
         600.0,
