@@ -21,6 +21,7 @@ STREAMS: dict[str, int] = {
     "staff": 7,  # staff attributes (CIT training, awareness)
     "programs": 8,  # base id for program-owned streams (see ``program_stream``)
     "events": 9,  # timeline events
+    "groups": 11,  # residents' group attributes ([population.groups]); one substream per attribute name
 }
 
 

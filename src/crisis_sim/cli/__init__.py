@@ -28,6 +28,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         robustness,
         run,
         scenarios,
+        selection,
         sensitivity,
         sweep,
         validate,
@@ -38,7 +39,8 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
             ("compare", compare.register), ("sweep", sweep.register), ("calibrate", calibrate.register),
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
             ("ingest", ingest.register),
-            ("design", design.register), ("robustness", robustness.register)]  # fmt: skip
+            ("design", design.register), ("robustness", robustness.register),
+            ("selection-effect", selection.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 import crisis_sim.scenario.programs_schema as programs_schema
+from crisis_sim.scenario.groups import PopulationGroups
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.programs_schema import ProgramsConfig
 from crisis_sim.scenario.timeline import TimelineEvents, check_timeline
@@ -242,6 +243,7 @@ class Population(Strict):
         unit="multiplier",
         range=(2.0, 15.0),
     )
+    groups: PopulationGroups = PopulationGroups()  # [population.groups]: attributes, by_group (off by default)
 
 
 # --- police --------------------------------------------------------------------------------------------------
