@@ -59,6 +59,7 @@ _EXPORTS = {
     "check_goals": "crisis_sim.api",
     "ingest_calls": "crisis_sim.api",
     "baseline_check": "crisis_sim.api",
+    "selection_effect": "crisis_sim.api",
     "build_spec": "crisis_sim.experiments",
     "run_batch": "crisis_sim.experiments",
     "ResultStore": "crisis_sim.experiments",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from crisis_sim.cli.common import (
     UsageError,
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file or built-in scenario name")
     add_run_options(p)
-    p.add_argument("--replications", "-r", type=positive("replications"), default=4,
+    p.add_argument("--replications", "-R", type=positive("replications"), default=4,
                    help="paired replications (default 4)")  # fmt: skip
     p.add_argument("--window-days", type=positive("days"), default=365,
                    help="length of the window before and after the index date (default 365)")  # fmt: skip
@@ -68,7 +69,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.scenario}: {exc}") from None
     summary["provenance"] = provenance()
     if args.clients_csv:
-        write_atomically(args.clients_csv, lambda p: per_client.to_csv(p, index=False))
+        dest = Path(args.clients_csv)
+        write_atomically(dest.parent, {dest.name: lambda p: per_client.to_csv(p, index=False)})
     if args.json:
         print(json.dumps(jsonable(summary)))
         return 0
