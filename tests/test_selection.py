@@ -156,3 +156,18 @@ def test_cli_selection_effect_prints_both_arms_and_writes_the_clients(tmp_path):
     assert list(per.columns) == ["replication", "resident", "index_day", "before_program", "after_program",
                                  "before_none", "after_none"]  # fmt: skip
     assert len(per) > 0
+
+
+def test_client_table_keeps_each_resident_from_the_first_case():
+    class Prog:
+        key = "outreach"
+
+        def clients(self):
+            return [(5, 10.0, 20.0), (7, 11.0, np.nan), (5, 300.0, 320.0)]
+
+    class Model:
+        programs = [Prog()]
+
+    table = client_table(Model())
+    assert list(table["resident"]) == [5, 7] and list(table["t_selected"]) == [10.0, 11.0]
+    assert client_table(type("M", (), {"programs": []})()).empty

@@ -42,10 +42,12 @@ COUNT_COLUMNS = ("before_program", "after_program", "before_none", "after_none")
 def client_table(model: Any) -> pd.DataFrame:
     """The outreach clients of a finished run: resident, time selected, time of the first home visit (NaN: none).
 
-    Empty when the scenario has no outreach program."""
+    A resident referred again after a closed case (call by call) counts once, from the first case. Empty when the
+    scenario has no outreach program."""
     for program in model.programs:
         if program.key == "outreach":
-            return pd.DataFrame(program.clients(), columns=list(CLIENT_COLUMNS))
+            table = pd.DataFrame(program.clients(), columns=list(CLIENT_COLUMNS))
+            return table.drop_duplicates("resident", keep="first").reset_index(drop=True)
     return pd.DataFrame({c: pd.Series(dtype=float) for c in CLIENT_COLUMNS})
 
 
