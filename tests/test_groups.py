@@ -166,3 +166,14 @@ def test_cli_rejects_bad_shares_with_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "crisis_sim", "validate", str(bad)], capture_output=True, text=True)
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip().count("\n") == 0
     assert "population.groups.attributes.age" in r.stderr and str(bad) in r.stderr
+
+
+def test_run_text_summary_lists_each_attribute(capsys):
+    from crisis_sim.cli import main
+
+    assert main(["run", "small_district_groups", "--days", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "by group, per 1,000 at-risk residents" in out
+    assert "    housing: housed " in out and "unhoused" in out and "    race_ethnicity: black " in out
+    assert main(["run", "small_district", "--days", "20"]) == 0
+    assert "by group" not in capsys.readouterr().out

@@ -171,3 +171,11 @@ def test_client_table_keeps_each_resident_from_the_first_case():
     table = client_table(Model())
     assert list(table["resident"]) == [5, 7] and list(table["t_selected"]) == [10.0, 11.0]
     assert client_table(type("M", (), {"programs": []})()).empty
+
+
+def test_only_participating_districts_are_offered_the_pathway():
+    model, _ = cached_run(with_overrides(frequent(), {"programs.outreach.districts": ["station_a"]}, label="<test>"))
+    clients = client_table(model)
+    assert len(clients) > 0
+    districts = {model.residents[r].district for r in clients["resident"]}
+    assert districts == {0}

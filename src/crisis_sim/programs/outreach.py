@@ -401,7 +401,7 @@ class OutreachProgram(Program):
         """Frequent-contact selection ([houston_ccsi]): on the first refresh day and every ``refresh_days`` after,
         rank residents by MH calls received in the last ``lookback_days`` (ties: the more recent last call, then
         the lower resident index) and offer the pathway to the top ``list_size`` who have at least
-        ``min_contacts`` and were never selected before. One SimPy process, woken once per refresh: the window
+        ``min_contacts`` and never had a case from the list. One SimPy process, woken once per refresh: the window
         slides over the model's calls (in order of receipt) without scanning residents."""
         cfg = self.config
         fc = cfg.frequent_contact
@@ -429,27 +429,29 @@ class OutreachProgram(Program):
                 key=lambda res: (-counts[res], -last_call[res].t_received, res),
             )[: fc.list_size]
             for res in ranked:
-                if res not in selected:
+                if res not in selected and self._select(last_call[res], now):
                     selected.add(res)
-                    self._select(last_call[res], now)
             yield env.timeout(fc.refresh_days * DAY_MIN)
 
-    def _select(self, call: Call, now: float) -> None:
-        """Offer the pathway to a listed resident (as a referral; consent and the rest as for call-by-call)."""
+    def _select(self, call: Call, now: float) -> bool:
+        """Offer the pathway to a listed resident (as a referral; consent and the rest as for call-by-call).
+        False when no case opens (district not taking part, an open case, no CRPO, program suspended there): the
+        resident may be offered it on a later list."""
         d = call.district
         r = self.model.residents[call.resident]
         counted = now >= self.warm
         if not self.participating[d] or r.program_flags.get(self.key) is not None:
-            return
+            return False
         if not self.model.crpos[d].in_post:
             if counted:
                 self.counted["no_crpo"] += 1
-            return
+            return False
         if self.is_suspended(d):
             if counted:
                 self.counted["suspended"] += 1
-            return
+            return False
         self._open_case(r, call, now)
+        return True
 
     def _open_case(self, r: Any, call: Call, now: float) -> None:
         case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, call.unit, now,
