@@ -177,3 +177,24 @@ def test_run_text_summary_lists_each_attribute(capsys):
     assert "    housing: housed " in out and "unhoused" in out and "    race_ethnicity: black " in out
     assert main(["run", "small_district", "--days", "20"]) == 0
     assert "by group" not in capsys.readouterr().out
+
+
+def test_police_dispatch_odds_move_the_mobile_teams_dispatcher_bias_for_the_group_only():
+    sc = short(load_scenario(SCENARIOS / "mobile_crisis.toml"), 120)
+
+    def biased(res):
+        mh = res.ledger[res.ledger["mh"]]
+        reason = mh["unserved_reason"].astype(str)
+        out = {}
+        for g in ("a", "b"):
+            m = (mh["group_g"] == g).to_numpy()
+            decided = reason[m].isin(["dispatcher_bias"]) | (mh["program"][m].astype(str) == "mobile_crisis")
+            out[g] = (reason[m] == "dispatcher_bias").sum() / max(1, decided.sum())
+        return out
+
+    _, base = cached_run(with_overrides(sc, {"population.groups": {"enabled": True, "attributes": {"g": TWO}}}))
+    on = {"enabled": True, "attributes": {"g": {**TWO, "effects": {"b": {"police_dispatch_or": 6.0}}}}}
+    _, res = cached_run(with_overrides(sc, {"population.groups": on}))
+    b0, b1 = biased(base), biased(res)
+    assert b1["b"] > b0["b"] + 0.1
+    assert abs(b1["a"] - b0["a"]) < 0.05

@@ -22,6 +22,8 @@ import numpy as np
 from crisis_sim import rng as rngmod
 from crisis_sim.model import calls as C
 
+U_POLICE_BIAS = rngmod.latent("mobile_crisis", "bias")
+
 if TYPE_CHECKING:
     from crisis_sim.model.agents import Dispatcher, Resident
     from crisis_sim.scenario.groups import PopulationGroups
@@ -43,7 +45,7 @@ def _resident_codes(attr: str, residents: list[Resident]) -> np.ndarray:
 class Groups:
     """Category codes per attribute (one int per resident) and each resident's combined effects."""
 
-    __slots__ = ("categories", "codes", "ident_or", "force_or", "overrate", "any_effect")
+    __slots__ = ("categories", "codes", "ident_or", "force_or", "police_or", "overrate", "any_effect")
 
     def __init__(self, cfg: PopulationGroups, residents: list[Resident], root_seed: int, replication: int):
         n = len(residents)
@@ -51,6 +53,7 @@ class Groups:
         self.codes: dict[str, np.ndarray] = {}
         ident = np.ones(n)
         force = np.ones(n)
+        police = np.ones(n)
         keep = np.ones(n)  # chance of not overrating
         for name, attr in cfg.attributes.items():
             cats = attr.category_names()
@@ -66,20 +69,28 @@ class Groups:
                 hit = code == cats.index(cat)
                 ident[hit] *= eff.identification_or
                 force[hit] *= eff.force_or
+                police[hit] *= eff.police_dispatch_or
                 keep[hit] *= 1.0 - eff.risk_overrating
         self.ident_or = ident.tolist()
         self.force_or = force.tolist()
+        self.police_or = police.tolist()
         self.overrate = (1.0 - keep).tolist()
-        self.any_effect = bool((ident != 1.0).any() or (force != 1.0).any() or (keep != 1.0).any())
+        self.any_effect = bool(
+            (ident != 1.0).any() or (force != 1.0).any() or (police != 1.0).any() or (keep != 1.0).any()
+        )
 
     def shift_latents(self, lat: list[float], idx: int) -> None:
-        """Before a new call's draws: apply the resident's odds ratios to the identification and force uniforms."""
+        """Before a new call's draws: apply the resident's odds ratios to the identification, force and police
+        dispatch (mobile crisis dispatcher bias) uniforms."""
         k = self.ident_or[idx]
         if k != 1.0:
             lat[C.U_IDENTIFY] = odds_uniform(lat[C.U_IDENTIFY], k)
         k = self.force_or[idx]
         if k != 1.0:
             lat[C.U_FORCE] = odds_uniform(lat[C.U_FORCE], k)
+        k = self.police_or[idx]
+        if k != 1.0:  # the mobile crisis team's dispatcher-bias column: "u < bias" sends police instead
+            lat[U_POLICE_BIAS] = odds_uniform(lat[U_POLICE_BIAS], k)
 
     def overrate_risk(self, call: C.Call, idx: int, dispatcher: Dispatcher) -> None:
         """After the call-taker's assessment: a share of correctly rated calls is rated one level riskier."""

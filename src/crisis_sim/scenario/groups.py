@@ -4,8 +4,8 @@ diagnosis group, or any attribute a city names) and any assumed difference in ho
 Off by default. Each attribute is either drawn with the shares given (``categories``) from its own substream of the
 ``groups`` random stream, or read from a resident state the model already has (``from_resident``: housing, severity,
 substance use). Differences between groups are explicit assumptions, none by default: an odds ratio on dispatch
-identifying the call as MH, a probability that the call-taker rates the risk one level higher than it is, and an
-odds ratio on use of force. They act through each call's existing latent uniforms (docs/mechanisms.md).
+identifying the call as MH, a probability that the call-taker rates the risk one level higher than it is, an odds
+ratio on dispatch sending police to a call a mobile crisis team could take, and an odds ratio on use of force. They act through each call's existing latent uniforms (docs/mechanisms.md).
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ class GroupEffect(Strict):
         "riskier (explore 0-0.3)",
         unit="probability",
         range=(0.0, 0.3),
+    )
+    police_dispatch_or: Annotated[float, Field(gt=0.0, le=20.0)] = param(
+        1.0,
+        source="assumption: no difference in the odds that dispatch sends police to a call a mobile crisis team "
+        "could take (the team's dispatcher bias; explore 0.5-3)",
+        unit="odds ratio",
+        range=(0.5, 3.0),
     )
     force_or: Annotated[float, Field(gt=0.0, le=20.0)] = param(
         1.0,
