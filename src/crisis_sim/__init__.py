@@ -60,6 +60,7 @@ _EXPORTS = {
     "ingest_calls": "crisis_sim.api",
     "baseline_check": "crisis_sim.api",
     "ems_check": "crisis_sim.api",
+    "selection_effect": "crisis_sim.api",
     "build_spec": "crisis_sim.experiments",
     "run_batch": "crisis_sim.experiments",
     "ResultStore": "crisis_sim.experiments",

@@ -1204,3 +1204,38 @@ def ems_check(
         sc = with_overrides(sc, {"destinations.health_pathway.enabled": bool(health_pathway)})
     return _ems_check(sc, program, replications, seed, months)
 
+# --- outreach: selection and regression to the mean ------------------------------------------------------------
+def selection_effect(
+    scenario: ScenarioLike,
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    window_days: float = 365.0,
+    index: str = "selection",
+    workers: int = 1,
+    executor: str = "processes",
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Outreach clients' MH calls before and after selection, with the program and in the paired no-program arm
+    (as ``crisis-sim selection-effect``; docs/mechanisms.md).
+
+    Args:
+        scenario: a scenario with ``[programs.outreach]`` enabled (call-by-call referral or the frequent-contact
+            list); its horizon must be at least twice ``window_days``.
+        replications, seed, days, workers, executor: as in :func:`compare`.
+        window_days: the window before and after the index date.
+        index: ``"selection"`` (referral or list date) or ``"first_visit"`` (the first home visit).
+
+    Returns:
+        ``(summary, per_client)``: the summary dict (``clients``, the four call totals and per-client means,
+        ``prepost_program``, ``prepost_none``, ``effect``, ``effect_per_client`` and their ``interval`` over
+        replications) and one row per client and replication (``replication, resident, index_day,
+        before_program, after_program, before_none, after_none``).
+
+    Example:
+        >>> summary, clients = cs.selection_effect("outreach_frequent_contact", replications=4)
+        >>> summary["prepost_program"], summary["prepost_none"], summary["effect"]
+    """
+    from crisis_sim.analysis.selection import selection_effect as run_selection
+
+    return run_selection(_as_scenario(scenario, days), int(replications), int(seed), float(window_days),
+                         index, executor, int(workers))  # type: ignore[arg-type]  # fmt: skip

@@ -16,6 +16,7 @@ import pandas as pd
 from crisis_sim.model.crisis_model import COUNTERS, CoreModel, resolve_scenario
 from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
+from crisis_sim.outcomes.groups import add_group_columns, by_group
 from crisis_sim.outcomes.program_metrics import monthly_program_series
 from crisis_sim.outcomes.series_columns import add_series_columns
 from crisis_sim.programs import build_programs, series_defaults
@@ -74,6 +75,9 @@ def simulate(
     ledger = build_ledger(model)
     referrals = build_referrals(model)
     summary = summarize(ledger, referrals, scenario)
+    if model.groups is not None:  # [population.groups]: group columns and by_group (absent when off)
+        ledger = add_group_columns(ledger, model.groups)
+        summary["by_group"] = by_group(ledger, model.groups)
     costs: dict[str, float] = {}
     utilisation: dict[str, float] = {}
     for program in model.programs:

@@ -29,6 +29,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
         robustness,
         run,
         scenarios,
+        selection,
         sensitivity,
         sweep,
         validate,
@@ -40,7 +41,7 @@ def _commands() -> list[tuple[str, Callable[[argparse._SubParsersAction], None]]
             ("sensitivity", sensitivity.register), ("report", report.register), ("dashboard", dashboard.register),
             ("ingest", ingest.register),
             ("design", design.register), ("robustness", robustness.register),
-            ("ems-check", ems_check.register)]  # fmt: skip
+            ("ems-check", ems_check.register), ("selection-effect", selection.register)]  # fmt: skip
 
 
 class _Parser(argparse.ArgumentParser):

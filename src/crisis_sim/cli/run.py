@@ -87,4 +87,11 @@ def format_summary(s: dict, days: int) -> str:
         f"  simulated in {s['sim_wall_s']:.2f} s"
         + (f" ({s['events']:,} SimPy events)" if s.get("events") is not None else ""),
     ]
+    if s.get("by_group"):  # [population.groups]: per 1,000 at-risk residents of each group, counted period
+        lines.append("  by group, per 1,000 at-risk residents (MH calls / arrests / use of force / holds):")
+        for attribute, table in s["by_group"].items():
+            cells = [f"{cat} {_num(m['mh_calls_per_1000'])}/{_num(m['arrests_per_1000'], '.1f')}/"
+                     f"{_num(m['use_of_force_per_1000'], '.1f')}/{_num(m['involuntary_holds_per_1000'])}"
+                     for cat, m in table.items()]  # fmt: skip
+            lines.append(f"    {attribute}: " + "; ".join(cells))
     return "\n".join(lines)

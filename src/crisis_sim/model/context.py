@@ -40,6 +40,7 @@ class ModelContext(Protocol):
 
     # --- people and places -----------------------------------------------------------------------------------
     residents: list[Resident]  # at-risk residents, indexed by Call.resident
+    mh_calls: list[Call]  # every MH call so far, in order of receipt (read only; frequent-contact lists)
     officers: list[PatrolOfficer]  # patrol officers (every district and shift)
     patrol: list[PatrolPool]  # one pool of patrol units per district
     crpos: list[CommunityRelationsOfficer]  # one community-relations officer per district

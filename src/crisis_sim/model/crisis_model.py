@@ -31,6 +31,7 @@ from crisis_sim.model.dispositions import (
 )
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.encounter import Encounters
+from crisis_sim.model.groups import build_groups
 from crisis_sim.model.health import HealthDraws, HealthSystem, self_presented_per_day
 from crisis_sim.model.other_calls import OtherCalls
 from crisis_sim.model.residents import ResidentClocks
@@ -124,6 +125,8 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()
+        # residents' group attributes ([population.groups]; None when off: nothing drawn)
+        self.groups = build_groups(scenario.population.groups, self.residents, root_seed, replication)
         self._start_other_calls()
 
         self.programs: list[ProgramHooks] = list(programs)  # in the registry's order (crisis_sim.programs)

@@ -32,6 +32,9 @@ class Encounters:
 
     def _new_mh_call(self, r: Resident) -> C.Call:
         lat = self.crisis_latents.next_row(r.idx)
+        groups = self.groups
+        if groups is not None and groups.any_effect:  # assumed differences between groups ([population.groups])
+            groups.shift_latents(lat, r.idx)
         call = C.Call(self._next_call_id, r.idx, r.crises, r.district, self.env.now, lat)
         self._next_call_id += 1
         dsp = self.cfg.dispatch
@@ -46,6 +49,8 @@ class Encounters:
             call.substance_use = r.substance_use
         else:
             cm.draw(call, r, mix, self.dispatcher, dsp.weapon_share)
+        if groups is not None and groups.any_effect:
+            groups.overrate_risk(call, r.idx, self.dispatcher)
         self.mh_calls.append(call)
         self.open_mh[call.call_id] = call
         return call

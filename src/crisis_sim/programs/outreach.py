@@ -13,6 +13,7 @@ keep officers' awareness up, and awareness decays between them (computed lazily,
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -229,6 +230,9 @@ class OutreachProgram(Program):
         self._meeting = env.event()
         env.process(self._weeks())
         env.process(self._meetings())
+        self.frequent = cfg.selection == "frequent_contact"
+        if self.frequent:
+            env.process(self._contact_list())
         if cfg.station_visits_per_month > 0:
             stations = [d for d in range(len(model.crpos)) if self.participating[d]]
             for i, d in enumerate(stations):
@@ -370,7 +374,7 @@ class OutreachProgram(Program):
     # ------------------------------------------------------------------------------------------------------
     def after_disposition(self, call: Call) -> None:
         """A report of disturbed mental state by a patrol officer may become a CRPO referral."""
-        if call.disposition != REPORT:
+        if call.disposition != REPORT or self.frequent:
             return
         officer = self._officer(call.unit)
         if officer is None:  # not attended by a patrol officer (e.g. a clinician-only team)
@@ -391,8 +395,67 @@ class OutreachProgram(Program):
             return
         if float(call.latents[LAT_REFER]) >= self.awareness(officer, now):
             return
-        case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, officer.unique_id,
-                            now, call.latents)  # fmt: skip
+        self._open_case(r, call, now)
+
+    def _contact_list(self):
+        """Frequent-contact selection ([houston_ccsi]): on the first refresh day and every ``refresh_days`` after,
+        rank residents by MH calls received in the last ``lookback_days`` (ties: the more recent last call, then
+        the lower resident index) and offer the pathway to the top ``list_size`` who have at least
+        ``min_contacts`` and never had a case from the list. One SimPy process, woken once per refresh: the window
+        slides over the model's calls (in order of receipt) without scanning residents."""
+        cfg = self.config
+        fc = cfg.frequent_contact
+        env, model = self.env, self.model
+        lookback = fc.lookback_days * DAY_MIN
+        window: deque = deque()  # (t_received, resident) of the calls inside the window
+        counts: dict[int, int] = {}
+        last_call: dict[int, Call] = {}
+        seen = 0  # calls of model.mh_calls already in the window
+        selected: set[int] = set()
+        yield env.timeout(cfg.first_refresh_day() * DAY_MIN)
+        while True:
+            now = env.now
+            calls = model.mh_calls
+            for call in calls[seen:]:
+                window.append((call.t_received, call.resident))
+                counts[call.resident] = counts.get(call.resident, 0) + 1
+                last_call[call.resident] = call
+            seen = len(calls)
+            while window and window[0][0] < now - lookback:
+                _, res = window.popleft()
+                counts[res] -= 1
+            ranked = sorted(
+                (res for res, k in counts.items() if k >= fc.min_contacts),
+                key=lambda res: (-counts[res], -last_call[res].t_received, res),
+            )[: fc.list_size]
+            for res in ranked:
+                if res not in selected and self._select(last_call[res], now):
+                    selected.add(res)
+            yield env.timeout(fc.refresh_days * DAY_MIN)
+
+    def _select(self, call: Call, now: float) -> bool:
+        """Offer the pathway to a listed resident (as a referral; consent and the rest as for call-by-call).
+        False when no case opens (district not taking part, an open case, no CRPO, program suspended there): the
+        resident may be offered it on a later list."""
+        d = call.district
+        r = self.model.residents[call.resident]
+        counted = now >= self.warm
+        if not self.participating[d] or r.program_flags.get(self.key) is not None:
+            return False
+        if not self.model.crpos[d].in_post:
+            if counted:
+                self.counted["no_crpo"] += 1
+            return False
+        if self.is_suspended(d):
+            if counted:
+                self.counted["suspended"] += 1
+            return False
+        self._open_case(r, call, now)
+        return True
+
+    def _open_case(self, r: Any, call: Call, now: float) -> None:
+        case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, call.unit, now,
+                            call.latents)  # fmt: skip
         self.cases.append(case)
         r.program_flags[self.key] = case
         self.totals["referrals"] += 1
@@ -400,6 +463,13 @@ class OutreachProgram(Program):
             self.counted["referrals"] += 1
         self._log(case, "referral")
         self.env.process(self._case(case))
+
+    def clients(self) -> list[tuple[int, float, float]]:
+        """(resident, time selected, time of the first home visit or NaN) of every case opened, in order."""
+        first = {}
+        for v in self.visits:
+            first.setdefault(v["case"], v["t_start"])
+        return [(c.resident, c.t_report, first.get(c.case_id, math.nan)) for c in self.cases]
 
     def set_consent(self, at_mean_trust: float | None, delay_days: float | None) -> None:
         """Consent probability at the population's mean trust and/or days for the signed form (consent events)."""

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 import crisis_sim.scenario.programs_schema as programs_schema
 from crisis_sim.scenario.goals import GoalSpec
+from crisis_sim.scenario.groups import PopulationGroups
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.programs_schema import ProgramsConfig
 from crisis_sim.scenario.timeline import TimelineEvents, check_timeline
@@ -243,6 +244,7 @@ class Population(Strict):
         unit="multiplier",
         range=(2.0, 15.0),
     )
+    groups: PopulationGroups = PopulationGroups()  # [population.groups]: attributes, by_group (off by default)
 
 
 # --- police --------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ defaults are assumptions with ranges for sensitivity analysis; the section cites
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -41,12 +41,54 @@ class OutreachCosts(Strict):
     )
 
 
+class FrequentContactList(Strict):
+    """[programs.outreach.frequent_contact]: the list that selects clients when ``selection = "frequent_contact"``
+    (Houston's CCSI chose its clients this way, [houston_ccsi])."""
+
+    list_size: Annotated[int, Field(ge=1, le=1000)] = param(
+        30,
+        source="[houston_ccsi]: the pilot took the 30 most frequent contacts",
+        unit="residents",
+        range=(10, 100),
+    )
+    min_contacts: Annotated[int, Field(ge=1, le=100)] = param(
+        2,
+        source="assumption: a resident needs at least this many MH calls in the look-back window to be listed",
+        unit="calls",
+        range=(2, 6),
+    )
+    lookback_days: Annotated[int, Field(ge=7, le=1095)] = param(
+        365,
+        source="assumption: police contacts over the previous 12 months ([houston_ccsi] selected frequent "
+        "contacts; its window is not verified)",
+        unit="days",
+        range=(90, 730),
+    )
+    refresh_days: Annotated[int, Field(ge=1, le=366)] = param(
+        30, source="assumption: the list is refreshed monthly", unit="days", range=(7, 90)
+    )
+    first_refresh_day: Annotated[int, Field(ge=0)] | None = param(
+        None,
+        source="assumption: the first list is drawn once a full look-back window of calls exists (absent = "
+        "lookback_days)",
+        unit="day of the run",
+        range=(90, 730),
+    )
+
+
 class OutreachConfig(Strict):
     """Police report → CRPO referral → signed consent → nurse assessment → weekly meeting → home visits."""
 
     key: ClassVar[str] = "outreach"  # the scenario's [programs.outreach] section
 
     enabled: bool = True
+    selection: Literal["call_by_call", "frequent_contact"] = param(
+        "call_by_call",
+        source=f"{S000} Figure 1: patrol officers' reports, call by call; 'frequent_contact' selects the top of a "
+        "monthly list of residents by MH calls to police in the last 12 months instead ([houston_ccsi])",
+        unit="mode",
+    )
+    frequent_contact: FrequentContactList = FrequentContactList()
     districts: list[str] | None = param(
         None,
         source=f"{S000} §1: three participating police stations; §2.5 expansion was held back by staffing. "
@@ -265,3 +307,16 @@ class OutreachConfig(Strict):
     def check_scenario(self, scenario: Any) -> None:
         """Participating districts must exist in the city."""
         check_districts_exist("outreach", self.districts, scenario)
+        if self.selection == "frequent_contact":
+            first = self.first_refresh_day()
+            horizon = scenario.simulation.horizon_days
+            if first >= horizon:
+                raise ValueError(
+                    "programs.outreach.frequent_contact.first_refresh_day (absent: lookback_days) to fall before "
+                    f"simulation.horizon_days ({horizon}), found day {first}"
+                )
+
+    def first_refresh_day(self) -> int:
+        """Day of the first frequent-contact list (``first_refresh_day``, else ``lookback_days``)."""
+        fc = self.frequent_contact
+        return fc.lookback_days if fc.first_refresh_day is None else fc.first_refresh_day
