@@ -212,11 +212,15 @@ def build_report_with_data(
     psa: Any = None,
     goals: Any = None,
     psa_detail: Any = None,
+    exploration: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
     ``psa_detail``: the whole PSA (:func:`crisis_sim.analysis.psa.psa_document`); adds the acceptability
-    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``."""
+    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``.
+    ``exploration``: ``{"design": ..., "robustness": ...}`` read by :mod:`crisis_sim.report.exploration` from the
+    folders of ``crisis-sim design`` / ``robustness``; adds their sections after the goals, and the same keys to
+    the data."""
     data = report_data(spec, runs, series, psa, goals)
     if psa_detail:
         data["psa_detail"] = jsonable(psa_detail)
@@ -245,6 +249,8 @@ def build_report_with_data(
     if data.get("goals"):
         parts.append("<h2 id=goals>Goals</h2>")
         parts.append(goals_mod.goals_html(data["goals"], names, _e))
+    if exploration:
+        parts.append(exploration_html(exploration, data))
     parts.append("<h2 id=staffing>Staffing and sizing</h2>")
     parts.append(decision.staffing_html(data, _e))
     warm_month = int(scenarios[0].simulation.warmup_days // scenarios[0].simulation.month_days) + 1
@@ -331,6 +337,18 @@ def build_report_with_data(
                  "Use differences between options, not absolute levels, for decisions.</p>")  # fmt: skip
     parts.append(f"<p class=muted id=provenance>{_e(describe_version())}</p></body></html>")
     return "\n".join(parts), data
+
+
+def exploration_html(exploration: dict[str, Any], data: dict[str, Any]) -> str:
+    """The design and robustness sections (report/exploration.py); their numbers go into ``data``."""
+    from crisis_sim.report import exploration as ex
+
+    parts = []
+    for key, section in (("design", ex.design_html), ("robustness", ex.robustness_html)):
+        if exploration.get(key):
+            data[key] = jsonable(exploration[key])
+            parts.append(section(exploration[key], _e))
+    return "\n".join(parts)
 
 
 _CEAC_TITLES = {
