@@ -341,7 +341,7 @@ def build_report_with_data(
 
 def exploration_html(exploration: dict[str, Any], data: dict[str, Any]) -> str:
     """The design and robustness sections (report/exploration.py); their numbers go into ``data``."""
-    from crisis_sim.report import exploration as ex
+    import crisis_sim.report.exploration as ex
 
     parts = []
     for key, section in (("design", ex.design_html), ("robustness", ex.robustness_html)):
