@@ -243,3 +243,39 @@ def _screenshot(out: Path) -> None:
                             clip={"x": 0, "y": top - 10, "width": 1400, "height": end - top})  # fmt: skip
         finally:
             browser.close()
+
+
+def _design_doc(best: bool) -> dict:
+    def design(trial: int, cost: float, cov: float, feasible: bool) -> dict:
+        return {"trial": trial, "levers": {"mobile_teams": trial}, "feasible": feasible,
+                "objectives": {"annual_cost": cost, "specialized_coverage": cov},
+                "metrics": {"annual_cost": cost, "specialized_coverage": cov, "p90_response_min": 31.0}}  # fmt: skip
+
+    front = [design(1, 1.5e6, 0.7, False), design(2, 2.5e6, 0.85, best)]
+    return {"scenario": "scenarios/mixed_city.toml", "objectives": [{"metric": "annual_cost", "direction": "minimize"},
+            {"metric": "specialized_coverage", "direction": "maximize"}],
+            "constraints": ["specialized_coverage >= 0.8", "p90_response_min <= 30"], "cheapest_by": "annual_cost",
+            "replications": 3, "trials": 12, "feasible_trials": int(best), "pareto": front,
+            "best_feasible": front[1] if best else None, "closest": [] if best else front[::-1],
+            "confirmation": None}  # fmt: skip
+
+
+@pytest.mark.parametrize("best", [True, False])
+def test_design_section_names_the_cheapest_feasible_design_or_the_closest_ones(tmp_path, best):
+    from crisis_sim.report.exploration import design_html
+
+    (tmp_path / "pareto.json").write_text(json.dumps(_design_doc(best)))
+    data = load_design(tmp_path)
+    assert data["trial_points"] == []  # no trials.csv: the figure shows the front only
+    html = design_html(data, str)
+    assert "tried 12 program designs of <b>mixed_city</b>" in html
+    assert "coverage of eligible MH calls at least 80%; 90th-percentile response time at most 30.0 min" in html
+    assert "their annual cost runs from $1.50M to $2.50M" in html
+    if best:
+        assert "Cheapest design meeting every goal</b> (by annual cost): design 2: <b>mobile teams 2</b>" in html
+        assert "It was not re-run to confirm it." in html
+    else:
+        assert "No design met every goal" in html
+        assert ("<li>design 2: mobile teams 2: coverage of eligible MH calls 85%, 90th-percentile response time "
+                "31.0 min</li>") in html
+        assert html.index("<li>design 2") < html.index("<li>design 1")
