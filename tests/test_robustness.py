@@ -192,13 +192,22 @@ def test_resume_after_kill_minus_9_loses_nothing_and_runs_nothing_twice(tmp_path
     before = {p.relative_to(out) for p in out.glob("experiments/*/runs/*.parquet")}
     assert 1 <= len(before) < 9
 
-    assert main([*args, "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    assert main([*(a for a in args if a != "--no-progress"), "--json"]) == 0  # resumed, with progress lines
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
     after = {p.relative_to(out) for p in out.glob("experiments/*/runs/*.parquet")}
     assert before <= after and len(after) == 9  # 3 experiments x 3 replications, each once
     for store in out.glob("experiments/*"):
         assert sorted(pd.read_parquet(store / "runs")["replication"]) == [0, 1, 2]
     assert doc["runs_now"] == 9 - len(before)
+    # one progress line per experiment, saying how many runs it ran now (what the kill left undone)
+    lines = [x for x in captured.err.splitlines() if x.startswith("experiment ")]
+    pattern = (r"^experiment (\d)/3 small_district: patrol_vacancy=\S+, officers=\d -> p90_response_min=\S+; "
+               r"(fails a goal|meets the goals) \((?:(\d) runs|already stored)\)$")  # fmt: skip
+    matches = [re.match(pattern, x) for x in lines]
+    assert len(lines) == 3 and all(matches), lines
+    assert [int(m.group(1)) for m in matches] == [1, 2, 3]
+    assert sum(int(m.group(3) or 0) for m in matches) == 9 - len(before)
 
 
 # --- Pareto designs as policies --------------------------------------------------------------------------------

@@ -187,7 +187,36 @@ def check_metrics(spec: UncertaintySpec, known: set[str]) -> None:
         )
 
 
-# --- the evaluator behind EMA -------------------------------------------------------------------------------------
+# --- the evaluator behind EMA ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Progress:
+    """One finished (experiment, policy): ``done`` of ``total`` pairs, the stressor values, the mean outcomes (with
+    ``failed`` 1.0/0.0) and the runs it ran now (0 when its store was already complete: a resumed study)."""
+
+    done: int
+    total: int
+    policy: str
+    values: dict[str, float]
+    result: dict[str, float]
+    ran: int
+    goal_metrics: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        """``experiment 3/60 co_response: patrol_vacancy=0.12, ... -> p90_response_min=31.2; fails a goal (2
+        runs)``: the stressor values and the goals' metrics (mean over the replications)."""
+        from crisis_sim.analysis.design import fmt
+
+        vals = ", ".join(f"{k}={fmt(v)}" for k, v in self.values.items())
+        shown = self.goal_metrics or tuple(k for k in self.result if k != "failed")
+        outs = ", ".join(f"{m}={fmt(self.result[m])}" for m in dict.fromkeys(shown) if m in self.result)
+        state = "fails a goal" if self.result.get("failed") else "meets the goals"
+        runs = f"{self.ran} runs" if self.ran else "already stored"
+        return f"experiment {self.done}/{self.total} {self.policy}: {vals} -> {outs}; {state} ({runs})"
+
+
+OnExperiment = Callable[[Progress], None]
+
+
 @dataclass
 class Engine:
     """EMA's model function: one (policy, experiment) → R CRN replications through run_batch → mean outcomes."""
@@ -203,10 +232,11 @@ class Engine:
     scheduler: str | None = None
     chunk_size: int | None = None
     allow_version_change: bool = False
-    on_experiment: Callable[[str, dict[str, float], dict[str, float]], None] | None = None
+    on_experiment: OnExperiment | None = None
     pools: Any = None  # a design.SharedPool: every experiment on one executor (the caller closes it)
     ran: int = 0
     done: int = field(default=0)
+    total: int = 0  # experiment-policy pairs of the study (set by run_experiments), for progress
 
     def __call__(self, design: str | None = None, **values: float) -> dict[str, float]:
         policy = design if design is not None else next(iter(self.policies))  # one policy: no EMA lever
@@ -223,6 +253,7 @@ class Engine:
             )
             self.ran += report.ran
             runs = store.read_runs()
+        ran_here = report.ran
         runs, _ = with_extra_metrics(runs, self.spec.metrics())
         result = {}
         for m in self.spec.metrics():
@@ -232,7 +263,8 @@ class Engine:
         result["failed"] = float(not all(g.holds(result[g.metric]) for g in self.spec.goals))
         self.done += 1
         if self.on_experiment:
-            self.on_experiment(policy, values, result)
+            self.on_experiment(Progress(self.done, self.total, policy, dict(values), result, ran_here,
+                                        tuple(g.metric for g in self.spec.goals)))  # fmt: skip
         return result
 
 
@@ -246,7 +278,8 @@ def fingerprint(
 
 def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) -> pd.DataFrame:
     """EMA samples ``n_experiments`` points of the uncertainties (LHS, seeded by the root seed) and runs each under
-    every policy (SequentialEvaluator: the parallelism is inside run_batch). One row per (experiment, policy)."""
+    every policy (SequentialEvaluator: the parallelism is inside run_batch). One row per (experiment, policy).
+    ``progress`` draws EMA's bar over the experiments unless the engine reports each one (``on_experiment``)."""
     with warnings.catch_warnings():  # "ipyparallel not installed": an evaluator we do not use
         warnings.simplefilter("ignore", UserWarning)
         import ema_workbench  # noqa: F401
@@ -262,6 +295,7 @@ def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) 
     )
 
     spec = engine.spec
+    engine.total = n_experiments * len(engine.policies)
     model = Model("crisis_sim", function=engine)
     model.uncertainties = [
         IntegerParameter(u.name, int(u.low), int(u.high))
@@ -279,7 +313,8 @@ def run_experiments(engine: Engine, n_experiments: int, progress: bool = False) 
     with SequentialEvaluator(model) as evaluator:
         experiments, outcomes = perform_experiments(
             model, scenarios=n_experiments, policies=policies, evaluator=evaluator,
-            uncertainty_sampling_kwargs={"rng": engine.seed}, log_progress=not progress,
+            uncertainty_sampling_kwargs={"rng": engine.seed},
+            log_progress=not progress or engine.on_experiment is not None,  # EMA's bar unless lines are drawn
         )  # fmt: skip
     table = experiments[[u.name for u in spec.uncertainties]].astype(float).copy()
     table["experiment"] = experiments["scenario"].astype(str).to_numpy()

@@ -23,6 +23,7 @@ import pandas as pd
 from crisis_sim.analysis.design import SharedPool, fmt, known_metrics
 from crisis_sim.analysis.robustness import (
     Engine,
+    OnExperiment,
     UncertaintySpec,
     check_against_policies,
     check_metrics,
@@ -156,10 +157,12 @@ def run_robustness(
     allow_version_change: bool = False,
     plots: bool = True,
     progress: bool = False,
+    on_experiment: OnExperiment | None = None,
 ) -> RobustnessRun:
     """Run (or continue) the robustness study in ``out`` and write its outputs. Policies: ``scenarios`` (files,
     built-in names, variants) then the ``designs`` picked from a ``pareto.json`` (:func:`design_policies`).
-    ``progress`` draws EMA's bar over the experiments."""
+    ``on_experiment`` is handed a :class:`~crisis_sim.analysis.robustness.Progress` after each (experiment,
+    policy) (its ``line()`` is what the command prints); without it ``progress`` draws EMA's bar."""
     started = time.perf_counter()
     if not 0.0 < prim_threshold <= 1.0:
         raise RobustnessError(f"--prim-threshold: expected a density in (0, 1], found {prim_threshold}")
@@ -188,7 +191,7 @@ def run_robustness(
     executor = "dask" if scheduler else executor
     pools = SharedPool(executor, workers, scheduler)
     engine = Engine(spec, {e.label: e for e in policies}, out, replications, seed, days, executor, workers,
-                    scheduler, chunk_size, allow_version_change, pools=pools)  # fmt: skip
+                    scheduler, chunk_size, allow_version_change, on_experiment=on_experiment, pools=pools)  # fmt: skip
     try:
         table = run_experiments(engine, experiments, progress)
     except BaseException:

@@ -76,6 +76,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "interval over what we don't know and each option's chance of the fewest arrests")  # fmt: skip
     p.add_argument("--evidence", metavar="FILE",
                    help="evidence file for --psa (default: the packaged evidence/default.toml)")  # fmt: skip
+    p.add_argument("--design", metavar="DIR",
+                   help="add a section on a design search: the folder written by crisis-sim design (the designs "
+                   "on the best trade-off line and the cheapest one meeting every goal; docs/design.md)")  # fmt: skip
+    p.add_argument("--robustness", metavar="DIR",
+                   help="add a section on a robustness study: the folder written by crisis-sim robustness (the "
+                   "stressor ranges each option breaks in, failure share, regret; docs/robustness.md)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -130,6 +136,7 @@ def _report(args: argparse.Namespace) -> int:
             load_targets(args.targets)
         except CalibrationError as exc:
             raise UsageError(f"--targets: {exc}") from None
+    exploration = _exploration(args)  # read before anything runs: a bad folder costs no simulation
     try:
         requests = [parse_scenario_arg(text) for text in args.scenarios]
         spec = build_spec(requests, args.replications, args.seed, args.days)
@@ -191,7 +198,8 @@ def _report(args: argparse.Namespace) -> int:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
                                             psa=psa, goals=goals, psa_detail=psa_detail, weights=weights,
                                             weights_source=weights_source, rank_by=args.rank_by, goals_psa=goals_psa,
-                                            coverage_curve=curve_result, targets=args.targets)  # fmt: skip
+                                            coverage_curve=curve_result, targets=args.targets,
+                                            exploration=exploration)  # fmt: skip
     except GoalError as exc:
         raise UsageError(str(exc) if str(exc).startswith(("goals file", "scenario file")) or not args.goals
                          else f"{args.goals}: {exc}") from None
@@ -201,3 +209,16 @@ def _report(args: argparse.Namespace) -> int:
     print(f"report written to {path} ({len(text) / 1e6:.1f} MB, {elapsed:.0f} s of simulation); its numbers in "
           f"{json_path}")
     return 0
+
+
+def _exploration(args: argparse.Namespace) -> dict | None:
+    """The --design / --robustness folders' numbers (report/exploration.py), or None."""
+    if not (args.design or args.robustness):
+        return None
+    from crisis_sim.report.exploration import ExplorationError, load_design, load_robustness
+
+    try:
+        return {"design": load_design(args.design) if args.design else None,
+                "robustness": load_robustness(args.robustness) if args.robustness else None}  # fmt: skip
+    except ExplorationError as exc:
+        raise UsageError(str(exc)) from None

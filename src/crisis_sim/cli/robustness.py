@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                 "robustness.csv/.json, prim_*.csv, plots/*.png; rerun the same command to continue"),
             "metric": "further metric to record per experiment (repeatable)",
             "json": "print {policies: {name: {failure_share, boxes, regret, ...}}} as one JSON object",
-            "no_progress": "no progress on stderr",
+            "no_progress": "no per-experiment lines on stderr",
         },
         out_required=True,
     )  # fmt: skip
@@ -78,6 +78,9 @@ def _robustness(args: argparse.Namespace) -> int:
         common = dict(parse_assignment(text) for text in args.set)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
+    def on_experiment(step) -> None:
+        print(step.line(), file=sys.stderr, flush=True)
+
     try:
         result = run_robustness(
             args.scenarios, args.uncertainties, args.experiments, args.replications, args.out,
@@ -85,6 +88,7 @@ def _robustness(args: argparse.Namespace) -> int:
             executor=args.executor, workers=args.workers, scheduler=args.scheduler, chunk_size=args.chunk_size,
             prim_threshold=args.prim_threshold, metrics=args.metric or (),
             allow_version_change=args.allow_version_change, plots=not args.no_plots, progress=not args.no_progress,
+            on_experiment=None if args.no_progress else on_experiment,
         )  # fmt: skip
     except KeyboardInterrupt:
         print(f"crisis-sim: interrupted; finished experiments are saved in {args.out}. Run the same command again "

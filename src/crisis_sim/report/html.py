@@ -241,6 +241,7 @@ def build_report_with_data(
     coverage_curve: Any = None,
     targets: Any = None,
     rank_by: str = "count",
+    exploration: Any = None,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
@@ -249,7 +250,10 @@ def build_report_with_data(
     ``weights``/``weights_source``: ranking weights (:func:`crisis_sim.report.decision.parse_weights`) and where
     they were set; ``rank_by``: "count" or "size" (:func:`crisis_sim.report.decision.rank_options`);
     ``goals_psa``, ``targets``: see :func:`report_data`; ``coverage_curve``: the data of
-    :func:`crisis_sim.report.curve.curve_data` (shown under staffing and sizing)."""
+    :func:`crisis_sim.report.curve.curve_data` (shown under staffing and sizing).
+    ``exploration``: ``{"design": ..., "robustness": ...}`` read by :mod:`crisis_sim.report.exploration` from the
+    folders of ``crisis-sim design`` / ``robustness``; adds their sections after the goals, and the same keys to
+    the data."""
     data = report_data(spec, runs, series, psa, goals, weights=weights, weights_source=weights_source,
                        goals_psa=goals_psa, targets=targets, rank_by=rank_by)  # fmt: skip
     if coverage_curve:
@@ -281,6 +285,8 @@ def build_report_with_data(
     if data.get("goals"):
         parts.append("<h2 id=goals>Goals</h2>")
         parts.append(goals_mod.goals_html(data["goals"], names, _e))
+    if exploration:
+        parts.append(exploration_html(exploration, data))
     parts.append("<h2 id=staffing>Staffing and sizing</h2>")
     parts.append(decision.staffing_html(data, _e))
     parts.append(coverage.coverage_by_hour_html(data, _e))
@@ -381,6 +387,18 @@ def build_report_with_data(
                  "Use differences between options, not absolute levels, for decisions.</p>")  # fmt: skip
     parts.append(f"<p class=muted id=provenance>{_e(describe_version())}</p></body></html>")
     return "\n".join(parts), data
+
+
+def exploration_html(exploration: dict[str, Any], data: dict[str, Any]) -> str:
+    """The design and robustness sections (report/exploration.py); their numbers go into ``data``."""
+    import crisis_sim.report.exploration as ex
+
+    parts = []
+    for key, section in (("design", ex.design_html), ("robustness", ex.robustness_html)):
+        if exploration.get(key):
+            data[key] = jsonable(exploration[key])
+            parts.append(section(exploration[key], _e))
+    return "\n".join(parts)
 
 
 _CEAC_TITLES = {
