@@ -63,6 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "interval over what we don't know and each option's chance of the fewest arrests")  # fmt: skip
     p.add_argument("--evidence", metavar="FILE",
                    help="evidence file for --psa (default: the packaged evidence/default.toml)")  # fmt: skip
+    p.add_argument("--posterior", metavar="FILE",
+                   help="with --psa: a posterior.parquet of `calibrate --method abc`, whose particles (resampled "
+                   "by weight) replace the calibrated point of the calibrated parameters in every draw")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -81,8 +84,11 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
-    if args.evidence and not args.psa:
-        raise UsageError("--evidence needs --psa N")
+    if (args.evidence or args.posterior) and not args.psa:
+        raise UsageError("--evidence and --posterior need --psa N")
+    from crisis_sim.cli.compare import load_posterior_option, posterior_document
+
+    posterior = load_posterior_option(args.posterior)
     if not args.out.endswith((".html", ".htm")):
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
     try:
@@ -113,14 +119,15 @@ def _report(args: argparse.Namespace) -> int:
 
         evidence = load_evidence(args.evidence)
         try:
-            plan = build_psa_spec(spec, evidence, args.psa)
+            plan = build_psa_spec(spec, evidence, args.psa, posterior)
             psa_runs = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
                                       progress=not args.no_progress).runs  # fmt: skip
         except Interrupted:
             print("crisis-sim: interrupted; no report was written", file=sys.stderr)
             return 130
         result = psa_tables(plan, psa_runs, list(KEY_METRICS))
-        psa, psa_detail = psa_for_report(result), psa_document(result, evidence)
+        psa = psa_for_report(result)
+        psa_detail = {**psa_document(result, evidence), **posterior_document(args.posterior, posterior)}
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:
