@@ -350,11 +350,10 @@ def ppc(problem: cal.Problem, frame: pd.DataFrame, k: int, runner: cal.Runner, r
     value_sets = [{p.path: float(row[p.path]) for p in problem.params} for _, row in draws.iterrows()]
     targets = [t for t in problem.targets if t.role in roles]
     values: dict[str, list[float]] = {t.name: [] for t in targets}
-    for role in roles:
-        if not any(t.role == role for t in targets):
-            continue
-        for measured in problem.evaluate_many(value_sets, role, runner):
-            for m in measured:
+    # one batch for all roles: a scenario that several roles use is simulated once per particle and replication
+    for measured in problem.evaluate_many(value_sets, roles[0] if len(roles) == 1 else None, runner):
+        for m in measured:
+            if m.target.name in values:
                 values[m.target.name].extend(float(v) for v in m.values)
     rows = []
     for t in targets:
@@ -407,7 +406,12 @@ def plot_prior_posterior(frame: pd.DataFrame, first: pd.DataFrame, params: Seque
         ax.hist(frame[p.path], bins=bins, weights=frame["weight"], density=True, alpha=0.75, color="#4c72b0",
                 label="posterior")  # fmt: skip
         if p.log:
+            from matplotlib.ticker import LogLocator, NullFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+            ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
+            ax.xaxis.set_minor_formatter(NullFormatter())
             xs = np.geomspace(lo, hi, 50)
             ax.plot(xs, 1.0 / (xs * math.log(hi / lo)), color="#c44e52", lw=1.2, label="prior")
         else:
@@ -566,8 +570,9 @@ def format_summary(doc: Mapping[str, Any]) -> str:
     for name, f in doc["fit_at_posterior_mean"].items():
         lines.append(f"  {name}: {_f(f['mean'])} ({'inside' if f['within_tolerance'] else 'OUTSIDE'})")
     if doc["fit_outside_at_posterior_mean"]:
-        lines.append(f"  conflict: {', '.join(doc['fit_outside_at_posterior_mean'])} stay outside their published "
-                     "range at the posterior mean")  # fmt: skip
+        lines.append(f"  outside the published range at the posterior mean: {', '.join(doc['fit_outside_at_posterior_mean'])}"
+                     " (targets the model cannot meet together, or a run not yet converged: compare the final "
+                     "epsilon and the predictive coverage)")  # fmt: skip
     lines += ["", f"Posterior predictive coverage ({doc['ppc']['draws']} draws x {doc['ppc']['replications']} "
               "replications; share of simulated replications inside the published range):"]  # fmt: skip
     for name, r in doc["ppc"]["targets"].items():
