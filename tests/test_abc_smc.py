@@ -75,7 +75,7 @@ def _files(tmp: Path) -> tuple[str, str]:
 def _argv(tmp: Path, out: Path, generations: int, population: int = 10) -> list[str]:
     targets, params = _files(tmp)
     return ["calibrate", SMALL, "--targets", targets, "--params", params, "--method", "abc", "--population",
-            str(population), "--generations", str(generations), "-R", "1", "--days", "25", "--workers", "1",
+            str(population), "--generations", str(generations), "-R", "1", "--days", "15", "--workers", "1",
             "--ppc-draws", "3", "--out", str(out)]  # fmt: skip
 
 
@@ -99,6 +99,8 @@ def test_tiny_abc_run_writes_the_posterior_checks_and_plots(tmp_path, capsys):
     assert doc["populations"][0]["epsilon"] is None  # generation 0: the prior sample (threshold infinite)
     assert doc["populations"][1]["epsilon"] > 0
     assert doc["provenance"]["written_by"]["crisis_sim_version"]
+    w = post["weight"].to_numpy()
+    assert doc["effective_sample_size"] == pytest.approx(1.0 / float(np.sum(w**2)))
     for name in ("posterior_summary.json", "populations.csv", "fit.md", "fit.csv", "ppc.md", "ppc.csv",
                  "calibrated.toml", "provenance.json", "abc.db", "abc_run.json", "plots/prior_posterior.png",
                  "plots/ppc.png"):  # fmt: skip
@@ -243,3 +245,15 @@ def test_bad_posterior_files_are_one_line(tmp_path, capsys):
         assert len(err) == 1 and expected in err[0], err
     assert main(["compare", "small_district", "co_response", "--posterior", str(plain), "-R", "1"]) == 2
     assert "need --psa N" in capsys.readouterr().err
+
+
+def test_report_posterior_needs_psa_and_a_good_file(tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", "small_district", "-R", "2", "--days", "20", "--posterior", "p.parquet", "--out",
+                 str(out)]) == 2  # fmt: skip
+    assert "--posterior needs --psa N" in capsys.readouterr().err
+    assert main(["report", "small_district", "-R", "2", "--days", "20", "--psa", "2", "--posterior",
+                 str(tmp_path / "none.parquet"), "--out", str(out)]) == 2  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--posterior:" in err[0] and "no such file" in err[0]
+    assert not out.exists()

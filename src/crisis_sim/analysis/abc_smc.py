@@ -460,6 +460,8 @@ def write_outputs(problem: cal.Problem, settings: AbcSettings, out: Path, record
     """posterior.parquet, populations.csv, fit at the posterior mean (fit.md/csv), posterior predictive checks
     (ppc.md/csv, plots/ppc.png), plots/prior_posterior.png, calibrated.toml (posterior mean),
     posterior_summary.json and provenance.json. Returns the summary document."""
+    from pyabc.weighted_statistics import effective_sample_size
+
     run_id = int(record["run_id"])
     frame = posterior_frame(problem, out, run_id)
     h = history(out, run_id)
@@ -490,6 +492,7 @@ def write_outputs(problem: cal.Problem, settings: AbcSettings, out: Path, record
         "population": settings.population,
         "final_epsilon": _finite(last["epsilon"]),
         "simulated_particles": int(pops["samples"].sum()),
+        "effective_sample_size": float(effective_sample_size(frame["weight"].to_numpy())),
         "replications": problem.replications,
         "seed": problem.seed,
         "days": problem.days,
@@ -561,6 +564,10 @@ def format_summary(doc: Mapping[str, Any]) -> str:
     lines = [f"ABC-SMC: {doc['generations']} generations x {doc['population']} particles, "
              f"{doc['simulated_particles']} particles simulated x {doc['replications']} replications; final "
              f"epsilon {_f(doc['final_epsilon'])}", "",
+             f"effective sample size of the final population {doc['effective_sample_size']:.1f} of "
+             f"{doc['population']}" + (" (the weights rest on few particles: the spread below is not reliable; use "
+                                       "a larger --population)" if doc["effective_sample_size"] < doc["population"] / 4
+                                       else ""), "",
              "| parameter | posterior mean | sd | 95% credible interval | prior |", "|---|---|---|---|---|"]  # fmt: skip
     for path, s in doc["params"].items():
         lines.append(f"| {path} | {_f(s['mean'])} | {_f(s['sd'])} | {_f(s['low'])} – "

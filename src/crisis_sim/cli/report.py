@@ -85,7 +85,7 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.serialize import dumps
 
     if (args.evidence or args.posterior) and not args.psa:
-        raise UsageError("--evidence and --posterior need --psa N")
+        raise UsageError(f"{'--evidence' if args.evidence else '--posterior'} needs --psa N")
     from crisis_sim.cli.compare import load_posterior_option, posterior_document
 
     posterior = load_posterior_option(args.posterior)
