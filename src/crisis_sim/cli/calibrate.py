@@ -1,5 +1,7 @@
 """``crisis-sim calibrate SCENARIO --targets FILE --params FILE --trials N``: fit free parameters to published
 figures with Optuna (SQLite study in --out, resumable), then check held-out validation targets.
+``--method abc --population N --generations G``: Bayesian calibration by ABC-SMC with pyabc instead
+(analysis/abc_smc.py): a weighted posterior, posterior predictive checks, resumable from --out/abc.db.
 
 ``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
 without calibrating. ``--check-consistency [--evidence FILE] [--draws N]`` draws the evidence distributions and
@@ -35,7 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the total of completed trials. Writes best_params.json, fit.md/csv, validation.md/csv (held-out "
         "[[validation]] targets), consistency.md/csv ([[consistency]] targets: they return an input), trials.csv, plots/*.png, provenance.json (crisis_sim version and git commit) "
         "and calibrated.toml (base = SCENARIO plus the calibrated values, each marked). A study begun by another "
-        "crisis_sim version is continued only with --allow-version-change.",
+        "crisis_sim version is continued only with --allow-version-change. That is --method optimize (the "
+        "default, a point estimate). --method abc instead runs ABC-SMC with pyabc (priors uniform over the params' "
+        "ranges, the same loss as distance, every particle on the same replications) and keeps its history in "
+        "DIR/abc.db (rerun to continue; --generations is the total); it writes posterior.parquet (one row per "
+        "particle, one column per parameter, weight), posterior_summary.json, fit.md/csv at the posterior mean, "
+        "ppc.md/csv (posterior predictive checks), plots/prior_posterior.png, plots/ppc.png and calibrated.toml "
+        "(the posterior mean).",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML) or built-in name to calibrate")
     p.add_argument(
