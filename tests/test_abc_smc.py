@@ -257,3 +257,14 @@ def test_report_posterior_needs_psa_and_a_good_file(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--posterior:" in err[0] and "no such file" in err[0]
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_dask_sampler_runs_a_generation_on_a_local_cluster(tmp_path):
+    """--executor dask: pyabc's DaskDistributedSampler on a LocalCluster (the project's Dask executor)."""
+    out = tmp_path / "out"
+    argv = [a if a != "15" else "10" for a in _argv(tmp_path, out, 1)]
+    assert main([*argv, "--executor", "dask", "--no-plots"]) == 0
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert len(post) == 10 and post["weight"].sum() == pytest.approx(1.0)
+    assert abc_smc.generations_done(out) == 1
