@@ -11,7 +11,7 @@ first use, so ``import crisis_sim`` stays cheap, and a name never changes meanin
 - experiments over common random numbers, as tidy DataFrames keyed by scenario label: :func:`compare`,
   :func:`sweep`, :func:`build_experiment`; their stores: :func:`load_runs`, :func:`load_series`; figures and
   sentences: :func:`plot_differences`, :func:`plot_series`, :func:`describe_differences`
-- analysis: :func:`sensitivity`, :func:`calibrate`, :func:`validate_targets`, :func:`design`,
+- analysis: :func:`sensitivity`, :func:`calibrate`, :func:`calibrate_abc`, :func:`validate_targets`, :func:`design`,
   :func:`robustness`; the report: :func:`make_report`,
   :func:`decision_table`, :func:`check_goals`; a city's own data: :func:`ingest_calls`, :func:`baseline_check`
 - the engine underneath: :func:`build_spec`, :func:`run_batch`, :class:`ResultStore`, :func:`compare_runs`,
@@ -50,6 +50,7 @@ _EXPORTS = {
     "describe_differences": "crisis_sim.api",
     "sensitivity": "crisis_sim.api",
     "calibrate": "crisis_sim.api",
+    "calibrate_abc": "crisis_sim.api",
     "design": "crisis_sim.api",
     "robustness": "crisis_sim.api",
     "validate_targets": "crisis_sim.api",

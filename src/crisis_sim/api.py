@@ -318,6 +318,7 @@ def psa(
     evidence_options: Sequence[str] = (),
     evppi_metrics: Sequence[str] = ("arrests",),
     progress: bool = False,
+    posterior: str | os.PathLike[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Probabilistic sensitivity analysis across strategies, as ``crisis-sim compare ... --psa N`` does.
 
@@ -333,6 +334,8 @@ def psa(
         evidence: an evidence file (default: the packaged ``evidence/default.toml``, docs/uncertainty.md).
         evidence_options: structural alternatives of that file to use (e.g. ``["cit_compton2014"]``).
         evppi_metrics: decision metrics for EVPI/EVPPI.
+        posterior: a ``posterior.parquet`` of :func:`calibrate_abc`: its particles (resampled by weight,
+            deterministic from ``seed``) replace the calibrated point of the calibrated parameters in every draw.
 
     Returns:
         Tidy DataFrames: ``summary`` (metric, strategy, diff_median, diff_low, diff_high, prob_best, better),
@@ -352,7 +355,12 @@ def psa(
 
     base = build_experiment(scenarios, replications, seed, days, overrides)
     ev = load_evidence(evidence, list(evidence_options))
-    plan = build_psa_spec(base, ev, int(draws))
+    post = None
+    if posterior is not None:
+        from crisis_sim.analysis.abc_smc import read_posterior
+
+        post = read_posterior(posterior)
+    plan = build_psa_spec(base, ev, int(draws), post)
     wanted = _metrics(metrics, KEY_METRICS)
     outcome = _execute(plan.spec, store, workers, executor, progress)
     result = psa_tables(plan, outcome.runs, wanted, list(evppi_metrics))
@@ -686,6 +694,77 @@ def calibrate(
     try:
         found = cal.calibrate(problem, int(trials), out_dir, runner, study)
         return cal.write_outputs(problem, found, out_dir, runner, plots=plots, validate=validation)
+    finally:
+        runner.close()
+
+
+def calibrate_abc(
+    scenario: str | os.PathLike[str],
+    targets: str | os.PathLike[str],
+    params: str | os.PathLike[str],
+    population: int = 100,
+    generations: int = 6,
+    out: str | os.PathLike[str] = "calibration-out",
+    replications: int = 4,
+    seed: int = 0,
+    days: int | None = None,
+    workers: int = 1,
+    executor: str = "processes",
+    ppc_draws: int = 20,
+    validation: bool = True,
+    plots: bool = False,
+) -> dict[str, Any]:
+    """Bayesian calibration by ABC-SMC (pyabc), as ``crisis-sim calibrate --method abc`` (docs/calibration.md).
+
+    Priors uniform over each free parameter's range (log-uniform with ``log = true``); distance: the
+    calibration loss of the ``[[fit]]`` targets; every particle on replications 0..R-1 from ``seed`` (common
+    random numbers). The run lives in ``out/abc.db``: calling again with the same arguments continues it up to
+    ``generations`` in total. With ``workers=1`` the run is reproducible from ``seed``.
+
+    Args:
+        scenario, targets, params: as in :func:`calibrate` (the params' ranges are the priors).
+        population: particles per generation (at least 10).
+        generations: total generations wanted in the run.
+        out: the output folder: ``posterior.parquet`` (one row per particle of the final population, one column
+            per parameter, ``weight``), ``posterior_summary.json``, ``populations.csv``, ``fit.md``/``.csv`` (at
+            the posterior mean), ``ppc.md``/``.csv``, ``calibrated.toml`` (posterior mean), ``abc.db``,
+            ``abc_run.json``, ``provenance.json`` (and ``plots/`` with ``plots=True``).
+        replications, seed, days, workers, executor: as in :func:`calibrate` (``executor="dask"``: pyabc's
+            DaskDistributedSampler on a local cluster of ``workers``).
+        ppc_draws: posterior particles drawn by weight for the predictive checks.
+        validation: also check the ``[[validation]]`` and ``[[consistency]]`` targets in the predictive checks.
+        plots: write ``plots/prior_posterior.png`` and ``plots/ppc.png``.
+
+    Returns:
+        The summary document (as ``posterior_summary.json``): ``params.<path>.{mean, sd, low, high}``,
+        ``fit_at_posterior_mean``, ``fit_outside_at_posterior_mean``, ``ppc.targets.<name>.coverage``,
+        ``populations``, ``provenance``, ...
+
+    Example:
+        >>> doc = cs.calibrate_abc("small_district", "calibration/targets.toml", "calibration/params.toml",
+        ...                        population=40, generations=4, replications=2, days=120, out="out/abc")
+        >>> doc["params"]["dispositions.force_base"]
+    """
+    from crisis_sim.analysis import abc_smc
+    from crisis_sim.analysis import calibration as cal
+
+    if int(population) < abc_smc.MIN_POPULATION:
+        raise ValueError(f"expected a population of at least {abc_smc.MIN_POPULATION}, found {population}")
+    problem, out_dir = _calibration_problem(scenario, targets, params, replications, seed, days), Path(out)
+    if not any(t.role == "fit" for t in problem.targets):
+        raise cal.CalibrationError(f"{targets}: expected at least one [[fit]] target, found none")
+    abc_smc.check_folder(problem, int(population), out_dir)
+    settings = abc_smc.AbcSettings(int(population), int(generations), int(ppc_draws), executor, int(workers))
+    pool = None
+    if executor == "dask":
+        from crisis_sim.experiments.executors import make_executor
+
+        pool = make_executor("dask", int(workers))
+    runner = cal.Runner(executor, int(workers))
+    runner.pool = pool
+    try:
+        record = abc_smc.run_abc(problem, settings, out_dir, client=pool.client if pool else None)
+        return abc_smc.write_outputs(problem, settings, out_dir, record, runner, plots=plots, validate=validation)
     finally:
         runner.close()
 

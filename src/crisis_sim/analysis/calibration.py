@@ -569,13 +569,20 @@ def measure(target: Target, runs: Mapping[str, list[dict[str, float]]], own: str
 
 
 def loss_of(measured: Sequence[Measured]) -> float:
-    total_w = sum(m.target.weight for m in measured) or 1.0
+    return loss_from_means([m.target for m in measured], {m.target.name: m.mean for m in measured})
+
+
+def loss_from_means(targets: Sequence[Target], means: Mapping[str, float]) -> float:
+    """The calibration loss of simulated target means (``{target name: mean}``): the weighted mean of squared
+    standardised distances (:meth:`Target.z`); PENALTY if a target's mean is missing or not finite. Optuna
+    minimises it; ABC-SMC (analysis/abc_smc.py) uses it as the distance."""
+    total_w = sum(t.weight for t in targets) or 1.0
     acc = 0.0
-    for m in measured:
-        z = m.z
+    for t in targets:
+        z = t.z(float(means.get(t.name, math.nan)))
         if not math.isfinite(z):
             return PENALTY
-        acc += m.target.weight * z * z
+        acc += t.weight * z * z
     return acc / total_w
 
 
@@ -611,18 +618,29 @@ class Problem:
         self, values: Mapping[str, float] | None, role: str | None, runner: Runner
     ) -> list[Measured]:
         """Simulate every scenario the ``role``'s targets need, with ``values`` applied (None: as they are)."""
+        return self.evaluate_many([values], role, runner)[0]
+
+    def evaluate_many(
+        self, value_sets: Sequence[Mapping[str, float] | None], role: str | None, runner: Runner
+    ) -> list[list[Measured]]:
+        """:meth:`evaluate` for several parameter sets in one batch on ``runner`` (each set on the same
+        replications 0..R-1 and root seed: common random numbers)."""
         files = self.files(role)
         scenarios = []
-        for f in files:
-            sc = self.base(f)
-            if values is not None:
-                sc = with_overrides(sc, overrides_for(self.params, values, sc), label=f)
-            scenarios.append(sc)
+        for values in value_sets:
+            for f in files:
+                sc = self.base(f)
+                if values is not None:
+                    sc = with_overrides(sc, overrides_for(self.params, values, sc), label=f)
+                scenarios.append(sc)
         tasks = [(i, sc, r, self.seed) for r in range(self.replications) for i, sc in enumerate(scenarios)]
-        runs: dict[str, list[dict[str, float]]] = {f: [{}] * self.replications for f in files}
+        runs: list[dict[str, list[dict[str, float]]]] = [
+            {f: [{}] * self.replications for f in files} for _ in value_sets
+        ]
         for i, r, summary in runner.map(tasks):
-            runs[files[i]][r] = summary
-        return [measure(t, runs, self.scenario) for t in self.targets if role is None or t.role == role]
+            runs[i // len(files)][files[i % len(files)]][r] = summary
+        wanted = [t for t in self.targets if role is None or t.role == role]
+        return [[measure(t, one, self.scenario) for t in wanted] for one in runs]
 
     def identity(self) -> dict[str, Any]:
         """What must not change for a study to be resumed."""

@@ -21,7 +21,7 @@ from crisis_sim.analysis import uncertainty as u
 from crisis_sim.analysis.evidence import Evidence, apply_draw, draw, overrides_for
 from crisis_sim.experiments.compare import compare_runs
 from crisis_sim.experiments.spec import ExperimentSpec, ScenarioEntry
-from crisis_sim.scenario import ScenarioError
+from crisis_sim.scenario import ScenarioError, with_overrides
 
 POINT = -1  # the draw index of the point-value entries
 
@@ -36,10 +36,32 @@ class PSAPlan:
     applied: tuple[str, ...] = ()  # evidence entries that reach at least one strategy
 
 
-def build_psa_spec(base: ExperimentSpec, evidence: Evidence, n_draws: int) -> PSAPlan:
-    """The experiment: (N draws + the point values) × the strategies of ``base`` × its R replications."""
+def _overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def build_psa_spec(base: ExperimentSpec, evidence: Evidence, n_draws: int, posterior: Any = None) -> PSAPlan:
+    """The experiment: (N draws + the point values) × the strategies of ``base`` × its R replications.
+
+    ``posterior``: ``(frame, params)`` from :func:`crisis_sim.analysis.abc_smc.read_posterior` (a
+    posterior.parquet of ``calibrate --method abc``). Its particles, resampled by weight (deterministic from the
+    root seed), replace the calibrated point of the calibrated parameters in every draw (balancing shares as
+    in the calibration); evidence entries on those paths are left out, the others are drawn as usual."""
     strategies = tuple(base.labels)
+    post_rows: Any = None
+    if posterior is not None:
+        from crisis_sim.analysis import abc_smc
+        from crisis_sim.analysis.calibration import overrides_for as calibrated_overrides
+
+        frame, params = posterior
+        paths = [p.path for p in params]
+        evidence = Evidence(evidence.file, tuple(e for e in evidence.entries
+                                                 if not any(_overlaps(e.path, q) for q in paths)),
+                            evidence.options, evidence.chosen)  # fmt: skip
+        post_rows = abc_smc.resample(frame, n_draws, [int(base.root_seed) % 2**32, 2])[paths]
     draws = draw(evidence, n_draws, base.root_seed)
+    if post_rows is not None:
+        draws = pd.concat([draws, post_rows.set_axis(draws.index)], axis=1)
     entries: list[ScenarioEntry] = []
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -55,6 +77,10 @@ def build_psa_spec(base: ExperimentSpec, evidence: Evidence, n_draws: int) -> PS
         for s, e in enumerate(base.scenarios):
             try:
                 scenario = apply_draw(e.scenario, evidence, values, k)
+                if post_rows is not None and _has_paths(scenario, params):
+                    point = {p.path: float(values[p.path]) for p in params}
+                    scenario = with_overrides(scenario, calibrated_overrides(params, point, scenario),
+                                              label=f"posterior: draw {k}")  # fmt: skip
             except ScenarioError as exc:
                 problems.extend(exc.lines)
                 continue
@@ -66,7 +92,24 @@ def build_psa_spec(base: ExperimentSpec, evidence: Evidence, n_draws: int) -> PS
     index = pd.DataFrame(rows)
     index.index.name = "scenario_index"
     names = tuple(entry.name for entry in evidence.entries if entry.path in applied)
+    if post_rows is not None:
+        names += tuple(p.path for p in params if any(_has_paths(e.scenario, [p]) for e in base.scenarios))
     return PSAPlan(spec, strategies, draws, index.reset_index(), evidence, names)
+
+
+def _has_paths(scenario: Any, params: Sequence[Any]) -> bool:
+    """Whether every calibrated path (and balancing share) of ``params`` exists in ``scenario``."""
+    from crisis_sim.analysis.calibration import get_path
+
+    raw = scenario.model_dump(mode="python")
+    try:
+        for p in params:
+            get_path(raw, p.path)
+            if p.balance:
+                get_path(raw, p.balance)
+    except KeyError:
+        return False
+    return True
 
 
 def split_runs(plan: PSAPlan, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

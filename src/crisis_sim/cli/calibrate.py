@@ -1,5 +1,7 @@
 """``crisis-sim calibrate SCENARIO --targets FILE --params FILE --trials N``: fit free parameters to published
 figures with Optuna (SQLite study in --out, resumable), then check held-out validation targets.
+``--method abc --population N --generations G``: Bayesian calibration by ABC-SMC with pyabc instead
+(analysis/abc_smc.py): a weighted posterior, posterior predictive checks, resumable from --out/abc.db.
 
 ``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
 without calibrating. ``--check-consistency [--evidence FILE] [--draws N]`` draws the evidence distributions and
@@ -35,7 +37,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the total of completed trials. Writes best_params.json, fit.md/csv, validation.md/csv (held-out "
         "[[validation]] targets), consistency.md/csv ([[consistency]] targets: they return an input), trials.csv, plots/*.png, provenance.json (crisis_sim version and git commit) "
         "and calibrated.toml (base = SCENARIO plus the calibrated values, each marked). A study begun by another "
-        "crisis_sim version is continued only with --allow-version-change.",
+        "crisis_sim version is continued only with --allow-version-change. That is --method optimize (the "
+        "default, a point estimate). --method abc instead runs ABC-SMC with pyabc (priors uniform over the params' "
+        "ranges, the same loss as distance, every particle on the same replications) and keeps its history in "
+        "DIR/abc.db (rerun to continue; --generations is the total); it writes posterior.parquet (one row per "
+        "particle, one column per parameter, weight), posterior_summary.json, fit.md/csv at the posterior mean, "
+        "ppc.md/csv (posterior predictive checks), plots/prior_posterior.png, plots/ppc.png and calibrated.toml "
+        "(the posterior mean).",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (TOML) or built-in name to calibrate")
     p.add_argument(
@@ -67,7 +75,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="evidence file for --check-consistency (default: the packaged evidence/default.toml)")  # fmt: skip
     p.add_argument("--draws", type=positive("draws"), default=32,
                    help="joint draws of the evidence for --check-consistency (at least 10; default 32)")  # fmt: skip
-    add_version_change_option(p, "calibration study (study.db)")
+    p.add_argument("--method", choices=("optimize", "abc"), default="optimize",
+                   help="optimize (default): Optuna TPE search for the single best point (fast; --trials); abc: "
+                   "Bayesian calibration by ABC-SMC with pyabc, a weighted posterior over the params' ranges "
+                   "(uniform priors; --population, --generations), posterior predictive checks and plots; "
+                   "resumable from DIR/abc.db")  # fmt: skip
+    p.add_argument("--population", type=positive("population"),
+                   help="--method abc: particles per generation (at least 10; default 100)")  # fmt: skip
+    p.add_argument("--generations", type=positive("generations"),
+                   help="--method abc: total generations wanted in the run (rerun with more to continue; "
+                   "default 6)")  # fmt: skip
+    p.add_argument("--ppc-draws", type=positive("ppc-draws"),
+                   help="--method abc: posterior particles drawn by weight for the predictive checks, each on "
+                   "the R replications (default 20)")  # fmt: skip
+    add_version_change_option(p, "calibration study (study.db) or ABC run (abc.db)")
     p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
     p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
     p.set_defaults(func=_calibrate)
@@ -76,6 +97,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _calibrate(args: argparse.Namespace) -> int:
     from crisis_sim.analysis import calibration as cal
 
+    abc_only = [flag for flag, given in (("--population", args.population), ("--generations", args.generations),
+                                         ("--ppc-draws", args.ppc_draws)) if given is not None]  # fmt: skip
+    if args.method == "abc":
+        return _calibrate_abc(args)
+    if abc_only:
+        raise UsageError(f"calibrate: {abc_only[0]} belongs to --method abc; expected it with --method abc")
     if args.check_consistency:
         return _check_consistency(args)
     try:
@@ -203,4 +230,74 @@ def _check_consistency(args: argparse.Namespace) -> int:
         print(f"- {note}")
     print(f"\n{args.draws} draws x {args.replications} replications; {time.perf_counter() - t0:.0f} s; results in "
           f"{out}/consistency_check.md, .csv and .json")  # fmt: skip
+    return 0
+
+
+def _calibrate_abc(args: argparse.Namespace) -> int:
+    """--method abc: ABC-SMC with pyabc (analysis/abc_smc.py); nothing is written before the options, files and
+    output folder have been checked."""
+    from crisis_sim.analysis import abc_smc
+    from crisis_sim.analysis import calibration as cal
+
+    for flag, given in (("--trials", args.trials), ("--validate-only", args.validate_only),
+                        ("--check-consistency", args.check_consistency), ("--study", args.study)):  # fmt: skip
+        if given:
+            raise UsageError(f"calibrate: {flag} belongs to --method optimize; expected --population and "
+                             "--generations with --method abc")  # fmt: skip
+    args.population = 100 if args.population is None else args.population
+    args.generations = 6 if args.generations is None else args.generations
+    args.ppc_draws = 20 if args.ppc_draws is None else args.ppc_draws
+    if args.population < abc_smc.MIN_POPULATION:
+        raise UsageError(f"calibrate: --population: expected at least {abc_smc.MIN_POPULATION} particles (pyabc "
+                         f"fits its proposal kernel to the population), found {args.population}")  # fmt: skip
+    if not args.params:
+        raise UsageError("calibrate: expected --params FILE with --method abc (the free parameters and their "
+                         "ranges, the priors)")  # fmt: skip
+    try:
+        targets = cal.load_targets(args.targets)
+        params = cal.load_params(args.params)
+        if not any(t.role == "fit" for t in targets):
+            raise cal.CalibrationError(f"{args.targets}: expected at least one [[fit]] target, found none")
+        problem = cal.Problem(args.scenario, targets, params, args.replications, args.seed, args.days)
+        problem.base(args.scenario)  # ScenarioError (exit 2) if the scenario is bad
+        problem.check()
+        out = Path(args.out)
+        abc_smc.check_folder(problem, args.population, out, args.allow_version_change)
+    except cal.CalibrationError as exc:
+        raise UsageError(str(exc)) from None
+    settings = abc_smc.AbcSettings(args.population, args.generations, args.ppc_draws, args.executor,
+                                   args.workers, args.scheduler)  # fmt: skip
+    executor = None
+    if args.executor == "dask" or args.scheduler:
+        from crisis_sim.experiments.executors import make_executor
+
+        executor = make_executor("dask", args.workers, args.scheduler)
+    runner = cal.Runner("dask" if executor else args.executor, args.workers, args.scheduler)
+    runner.pool = executor
+    t0 = time.perf_counter()
+
+    def progress(t: int, eps: float, samples: int, seconds: float) -> None:
+        print(f"generation {t + 1}/{args.generations}: epsilon {eps:.4g}, {samples} particles simulated for "
+              f"{args.population} accepted, {seconds:.0f} s ({time.perf_counter() - t0:.0f} s in all)",
+              file=sys.stderr)  # fmt: skip
+
+    try:
+        record = abc_smc.run_abc(problem, settings, out, client=executor.client if executor else None,
+                                 on_generation=progress, allow_version_change=args.allow_version_change)  # fmt: skip
+        doc = abc_smc.write_outputs(problem, settings, out, record, runner, plots=not args.no_plots,
+                                    validate=not args.no_validation)  # fmt: skip
+    except KeyboardInterrupt:
+        runner.abort()
+        print(f"crisis-sim: interrupted; completed generations are kept in {out}/abc.db. Run the same command "
+              "again to continue the run.", file=sys.stderr)  # fmt: skip
+        return 130
+    finally:
+        runner.close()
+    if args.json:
+        print(dumps(doc))
+        return 0
+    print(abc_smc.format_summary(doc))
+    print(f"\n{time.perf_counter() - t0:.0f} s; results in {out}: posterior.parquet, posterior_summary.json, "
+          "populations.csv, fit.md/csv (at the posterior mean), ppc.md/csv, plots/prior_posterior.png, "
+          "plots/ppc.png, calibrated.toml, provenance.json, abc.db (pyabc history), abc_run.json")
     return 0

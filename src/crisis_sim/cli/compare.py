@@ -153,6 +153,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a structural alternative of the evidence file (repeatable; e.g. cit_compton2014)",
     )
     g.add_argument(
+        "--posterior",
+        metavar="FILE",
+        help="a posterior.parquet of `calibrate --method abc`: its particles (resampled by weight, deterministic "
+        "from --seed) replace the calibrated point of the calibrated parameters in every draw",
+    )
+    g.add_argument(
         "--evppi-metric",
         action="append",
         default=[],
@@ -178,8 +184,8 @@ def _compare(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     if args.psa is None:
-        if args.evidence or args.evidence_option or args.evppi_metric or args.evppi_wtp:
-            raise UsageError("--evidence, --evidence-option, --evppi-metric and --evppi-wtp need --psa N")
+        if args.evidence or args.evidence_option or args.evppi_metric or args.evppi_wtp or args.posterior:
+            raise UsageError("--evidence, --evidence-option, --posterior, --evppi-metric and --evppi-wtp need --psa N")
         return execute(args, requests, command="compare")
     return execute_psa(args, requests)
 
@@ -216,10 +222,11 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
             raise UsageError(f"--evppi-wtp: expected OUTCOME=VALUE with OUTCOME one of {', '.join(OUTCOMES)} and "
                              f"VALUE a number >= 0 (dollars per unit gained), found {text!r}")  # fmt: skip
     evidence = load_evidence(args.evidence, args.evidence_option)
+    posterior = load_posterior_option(args.posterior)
     try:
         common = dict(parse_assignment(text) for text in args.set)
         base = build_spec(requests, args.replications, args.seed, args.days, common)
-        plan = build_psa_spec(base, evidence, args.psa)
+        plan = build_psa_spec(base, evidence, args.psa, posterior)
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     tmp = None if args.out else tempfile.mkdtemp(prefix="crisis-sim-psa-")
@@ -234,7 +241,8 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
             raise UsageError(f"--metric: expected a stored metric, found {unknown[0]!r}")
         result = psa_tables(plan, runs, metrics, evppi_metrics, wtp=wtp)
         document = {**result.monte_carlo, "replications": plan.spec.replications, "seed": plan.spec.root_seed,
-                    "days": plan.spec.days, "psa": psa_document(result, evidence),
+                    "days": plan.spec.days, "psa": {**psa_document(result, evidence),
+                                                     **posterior_document(args.posterior, posterior)},
                     "store": str(out) if args.out else None, "provenance": provenance()}  # fmt: skip
         if args.out:
             tmp_json = out / ".compare.json.tmp"
@@ -251,6 +259,27 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def load_posterior_option(path: str | None) -> Any:
+    """``--posterior FILE``: (particles, free parameters) of a posterior.parquet, or None; one line, exit 2."""
+    if not path:
+        return None
+    from crisis_sim.analysis.abc_smc import read_posterior
+    from crisis_sim.analysis.calibration import CalibrationError
+
+    try:
+        return read_posterior(path)
+    except CalibrationError as exc:
+        raise UsageError(f"--posterior: {exc}") from None
+
+
+def posterior_document(path: str | None, posterior: Any) -> dict[str, Any]:
+    """The ``posterior`` entry of the PSA's JSON (empty without --posterior)."""
+    if posterior is None:
+        return {}
+    frame, params = posterior
+    return {"posterior": {"file": str(path), "particles": len(frame), "parameters": [p.path for p in params]}}
 
 
 def execute(

@@ -82,6 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--robustness", metavar="DIR",
                    help="add a section on a robustness study: the folder written by crisis-sim robustness (the "
                    "stressor ranges each option breaks in, failure share, regret; docs/robustness.md)")  # fmt: skip
+    p.add_argument("--posterior", metavar="FILE",
+                   help="with --psa: a posterior.parquet of `calibrate --method abc`, whose particles (resampled "
+                   "by weight) replace the calibrated point of the calibrated parameters in every draw")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -110,8 +113,11 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
-    if args.evidence and not args.psa:
-        raise UsageError("--evidence needs --psa N")
+    if (args.evidence or args.posterior) and not args.psa:
+        raise UsageError(f"{'--evidence' if args.evidence else '--posterior'} needs --psa N")
+    from crisis_sim.cli.compare import load_posterior_option, posterior_document
+
+    posterior = load_posterior_option(args.posterior)
     if not args.out.endswith((".html", ".htm")):
         raise UsageError(f"--out: expected a file name ending in .html, found {args.out!r}")
     try:
@@ -181,7 +187,7 @@ def _report(args: argparse.Namespace) -> int:
 
         evidence = load_evidence(args.evidence)
         try:
-            plan = build_psa_spec(spec, evidence, args.psa)
+            plan = build_psa_spec(spec, evidence, args.psa, posterior)
             psa_outcome = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
                                          progress=not args.no_progress)  # fmt: skip
             psa_runs = psa_outcome.runs
@@ -189,7 +195,8 @@ def _report(args: argparse.Namespace) -> int:
             print("crisis-sim: interrupted; no report was written", file=sys.stderr)
             return 130
         result = psa_tables(plan, psa_runs, list(KEY_METRICS))
-        psa, psa_detail = psa_for_report(result), psa_document(result, evidence)
+        psa = psa_for_report(result)
+        psa_detail = {**psa_document(result, evidence), **posterior_document(args.posterior, posterior)}
         goals_psa = (*psa_as_replications(plan.index, plan.strategies, spec.replications, psa_runs,
                                           psa_outcome.series), args.psa)  # fmt: skip
     elapsed = time.perf_counter() - start
