@@ -22,6 +22,7 @@ from crisis_sim.cli.common import (
     default_workers,
     positive,
 )
+from crisis_sim.cli.compare import discount_rate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "interval over what we don't know and each option's chance of the fewest arrests")  # fmt: skip
     p.add_argument("--evidence", metavar="FILE",
                    help="evidence file for --psa (default: the packaged evidence/default.toml)")  # fmt: skip
+    p.add_argument("--discount", type=discount_rate, default=None, metavar="RATE",
+                   help="yearly discount rate for the costs and outcomes of the extra cost per outcome averted "
+                   "and of the PSA's cost-effectiveness over multi-year horizons (default 0.03; 0 to 0.2; the "
+                   "first counted year is not discounted)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -73,6 +78,7 @@ def json_path_for(out: str) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from crisis_sim.analysis.uncertainty import DEFAULT_DISCOUNT, DiscountError
     from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_scenario_arg
     from crisis_sim.experiments.store import StoreError
@@ -81,6 +87,8 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
+    if args.discount is None:
+        args.discount = DEFAULT_DISCOUNT
     if args.evidence and not args.psa:
         raise UsageError("--evidence needs --psa N")
     if not args.out.endswith((".html", ".htm")):
@@ -115,19 +123,26 @@ def _report(args: argparse.Namespace) -> int:
         try:
             plan = build_psa_spec(spec, evidence, args.psa)
             psa_runs = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
-                                      progress=not args.no_progress).runs  # fmt: skip
+                                      progress=not args.no_progress)  # fmt: skip
         except Interrupted:
             print("crisis-sim: interrupted; no report was written", file=sys.stderr)
             return 130
-        result = psa_tables(plan, psa_runs, list(KEY_METRICS))
+        try:
+            result = psa_tables(plan, psa_runs.runs, list(KEY_METRICS), series=psa_runs.series,
+                                discount=args.discount)  # fmt: skip
+        except DiscountError as exc:
+            raise UsageError(str(exc)) from None
         psa, psa_detail = psa_for_report(result), psa_document(result, evidence)
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:
         text, data = build_report_with_data(spec, outcome.runs, outcome.series, command=command, elapsed_s=elapsed,
-                                            psa=psa, goals=goals, psa_detail=psa_detail)  # fmt: skip
+                                            psa=psa, goals=goals, psa_detail=psa_detail,
+                                            discount=args.discount)  # fmt: skip
     except GoalError as exc:
         raise UsageError(f"{args.goals}: {exc}") from None
+    except DiscountError as exc:  # a store written before monthly costs were kept
+        raise UsageError(f"{args.store}: {exc}") from None
     data["command"] = command
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)

@@ -170,14 +170,14 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
-                goals: Any = None) -> dict[str, Any]:
+                goals: Any = None, discount: float = 0.0) -> dict[str, Any]:
     """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
     (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance."""
     names = decision.option_names(spec)
     wanted = list(dict.fromkeys([*OUTCOME_METRICS, *COST_METRICS, *COVERAGE_METRICS]))
     runs_x, _unknown = with_extra_metrics(runs, wanted)
     present = [m for m in wanted if m in runs_x.columns]
-    data = decision.decision_data(spec, runs, series, psa)
+    data = decision.decision_data(spec, runs, series, psa, discount)
     data["outcomes"] = compare_runs(runs_x, names, present)
     if goals:
         sim = spec.scenarios[0].scenario.simulation
@@ -198,9 +198,10 @@ def build_report(
     psa: Any = None,
     goals: Any = None,
     psa_detail: Any = None,
+    discount: float = 0.0,
 ) -> str:
     """The whole report as one HTML string (no external resources)."""
-    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals, psa_detail)[0]
+    return build_report_with_data(spec, runs, series, command, elapsed_s, psa, goals, psa_detail, discount)[0]
 
 
 def build_report_with_data(
@@ -212,12 +213,14 @@ def build_report_with_data(
     psa: Any = None,
     goals: Any = None,
     psa_detail: Any = None,
+    discount: float = 0.0,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
     ``psa_detail``: the whole PSA (:func:`crisis_sim.analysis.psa.psa_document`); adds the acceptability
-    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``."""
-    data = report_data(spec, runs, series, psa, goals)
+    curves and the value-of-information ranking after the decision table, and ``data["psa_detail"]``.
+    ``discount``: yearly rate for the costs and outcomes of the cost per outcome averted."""
+    data = report_data(spec, runs, series, psa, goals, discount)
     if psa_detail:
         data["psa_detail"] = jsonable(psa_detail)
     names = data["options"]
