@@ -31,6 +31,9 @@ def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(t
     assert all(0.0 <= p <= 1.0 for p in chances) and abs(sum(chances) - 1.0) < 1e-9
     html = out.read_text()
     assert "what we don't know" in html
+    # the rate used is said with the numbers it touches (default 3% a year)
+    assert data["discount"]["rate"] == 0.03 and data["psa_detail"]["discount"]["rate"] == 0.03
+    assert html.count("discounted at 3% a year") >= 2  # decision-table legend and the acceptability curves
     # the acceptability curves and the value-of-information ranking, after the decision table
     detail = data["psa_detail"]
     assert detail["ceac"]["arrests"] and {"wtp", "strategy", "probability"} <= set(detail["ceac"]["arrests"][0])

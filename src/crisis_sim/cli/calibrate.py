@@ -2,9 +2,10 @@
 figures with Optuna (SQLite study in --out, resumable), then check held-out validation targets.
 
 ``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
-without calibrating. ``--check-consistency [--evidence FILE] [--draws N]`` draws the evidence distributions and
-labels every target whose statistic follows one input (|Spearman rho| > 0.9) as a consistency check, not
-validation. See docs/calibration.md.
+without calibrating. ``--check-consistency [--consistency-design joint|oat] [--evidence FILE] [--draws N]``
+varies the evidence distributions (jointly, or one input at a time over its quantiles) and labels every target
+whose statistic follows one input (|Spearman rho| > 0.9) as a consistency check, not validation. See
+docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the [[validation]] and [[consistency]] targets (e.g. when they use scenarios the calibrated values do not "
                    "belong to)")  # fmt: skip
     p.add_argument("--check-consistency", action="store_true",
-                   help="no calibration: draw the inputs from --evidence (jointly, Latin hypercube), simulate "
+                   help="no calibration: vary the inputs of --evidence (see --consistency-design), simulate "
                    "every target's scenarios per draw and label each target whose statistic follows one input "
                    "(|Spearman rho| > 0.9) as a consistency check; writes consistency_check.md/csv/json")  # fmt: skip
     p.add_argument("--evidence", metavar="FILE", default="default",

@@ -356,7 +356,8 @@ def uncertainty_html(detail: dict[str, Any], names: Sequence[str], top: int = 10
             f"{int(detail.get('draws') or 0)} draws of what we don't know in which each option gives the most "
             "value for money (net benefit: that amount times the outcomes averted, minus the extra cost, against "
             f"{_e(names[0])}). Where a curve is near 1 the choice is settled at that price; curves near each "
-            "other mean the evidence cannot yet tell the options apart.</p>"
+            "other mean the evidence cannot yet tell the options apart. Costs and outcomes "
+            f"{_e((detail.get('discount') or {}).get('text') or 'not discounted')}.</p>"
         )  # fmt: skip
         parts.append(_img(figures.ceac_figure(ceac, _CEAC_TITLES), "cost-effectiveness acceptability curves"))
         parts.append("</details>")
