@@ -175,6 +175,10 @@ def check_consistency_oat(
     """The one-at-a-time design (module docstring): every input that applies to some target, over ``points``
     quantiles, the others at their point values; Spearman per (target, input) over that input's points."""
     files = problem.files(None)
+    # a scenario named twice (by name and by path) is simulated once: the same runs serve both names
+    first: dict[str, str] = {}
+    same = {f: first.setdefault(problem.base(f).model_dump_json(), f) for f in files}
+    unique = list(dict.fromkeys(same.values()))
     names = {n for t in problem.targets for n in _inputs_for(problem, evidence, t)}
     entries = [e for e in evidence.entries if e.name in names]
     quantiles = (np.arange(points) + 0.5) / points
@@ -185,20 +189,22 @@ def check_consistency_oat(
         for q, value in zip(quantiles, e.ppf(quantiles), strict=True):
             row = len(design_rows)
             design_rows.append({"input": e.name, "quantile": float(q), "value": float(value)})
-            for f in files:
+            for f in unique:
                 base = problem.base(f)
                 if evidence_overrides(base, one, {e.name: float(value)}):
                     jobs.append((row, f, apply_draw(base, one, {e.name: float(value)}, row)))
-    scenarios = [problem.base(f) for f in files] + [sc for _, _, sc in jobs]
+    scenarios = [problem.base(f) for f in unique] + [sc for _, _, sc in jobs]
     tasks = [(k, sc, r, problem.seed) for r in range(problem.replications) for k, sc in enumerate(scenarios)]
     done: dict[int, list[dict[str, float]]] = {k: [{}] * problem.replications for k in range(len(scenarios))}
     for k, r, summary in runner.map(tasks):
         done[k] = [*done[k]]
         done[k][r] = summary
-    point_runs = {f: done[i] for i, f in enumerate(files)}
+    point_runs = {f: done[unique.index(same[f])] for f in files}
     per_row: dict[int, dict[str, list[dict[str, float]]]] = {}
     for j, (row, f, _) in enumerate(jobs):
-        per_row.setdefault(row, dict(point_runs))[f] = done[len(files) + j]
+        runs_here = per_row.setdefault(row, dict(point_runs))
+        for alias in (g for g in files if same[g] == f):
+            runs_here[alias] = done[len(unique) + j]
     design = pd.DataFrame(design_rows)
     checks = []
     for t in problem.targets:
