@@ -133,3 +133,14 @@ def test_oat_needs_at_least_7_points(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert "at least 7 points per input" in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+def test_one_at_a_time_ties_go_to_the_input_that_moves_the_statistic_most():
+    c = cc.TargetCheck(T, [0.1, 0.2], {"a": 1.0, "b": -0.95, "c": 0.3}, swings={"a": 0.01, "b": 0.5, "c": 0.9})
+    assert c.strongest == ("b", -0.95) and c.tracks() == "b" and c.also_past() == ["a"]
+    row = c.row()
+    assert row["swing"] == 0.5 and row["also_tracks"] == ["a"]
+    flat = cc.TargetCheck(T, [0.1], {"a": 0.5, "b": -0.5}, swings={"a": 0.1, "b": 0.2})
+    assert flat.strongest == ("b", -0.5) and flat.tracks() is None  # tie on |rho| below the threshold: the swing
+    joint = cc.TargetCheck(T, [0.1], {"a": 1.0, "b": -0.95})  # the joint design keeps the largest |rho|
+    assert joint.strongest == ("a", 1.0) and joint.row()["swing"] is None

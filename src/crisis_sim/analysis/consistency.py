@@ -54,14 +54,27 @@ class TargetCheck:
     target: cal.Target
     values: list[float]  # the target's statistic per draw (mean over replications)
     correlations: dict[str, float]  # input name -> Spearman rho (inputs that apply to the target's scenarios)
+    swings: dict[str, float] | None = None  # one at a time: input -> max - min of the statistic over its points
 
     @property
     def strongest(self) -> tuple[str | None, float]:
+        """The input with the largest |rho|; one at a time, ties (several inputs past the threshold or at the same
+        |rho|) go to the input that moves the statistic most over its points."""
         finite = {k: v for k, v in self.correlations.items() if math.isfinite(v)}
         if not finite:
             return None, math.nan
-        name = max(finite, key=lambda k: abs(finite[k]))
+        if self.swings:
+            past = [k for k, v in finite.items() if abs(v) > THRESHOLD]
+            pool = past or [k for k, v in finite.items() if abs(v) == max(abs(x) for x in finite.values())]
+            name = max(pool, key=lambda k: self.swings.get(k, 0.0))
+        else:
+            name = max(finite, key=lambda k: abs(finite[k]))
         return name, finite[name]
+
+    def also_past(self, threshold: float = THRESHOLD) -> list[str]:
+        """Other inputs whose |rho| also exceeds the threshold (one at a time, the statistic follows each)."""
+        name, _ = self.strongest
+        return [k for k, v in self.correlations.items() if k != name and math.isfinite(v) and abs(v) > threshold]
 
     def label(self, threshold: float = THRESHOLD) -> str:
         name, rho = self.strongest
@@ -86,6 +99,8 @@ class TargetCheck:
             "stat_low": float(ok.min()) if ok.size else math.nan,
             "stat_high": float(ok.max()) if ok.size else math.nan,
             "draws": int(ok.size), "inputs_checked": len(self.correlations),
+            "swing": self.swings.get(name) if self.swings and name else None,
+            "also_tracks": self.also_past(threshold),
         }  # fmt: skip
 
 
@@ -115,6 +130,7 @@ class ConsistencyResult:
             "design": self.describe_design(), "design_key": self.design,
             "targets": [c.row(self.threshold) for c in self.checks],
             "correlations": {c.target.name: c.correlations for c in self.checks},
+            "swings": {c.target.name: c.swings for c in self.checks if c.swings is not None},
             "provenance": provenance(),
         }  # fmt: skip
 
@@ -209,6 +225,7 @@ def check_consistency_oat(
     checks = []
     for t in problem.targets:
         corr: dict[str, float] = {}
+        swings: dict[str, float] = {}
         values: list[float] = []
         for name in _inputs_for(problem, evidence, t):
             rows = design.index[design["input"] == name].tolist()
@@ -216,7 +233,9 @@ def check_consistency_oat(
                            dtype=float)  # fmt: skip
             values.extend(float(v) for v in y)
             corr[name] = _spearman(design.loc[rows, "value"].to_numpy(dtype=float), y)
-        checks.append(TargetCheck(t, values, corr))
+            ok = y[np.isfinite(y)]
+            swings[name] = float(np.ptp(ok)) if ok.size else 0.0
+        checks.append(TargetCheck(t, values, corr, swings))
     return ConsistencyResult(checks, design, problem.replications, problem.days, problem.seed, threshold,
                              evidence.file, design="oat")  # fmt: skip
 
@@ -234,13 +253,18 @@ def _inputs_for(problem: cal.Problem, evidence: Evidence, target: cal.Target) ->
 
 
 def table_md(result: ConsistencyResult) -> str:
+    oat = result.design == "oat"
+    extra = " swing over its points | other inputs past the threshold |" if oat else ""
     lines = ["| target | role in targets file | statistic | classification | strongest input | Spearman rho | "
-             "statistic over the draws |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+             "statistic over the draws |" + extra, "|---|---|---|---|---|---|---|" + ("---|---|" if oat else "")]  # fmt: skip
     for c in result.checks:
         r = c.row(result.threshold)
-        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in (
-            r["target"], r["role"], r["statistic"], r["classification"], r["strongest_input"] or "–",
-            cal.fmt(r["spearman"]), f"{cal.fmt(r['stat_low'])} – {cal.fmt(r['stat_high'])}")) + " |")  # fmt: skip
+        cells = [r["target"], r["role"], r["statistic"], r["classification"], r["strongest_input"] or "–",
+                 cal.fmt(r["spearman"]), f"{cal.fmt(r['stat_low'])} – {cal.fmt(r['stat_high'])}"]  # fmt: skip
+        if oat:
+            others = ", ".join(f"{k} ({cal.fmt(c.correlations[k])})" for k in r["also_tracks"]) or "–"
+            cells += [cal.fmt(r["swing"]) if r["swing"] is not None else "–", others]
+        lines.append("| " + " | ".join(str(x).replace("|", "\\|") for x in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
