@@ -71,8 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "--consistency-design oat: quantile points per input (at least 7; default 9)")  # fmt: skip
     p.add_argument("--consistency-design", choices=("joint", "oat"), default="joint",
                    help="--check-consistency design: joint (all inputs drawn together, Latin hypercube) or oat "
-                   "(one input at a time over its quantiles, the others at their point values; catches targets "
-                   "that rest on rare events; give more --replications)")  # fmt: skip
+                   "(one input at a time over its quantiles, the others at their point values; better at targets "
+                   "that rest on rare events, given enough --replications)")  # fmt: skip
     add_version_change_option(p, "calibration study (study.db)")
     p.add_argument("--no-plots", action="store_true", help="do not write plots/*.png")
     p.add_argument("--json", action="store_true", help="print the best-parameter document as JSON")
