@@ -100,3 +100,44 @@ def test_api_psa_returns_tidy_tables():
     assert len(out["runs"]) == 2 * 2 and len(out["draws"]) == 2
     assert set(out["cost_effectiveness"]["outcome"]) >= {"arrests", "connected_to_services"}
     assert set(out["evppi"]["metric"]) == {"arrests"}
+
+
+def test_discount_rate_is_reported_and_a_one_year_horizon_does_not_depend_on_it(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "store"
+    args = ["compare", "small_district", "co_response", "--psa", "2", "-R", "1", "--days", "45", "--workers", "1",
+            "--no-progress", "--json", "--out", str(out), "--metric", "arrests", "--metric", "cost_total"]  # fmt: skip
+    docs = {}
+    for rate in ("0", "0.2"):
+        proc = cli(*args, "--discount", rate)
+        assert proc.returncode == 0, proc.stderr
+        docs[rate] = json.loads(proc.stdout)["psa"]
+    assert docs["0.2"]["discount"]["rate"] == 0.2 and docs["0.2"]["discount"]["text"] == "discounted at 20% a year"
+    a, b = (docs[r]["cost_effectiveness"]["co_response"]["arrests"] for r in ("0", "0.2"))
+    for key in ("cost_median", "effect_median", "ratio_of_means"):
+        if a[key] is not None:
+            assert b[key] == pytest.approx(a[key], rel=1e-9)
+    default = cli(*args).stdout  # --json, default rate
+    assert json.loads(default)["psa"]["discount"]["rate"] == 0.03
+    text = cli(*[x for x in args if x != "--json"]).stdout
+    assert "discounted at 3% a year" in text
+    # a store whose series lack the monthly costs (written before they were kept) is refused in one line
+    for part in (out / "series").glob("*.parquet"):
+        df = pd.read_parquet(part)
+        df[~df["variable"].str.startswith(("cost_", "counted_"))].to_parquet(part)
+    proc = cli(*args)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "lack 'cost_total'" in lines[0] and str(out) in lines[0]
+    assert cli(*args, "--discount", "0").returncode == 0  # undiscounted: the totals are enough
+
+
+@pytest.mark.parametrize("rate", ["0.5", "-0.1", "abc"])
+def test_bad_discount_rate_exits_2_with_one_line(rate, tmp_path):
+    proc = cli("compare", "small_district", "co_response", "--psa", "2", "-R", "1", "--days", "30",
+               "--discount", rate, "--out", str(tmp_path / "s"))  # fmt: skip
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and "--discount" in lines[-1] and "from 0 to 0.2" in lines[-1]
+    assert not (tmp_path / "s").exists()
+    proc = cli("compare", "small_district", "-R", "1", "--discount", "0.03")
+    assert proc.returncode == 2 and "--psa" in proc.stderr

@@ -99,3 +99,24 @@ def test_public_api_decision_table():
             "arrests_high"} <= set(df.columns)  # fmt: skip
     assert df.loc[0, "arrests_diff"] == 0 and df.loc[1, "fte_total"] > 0
     assert df.attrs["decision"]["decision"][1]["fte"]
+
+
+def test_cost_per_averted_is_discounted_and_says_so_and_one_year_does_not_depend_on_the_rate():
+    from crisis_sim.analysis.uncertainty import DiscountError
+    from crisis_sim.report.decision import decision_data
+    from crisis_sim.report.run import run_experiment
+
+    spec = _spec("small_district", "co_response")
+    outcome = run_experiment(spec, None, "processes", 1, progress=False)
+    plain = decision_data(spec, outcome.runs, outcome.series, discount=0.0)
+    disc = decision_data(spec, outcome.runs, outcome.series, discount=0.2)
+    assert disc["discount"]["rate"] == 0.2 and disc["discount"]["text"] == "discounted at 20% a year"
+    assert plain["discount"]["text"].startswith("not discounted")
+    for m, v in plain["decision"][1]["cost_per_averted"].items():
+        w = disc["decision"][1]["cost_per_averted"][m]
+        assert (v["value"] is None) == (w["value"] is None)
+        if v["value"] is not None:  # 30 days: all in the first counted year, so no discounting
+            assert w["value"] == pytest.approx(v["value"], rel=1e-9)
+    old = outcome.series[~outcome.series["variable"].str.startswith("cost_")]
+    with pytest.raises(DiscountError, match="lack 'cost_total'"):
+        decision_data(spec, outcome.runs, old, discount=0.03)

@@ -38,6 +38,9 @@ def test_report_with_psa_shows_both_intervals_and_the_chance_of_fewest_arrests(t
     assert cell["psa_draws"] == 3 and 0.0 <= cell["psa_probability"] <= 1.0
     assert data["goals"][0]["options"][data["options"][0]]["psa_probability"] == 0.0  # no program: no coverage
     assert "over what we don&#x27;t know</span>" in html or "over what we don't know</span>" in html
+    # the rate used is said with the numbers it touches (default 3% a year)
+    assert data["discount"]["rate"] == 0.03 and data["psa_detail"]["discount"]["rate"] == 0.03
+    assert html.count("discounted at 3% a year") >= 2  # decision-table legend and the acceptability curves
     # the acceptability curves and the value-of-information ranking, after the decision table
     detail = data["psa_detail"]
     assert detail["ceac"]["arrests"] and {"wtp", "strategy", "probability"} <= set(detail["ceac"]["arrests"][0])

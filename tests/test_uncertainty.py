@@ -135,3 +135,54 @@ def test_incremental_analysis_frontier_icers_rise_and_no_frontier_option_is_domi
             (c <= row.cost and e >= row.effect and (c < row.cost or e > row.effect))
             for c, e in zip(table["cost"], table["effect"], strict=True)
         )
+
+
+def _monthly(months: int, month_days: int = 30, cost: float = 100.0, arrests: float = 2.0, runs=((0, 0),)):
+    rows = []
+    for i, r in runs:
+        for m in range(1, months + 1):
+            end = min(m * month_days, months * month_days)
+            rows += [{"scenario_index": i, "replication": r, "month": m, "day_end": end, "variable": v, "value": x}
+                     for v, x in (("cost_total", cost), ("counted_arrests", arrests))]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_three_years_discounted_against_a_hand_computed_value():
+    # 36 months of 30 days, no warm-up: months 1-12 lie in year 1, 13-24 in year 2, 25-36 in year 3 (midpoints)
+    series = _monthly(36)
+    totals = u.discounted_run_totals(series, 0.03, {0: 0}, ["cost_total", "arrests"]).iloc[0]
+    hand = 1 + 1 / 1.03 + 1 / 1.03**2  # = 2.91347
+    assert totals["cost_total"] == pytest.approx(1200 * hand) and totals["cost_total"] == pytest.approx(3496.16, abs=0.01)
+    assert totals["arrests"] == pytest.approx(24 * hand)
+    # a 30-day warm-up moves the year boundaries by 30 days: month 13 (days 360-390, midpoint 375) is still year 1
+    warm = u.discounted_run_totals(series, 0.03, {0: 30}, ["cost_total"]).iloc[0]["cost_total"]
+    assert warm == pytest.approx(100 * (13 + 12 / 1.03 + 11 / 1.03**2))
+
+
+def test_one_counted_year_gives_the_same_totals_at_any_rate():
+    series = _monthly(13, cost=250.0)  # 365 days: 12 months of 30 days and a last one of 5
+    series.loc[series["month"] == 13, "day_end"] = 365
+    base = u.discounted_run_totals(series, 0.0, {0: 0}, ["cost_total", "arrests"])
+    for rate in (0.03, 0.2):
+        again = u.discounted_run_totals(series, rate, {0: 0}, ["cost_total", "arrests"])
+        assert again["cost_total"].iloc[0] == pytest.approx(base["cost_total"].iloc[0], rel=1e-12)
+        assert again["arrests"].iloc[0] == pytest.approx(base["arrests"].iloc[0], rel=1e-12)
+
+
+def test_discount_runs_replaces_only_the_discounted_columns_and_refuses_old_stores():
+    series = _monthly(24, runs=((0, 0), (1, 0)))
+    runs = pd.DataFrame({"scenario_index": [0, 1], "replication": [0, 0], "cost_total": [2400.0, 2400.0],
+                         "arrests": [48.0, 48.0], "calls": [7, 8]})  # fmt: skip
+    out = u.discount_runs(runs, series, 0.03, {0: 0, 1: 0}, ["cost_total", "arrests"])
+    assert list(out.columns) == list(runs.columns) and out["calls"].tolist() == [7, 8]
+    assert out["cost_total"].tolist() == pytest.approx([1200 * (1 + 1 / 1.03)] * 2)
+    old = series[series["variable"] != "cost_total"]
+    with pytest.raises(u.DiscountError, match="lack 'cost_total'.*discount rate of 0"):
+        u.discount_runs(runs, old, 0.03, {0: 0, 1: 0}, ["cost_total", "arrests"])
+
+
+@pytest.mark.parametrize("rate", [-0.01, 0.21, float("nan"), "x"])
+def test_discount_rate_outside_0_to_0_2_is_refused(rate):
+    with pytest.raises(ValueError, match="discount rate from 0 to 0.2"):
+        u.check_discount(rate)
+    assert u.check_discount(0) == 0.0 and u.discount_text(0.03) == "discounted at 3% a year"

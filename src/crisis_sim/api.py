@@ -319,6 +319,7 @@ def psa(
     evppi_metrics: Sequence[str] = ("arrests",),
     progress: bool = False,
     posterior: str | os.PathLike[str] | None = None,
+    discount: float = 0.03,
 ) -> dict[str, pd.DataFrame]:
     """Probabilistic sensitivity analysis across strategies, as ``crisis-sim compare ... --psa N`` does.
 
@@ -336,11 +337,14 @@ def psa(
         evppi_metrics: decision metrics for EVPI/EVPPI.
         posterior: a ``posterior.parquet`` of :func:`calibrate_abc`: its particles (resampled by weight,
             deterministic from ``seed``) replace the calibrated point of the calibrated parameters in every draw.
+        discount: yearly discount rate (0 to 0.2; default 0.03) of the costs and outcomes that cost per
+            outcome, the incremental analysis and the acceptability curves read; the first counted year is not
+            discounted, so one-year horizons give the same numbers at any rate. ``ValueError`` outside 0-0.2.
 
     Returns:
         Tidy DataFrames: ``summary`` (metric, strategy, diff_median, diff_low, diff_high, prob_best, better),
         ``monte_carlo`` (as :func:`compare`, at the point values), ``cost_effectiveness`` (strategy, outcome,
-        unit, median, low, high, ratio_of_means, effect_*, cost_*), ``incremental`` (outcome, strategy, cost,
+        unit, median, low, high, ratio_of_means, effect_*, cost_*, discount: the rate used), ``incremental`` (outcome, strategy, cost,
         effect, status, icer), ``ceac`` (outcome, wtp, strategy, probability), ``evppi`` (metric, parameter,
         value, evpi), ``draws`` (one row per draw, one column per evidence entry) and ``runs`` (draw, strategy,
         replication, metrics).
@@ -355,6 +359,9 @@ def psa(
 
     base = build_experiment(scenarios, replications, seed, days, overrides)
     ev = load_evidence(evidence, list(evidence_options))
+    from crisis_sim.analysis.uncertainty import check_discount
+
+    rate = check_discount(discount)
     post = None
     if posterior is not None:
         from crisis_sim.analysis.abc_smc import read_posterior
@@ -363,7 +370,7 @@ def psa(
     plan = build_psa_spec(base, ev, int(draws), post)
     wanted = _metrics(metrics, KEY_METRICS)
     outcome = _execute(plan.spec, store, workers, executor, progress)
-    result = psa_tables(plan, outcome.runs, wanted, list(evppi_metrics))
+    result = psa_tables(plan, outcome.runs, wanted, list(evppi_metrics), series=outcome.series, discount=rate)
     mc = _tidy(result.monte_carlo, base, None)
     evppi = pd.DataFrame(
         [{"metric": m, "parameter": k, "value": float(v), "evpi": result.evpi[m]}
@@ -374,7 +381,9 @@ def psa(
         if result.incremental else pd.DataFrame()  # fmt: skip
     curves = pd.concat([t.assign(outcome=o) for o, t in result.ceac.items()], ignore_index=True) \
         if result.ceac else pd.DataFrame()  # fmt: skip
-    return {"summary": result.summary, "monte_carlo": mc, "cost_effectiveness": result.cost_effectiveness,
+    ce = result.cost_effectiveness.assign(discount=rate) if len(result.cost_effectiveness) else \
+        result.cost_effectiveness  # fmt: skip
+    return {"summary": result.summary, "monte_carlo": mc, "cost_effectiveness": ce,
             "incremental": incremental, "ceac": curves, "evppi": evppi, "draws": result.draws,
             "runs": result.runs}  # fmt: skip
 
@@ -886,6 +895,7 @@ def make_report(
     executor: str = "processes",
     overrides: Mapping[str, Any] | None = None,
     progress: bool = False,
+    discount: float = 0.03,
 ) -> Path:
     """Run scenarios and write the planner's self-contained HTML report, as ``crisis-sim report``.
 
@@ -895,6 +905,8 @@ def make_report(
         scenarios: as in :func:`compare`; the first is the baseline.
         out: the HTML file to write (``.html`` or ``.htm``); written atomically, only if everything succeeded.
         replications, seed, days, store, workers, executor, overrides, progress: as in :func:`compare`.
+        discount: yearly discount rate (0 to 0.2; default 0.03) of the costs and outcomes of the extra cost
+            per outcome averted (the first counted year is not discounted).
 
     Returns:
         The path of the written report (its numbers are written beside it as ``<name>.json``).
@@ -907,10 +919,14 @@ def make_report(
 
     if not os.fspath(out).endswith((".html", ".htm")):
         raise ValueError(f"out: expected a file name ending in .html, found {os.fspath(out)!r}")
+    from crisis_sim.analysis.uncertainty import check_discount
+
+    rate = check_discount(discount)
     spec = build_experiment(scenarios, replications, seed, days, overrides)
     start = time.perf_counter()
     outcome = _execute(spec, store, workers, executor, progress)
-    text, data = build_report_with_data(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start)
+    text, data = build_report_with_data(spec, outcome.runs, outcome.series, elapsed_s=time.perf_counter() - start,
+                                        discount=rate)  # fmt: skip
     write_report(os.fspath(out).rsplit(".", 1)[0] + ".json", dumps(data))
     return write_report(out, text)
 

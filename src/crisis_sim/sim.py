@@ -18,7 +18,7 @@ from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
 from crisis_sim.outcomes.groups import add_group_columns, by_group
 from crisis_sim.outcomes.program_metrics import monthly_program_series
-from crisis_sim.outcomes.series_columns import add_series_columns
+from crisis_sim.outcomes.series_columns import add_cost_series, add_series_columns
 from crisis_sim.programs import build_programs, series_defaults
 from crisis_sim.scenario.schema import Scenario
 from crisis_sim.timeline.runtime import attach_timeline
@@ -102,9 +102,8 @@ def simulate(
     summary["sim_wall_s"] = model.wall_s
     summary["wall_s"] = time.perf_counter() - t0
     cumulative = tuple(COUNTERS) + tuple(name for p in model.programs for name in p.cumulative())
-    series = monthly(
-        model.datacollector.get_model_vars_dataframe(), scenario.simulation.month_days, cumulative
-    )
+    daily = model.datacollector.get_model_vars_dataframe()
+    series = monthly(daily, scenario.simulation.month_days, cumulative)
     series = add_series_columns(series, ledger)  # columns every run has (repeat_calls, outreach_* zeros)
     if len(series):
         per_month = monthly_program_series(ledger, referrals, scenario.simulation.month_days, series["month"])
@@ -112,6 +111,7 @@ def simulate(
         for name, zero in series_defaults().items():  # program reporters, zero where the program is off
             if name not in series:
                 series[name] = zero
+    series = add_cost_series(series, daily, ledger, scenario, costs)  # monthly costs (discounting), appended
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health)
     return model, result
 

@@ -136,6 +136,7 @@ class PSAResult:
     runs: pd.DataFrame  # tidy PSA runs (draw, strategy, replication, metrics)
     n_draws: int
     replications: int
+    discount: float = 0.0  # yearly rate applied to costs and outcomes in cost_effectiveness, incremental, ceac, NMB
 
 
 def psa_tables(
@@ -146,19 +147,33 @@ def psa_tables(
     outcomes: Sequence[str] = tuple(u.OUTCOMES),
     level: float = 0.95,
     wtp: Mapping[str, float] | None = None,
+    series: pd.DataFrame | None = None,
+    discount: float = 0.0,
 ) -> PSAResult:
     """Every PSA result from a finished store's runs table. ``wtp`` ({outcome: value per unit gained}) adds the
-    EVPI/EVPPI of the net monetary benefit ``value × gain - extra cost``, keyed ``net_benefit_<outcome>``."""
+    EVPI/EVPPI of the net monetary benefit ``value × gain - extra cost``, keyed ``net_benefit_<outcome>``.
+
+    ``discount`` (a yearly rate; needs the store's monthly ``series``) discounts the costs and outcomes that cost
+    per outcome, the incremental analysis, the acceptability curves and the net benefit read
+    (:func:`crisis_sim.analysis.uncertainty.discount_runs`); the metric summary stays undiscounted."""
     psa, point = split_runs(plan, runs)
+    dpsa = psa
+    if discount > 0:
+        if series is None:
+            raise u.DiscountError("discounting needs the store's monthly series")
+        warm = {i: float(e.scenario.simulation.warmup_days) if e.scenario is not None else 0.0
+                for i, e in enumerate(plan.spec.scenarios)}  # fmt: skip
+        cols = [c for c in u.DISCOUNTED if c in runs.columns]
+        dpsa, _ = split_runs(plan, u.discount_runs(runs, series, discount, warm, cols))
     strategies = list(plan.strategies)
     summary = u.psa_summary(psa, strategies, metrics, level)
     monte_carlo = compare_runs(point, strategies, metrics, level)
-    ce = u.cost_per_outcome(psa, strategies, outcomes, level=level) if len(strategies) > 1 else pd.DataFrame()
+    ce = u.cost_per_outcome(dpsa, strategies, outcomes, level=level) if len(strategies) > 1 else pd.DataFrame()
     incremental, curves = {}, {}
     if len(strategies) > 1:
-        costs = u.incremental_costs(psa, strategies)
+        costs = u.incremental_costs(dpsa, strategies)
         for outcome in outcomes:
-            gains = u.effects(psa, outcome, strategies)
+            gains = u.effects(dpsa, outcome, strategies)
             incremental[outcome] = u.incremental_analysis(costs.mean().to_dict(), gains.mean().to_dict())
             ratios = ce.loc[ce["outcome"] == outcome, "ratio_of_means"].tolist()
             curves[outcome] = u.ceac(costs, gains, u.wtp_grid(ratios))
@@ -166,9 +181,9 @@ def psa_tables(
     theta = plan.draws.loc[sorted(psa["draw"].unique()), list(plan.applied or plan.draws.columns)]
     decisions = {metric: u.metric_net_benefit(psa, metric, strategies) for metric in evppi_metrics}
     for outcome, value in (wtp or {}).items():
-        gains = u.effects(psa, outcome, strategies)
+        gains = u.effects(dpsa, outcome, strategies)
         decisions[f"net_benefit_{outcome}"] = u.net_benefit(
-            u.incremental_costs(psa, strategies), gains, value
+            u.incremental_costs(dpsa, strategies), gains, value
         )
     for key, nb in decisions.items():
         nb = nb.loc[theta.index]
@@ -177,7 +192,8 @@ def psa_tables(
     tidy = psa[["draw", "strategy", "replication", *[m for m in psa.columns if m in set(metrics) | set(outcomes)
                                                       | {"cost_total"}]]]  # fmt: skip
     return PSAResult(tuple(strategies), summary, monte_carlo, ce, incremental, curves, evpi_values, evppi_values,
-                     plan.draws, tidy.reset_index(drop=True), len(plan.draws), plan.spec.replications)  # fmt: skip
+                     plan.draws, tidy.reset_index(drop=True), len(plan.draws), plan.spec.replications,
+                     discount)  # fmt: skip
 
 
 def _num(x: Any) -> float | None:
@@ -215,6 +231,9 @@ def psa_document(result: PSAResult, evidence: Evidence) -> dict[str, Any]:
         "replications": result.replications,
         "level": 0.95,
         "evidence": evidence.describe(),
+        "discount": {"rate": result.discount, "text": u.discount_text(result.discount),
+                     "applies_to": "cost_effectiveness, incremental, ceac and net-benefit EVPI/EVPPI (costs and "
+                     "outcomes; the metric differences are not discounted)"},
         "metrics": metrics,
         "cost_effectiveness": ce,
         "incremental": incremental,
@@ -258,7 +277,8 @@ def format_psa(result: PSAResult, top: int = 5) -> str:
         lines.append("")
     if not result.cost_effectiveness.empty:
         lines.append(
-            "Cost per outcome (extra total cost / outcome gained; median [95%] over draws; ICER = mean/mean)"
+            "Cost per outcome (extra total cost / outcome gained; median [95%] over draws; ICER = mean/mean; "
+            f"costs and outcomes {u.discount_text(result.discount)})"
         )
         for row in result.cost_effectiveness.itertuples(index=False):
             gain = f"{f(row.effect_median)} [{f(row.effect_low)}, {f(row.effect_high)}]"

@@ -234,6 +234,82 @@ def discounted_totals(series: pd.DataFrame, rate: float, keys: Sequence[str] = (
     return df.pivot_table(index=list(keys), columns="variable", values="value", aggfunc="sum").reset_index()
 
 
+DEFAULT_DISCOUNT = 0.03  # a year: the reference case of [sanders2016] (3%); 0 allowed, range 0-0.2
+MAX_DISCOUNT = 0.2
+
+
+class DiscountError(ValueError):
+    """The stored series cannot be discounted (a store written before monthly costs were kept)."""
+
+DAYS_PER_YEAR = 365.0
+DISCOUNTED = ("cost_total", "arrests", "use_of_force", "ed_transports", "involuntary_holds",
+              "connected_to_services")  # the columns cost-effectiveness reads  # fmt: skip
+
+
+def check_discount(rate: float) -> float:
+    """``rate`` as a float in [0, MAX_DISCOUNT], else ValueError with one readable line."""
+    try:
+        x = float(rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a yearly discount rate from 0 to {MAX_DISCOUNT:g} (e.g. 0.03), found {rate!r}"
+                         ) from None  # fmt: skip
+    if not (math.isfinite(x) and 0.0 <= x <= MAX_DISCOUNT):
+        raise ValueError(f"expected a yearly discount rate from 0 to {MAX_DISCOUNT:g} (e.g. 0.03), found {rate!r}")
+    return x
+
+
+def discount_text(rate: float) -> str:
+    """"discounted at 3% a year" (or "not discounted" at 0)."""
+    return f"discounted at {rate * 100:g}% a year" if rate > 0 else "not discounted (rate 0)"
+
+
+def counted_year(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float) -> np.ndarray:
+    """Whole years after warm-up at each month's midpoint (0 = the first counted year; warm-up months 0)."""
+    mid = (np.asarray(day_start, float) + np.asarray(day_end, float)) / 2.0
+    return np.floor(np.maximum(mid - float(warmup_days), 0.0) / DAYS_PER_YEAR)
+
+
+def annual_discount_factors(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float, rate: float
+                            ) -> np.ndarray:  # fmt: skip
+    """Per month: ``(1 + rate) ** -year`` with ``year`` = :func:`counted_year` — costs and outcomes of the first
+    counted year are not discounted, the second year's by one year's rate, and so on (the usual annual
+    convention; a horizon of one counted year gives the same totals at any rate). Computed with
+    :func:`discount_factors` at the first month of each year."""
+    years = counted_year(day_start, day_end, warmup_days)
+    return discount_factors(12.0 * years + 1.0, rate)
+
+
+def discounted_run_totals(
+    series: pd.DataFrame, rate: float, warmup_days: Mapping[int, float],
+    columns: Sequence[str] = DISCOUNTED, keys: Sequence[str] = ("scenario_index", "replication"),
+) -> pd.DataFrame:  # fmt: skip
+    """Tidy stored series (``keys``, month, day_end, variable, value) → one row per run: the discounted sum of
+    each of ``columns`` (outcomes from their ``counted_<metric>`` series, costs from ``cost_total``), with
+    :func:`annual_discount_factors` and each scenario's warm-up (``warmup_days[scenario_index]``)."""
+    wanted = {("counted_" + c if c in OUTCOMES else c): c for c in columns}
+    df = series[series["variable"].isin(list(wanted))].copy()
+    missing = sorted(set(wanted) - set(df["variable"].unique()))
+    if missing:
+        raise DiscountError(f"the stored monthly series lack {missing[0]!r} (written by a crisis_sim version before "
+                         "monthly costs were stored): run into a new store to discount, or give a discount rate of 0")  # fmt: skip
+    df = df.sort_values([*keys, "variable", "month"])
+    start = df.groupby([*keys, "variable"])["day_end"].shift(1).fillna(0.0).to_numpy(float)
+    warm = df["scenario_index"].map(lambda i: float(warmup_days.get(int(i), 0.0))).to_numpy(float)
+    years = np.floor(np.maximum((start + df["day_end"].to_numpy(float)) / 2.0 - warm, 0.0) / DAYS_PER_YEAR)
+    df["value"] = df["value"].astype(float) * discount_factors(12.0 * years + 1.0, rate)
+    out = df.pivot_table(index=list(keys), columns="variable", values="value", aggfunc="sum")
+    return out.rename(columns=wanted).reset_index()
+
+
+def discount_runs(runs: pd.DataFrame, series: pd.DataFrame, rate: float, warmup_days: Mapping[int, float],
+                  columns: Sequence[str] = DISCOUNTED) -> pd.DataFrame:  # fmt: skip
+    """``runs`` with ``columns`` replaced by their discounted totals (other columns unchanged)."""
+    totals = discounted_run_totals(series, rate, warmup_days, columns)
+    keep = [c for c in runs.columns if c not in set(columns)]
+    merged = runs[keep].merge(totals, on=["scenario_index", "replication"], how="left")
+    return merged[[c for c in runs.columns if c in merged.columns]]
+
+
 # --- value of information ---------------------------------------------------------------------------------------
 def evpi(nb: pd.DataFrame) -> float:
     """Expected value of perfect information: ``mean over draws of max NB - max of mean NB`` (draws × strategies)."""

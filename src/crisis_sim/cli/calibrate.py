@@ -4,9 +4,10 @@ figures with Optuna (SQLite study in --out, resumable), then check held-out vali
 (analysis/abc_smc.py): a weighted posterior, posterior predictive checks, resumable from --out/abc.db.
 
 ``--validate-only`` simulates the scenario as it is and writes the table of every target (fit and validation)
-without calibrating. ``--check-consistency [--evidence FILE] [--draws N]`` draws the evidence distributions and
-labels every target whose statistic follows one input (|Spearman rho| > 0.9) as a consistency check, not
-validation. See docs/calibration.md.
+without calibrating. ``--check-consistency [--consistency-design joint|oat] [--evidence FILE] [--draws N]``
+varies the evidence distributions (jointly, or one input at a time over its quantiles) and labels every target
+whose statistic follows one input (|Spearman rho| > 0.9) as a consistency check, not validation. See
+docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -68,13 +69,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skip the [[validation]] and [[consistency]] targets (e.g. when they use scenarios the calibrated values do not "
                    "belong to)")  # fmt: skip
     p.add_argument("--check-consistency", action="store_true",
-                   help="no calibration: draw the inputs from --evidence (jointly, Latin hypercube), simulate "
+                   help="no calibration: vary the inputs of --evidence (see --consistency-design), simulate "
                    "every target's scenarios per draw and label each target whose statistic follows one input "
                    "(|Spearman rho| > 0.9) as a consistency check; writes consistency_check.md/csv/json")  # fmt: skip
     p.add_argument("--evidence", metavar="FILE", default="default",
                    help="evidence file for --check-consistency (default: the packaged evidence/default.toml)")  # fmt: skip
-    p.add_argument("--draws", type=positive("draws"), default=32,
-                   help="joint draws of the evidence for --check-consistency (at least 10; default 32)")  # fmt: skip
+    p.add_argument("--draws", type=positive("draws"), default=None,
+                   help="joint draws of the evidence for --check-consistency (at least 10; default 32); with "
+                   "--consistency-design oat: quantile points per input (at least 7; default 9)")  # fmt: skip
+    p.add_argument("--consistency-design", choices=("joint", "oat"), default="joint",
+                   help="--check-consistency design: joint (all inputs drawn together, Latin hypercube) or oat "
+                   "(one input at a time over its quantiles, the others at their point values; better at targets "
+                   "that rest on rare events, given enough --replications)")  # fmt: skip
     p.add_argument("--method", choices=("optimize", "abc"), default="optimize",
                    help="optimize (default): Optuna TPE search for the single best point (fast; --trials); abc: "
                    "Bayesian calibration by ABC-SMC with pyabc, a weighted posterior over the params' ranges "
@@ -197,9 +203,13 @@ def _check_consistency(args: argparse.Namespace) -> int:
 
     if args.validate_only or args.trials:
         raise UsageError("calibrate: --check-consistency runs alone; expected no --validate-only or --trials")
-    if args.draws < consistency.MIN_DRAWS:
-        raise UsageError(f"calibrate: --draws: expected at least {consistency.MIN_DRAWS} draws for --check-consistency "
-                         f"(fewer make a chance |rho| > 0.9 likely), found {args.draws}")  # fmt: skip
+    oat = args.consistency_design == "oat"
+    if args.draws is None:
+        args.draws = consistency.OAT_POINTS if oat else 32
+    least = consistency.MIN_POINTS if oat else consistency.MIN_DRAWS
+    if args.draws < least:
+        raise UsageError(f"calibrate: --draws: expected at least {least} {'points per input' if oat else 'draws'} for "
+                         f"--check-consistency (fewer make a chance |rho| > 0.9 likely), found {args.draws}")  # fmt: skip
     try:
         targets = cal.load_targets(args.targets)
         problem = cal.Problem(args.scenario, targets, [], args.replications, args.seed, args.days)
@@ -212,7 +222,10 @@ def _check_consistency(args: argparse.Namespace) -> int:
     runner = cal.Runner(args.executor, args.workers, args.scheduler)
     t0 = time.perf_counter()
     try:
-        result = consistency.check_consistency(problem, evidence, args.draws, runner, draw_seed=args.seed)
+        if oat:
+            result = consistency.check_consistency_oat(problem, evidence, args.draws, runner)
+        else:
+            result = consistency.check_consistency(problem, evidence, args.draws, runner, draw_seed=args.seed)
     except KeyboardInterrupt:
         runner.abort()
         print("crisis-sim: interrupted; nothing written", file=sys.stderr)
@@ -228,7 +241,8 @@ def _check_consistency(args: argparse.Namespace) -> int:
     print(consistency.table_md(result), end="")
     for note in consistency.misplaced(result):
         print(f"- {note}")
-    print(f"\n{args.draws} draws x {args.replications} replications; {time.perf_counter() - t0:.0f} s; results in "
+    what = f"{len(result.draws)} one-at-a-time points" if oat else f"{args.draws} draws"
+    print(f"\n{what} x {args.replications} replications; {time.perf_counter() - t0:.0f} s; results in "
           f"{out}/consistency_check.md, .csv and .json")  # fmt: skip
     return 0
 

@@ -173,7 +173,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="also EVPI/EVPPI of the net monetary benefit VALUE x OUTCOME gained - extra cost (repeatable; "
         "OUTCOME: arrests, ed_transports, involuntary_holds, use_of_force, connected_to_services)",
     )
+    g.add_argument(
+        "--discount",
+        type=discount_rate,
+        default=None,
+        metavar="RATE",
+        help="yearly discount rate for the costs and outcomes of cost per outcome, ICERs, net benefit and the "
+        "acceptability curves over multi-year horizons (default 0.03; 0 to 0.2; the first counted year is not "
+        "discounted)",
+    )
     p.set_defaults(func=_compare)
+
+
+def discount_rate(text: str) -> float:
+    """argparse type of ``--discount``: a yearly rate from 0 to 0.2 (one readable line otherwise)."""
+    from crisis_sim.analysis.uncertainty import check_discount
+
+    try:
+        return check_discount(float(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a yearly discount rate from 0 to 0.2 (e.g. 0.03), found {text!r}"
+        ) from None
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -184,8 +205,10 @@ def _compare(args: argparse.Namespace) -> int:
     except SpecError as exc:
         raise UsageError(str(exc)) from None
     if args.psa is None:
-        if args.evidence or args.evidence_option or args.evppi_metric or args.evppi_wtp or args.posterior:
-            raise UsageError("--evidence, --evidence-option, --posterior, --evppi-metric and --evppi-wtp need --psa N")
+        if (args.evidence or args.evidence_option or args.evppi_metric or args.evppi_wtp or args.posterior
+                or args.discount is not None):
+            raise UsageError("--evidence, --evidence-option, --posterior, --evppi-metric, --evppi-wtp and --discount "
+                             "need --psa N")
         return execute(args, requests, command="compare")
     return execute_psa(args, requests)
 
@@ -239,7 +262,15 @@ def execute_psa(args: argparse.Namespace, requests: list[Any]) -> int:
         runs, unknown = with_extra_metrics(runs, metrics)
         if unknown:
             raise UsageError(f"--metric: expected a stored metric, found {unknown[0]!r}")
-        result = psa_tables(plan, runs, metrics, evppi_metrics, wtp=wtp)
+        from crisis_sim.analysis.uncertainty import DEFAULT_DISCOUNT, DiscountError
+        from crisis_sim.experiments.store import read_series
+
+        rate = DEFAULT_DISCOUNT if args.discount is None else args.discount
+        try:
+            result = psa_tables(plan, runs, metrics, evppi_metrics, wtp=wtp,
+                                series=read_series(out) if rate > 0 else None, discount=rate)  # fmt: skip
+        except DiscountError as exc:
+            raise UsageError(f"{out}: {exc}") from None
         document = {**result.monte_carlo, "replications": plan.spec.replications, "seed": plan.spec.root_seed,
                     "days": plan.spec.days, "psa": {**psa_document(result, evidence),
                                                      **posterior_document(args.posterior, posterior)},

@@ -22,6 +22,7 @@ from crisis_sim.cli.common import (
     default_workers,
     positive,
 )
+from crisis_sim.cli.compare import discount_rate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -85,6 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--posterior", metavar="FILE",
                    help="with --psa: a posterior.parquet of `calibrate --method abc`, whose particles (resampled "
                    "by weight) replace the calibrated point of the calibrated parameters in every draw")  # fmt: skip
+    p.add_argument("--discount", type=discount_rate, default=None, metavar="RATE",
+                   help="yearly discount rate for the costs and outcomes of the extra cost per outcome averted "
+                   "and of the PSA's cost-effectiveness over multi-year horizons (default 0.03; 0 to 0.2; the "
+                   "first counted year is not discounted)")  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=_report)
 
@@ -95,6 +100,7 @@ def json_path_for(out: str) -> str:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from crisis_sim.analysis.uncertainty import DEFAULT_DISCOUNT, DiscountError
     from crisis_sim.experiments.runner import Interrupted
     from crisis_sim.experiments.spec import SpecError, build_spec, parse_scenario_arg
     from crisis_sim.experiments.store import StoreError
@@ -113,6 +119,8 @@ def _report(args: argparse.Namespace) -> int:
     from crisis_sim.report.run import run_experiment
     from crisis_sim.serialize import dumps
 
+    if args.discount is None:
+        args.discount = DEFAULT_DISCOUNT
     if (args.evidence or args.posterior) and not args.psa:
         raise UsageError(f"{'--evidence' if args.evidence else '--posterior'} needs --psa N")
     from crisis_sim.cli.compare import load_posterior_option, posterior_document
@@ -194,7 +202,11 @@ def _report(args: argparse.Namespace) -> int:
         except Interrupted:
             print("crisis-sim: interrupted; no report was written", file=sys.stderr)
             return 130
-        result = psa_tables(plan, psa_runs, list(KEY_METRICS))
+        try:
+            result = psa_tables(plan, psa_runs, list(KEY_METRICS), series=psa_outcome.series,
+                                discount=args.discount)  # fmt: skip
+        except DiscountError as exc:
+            raise UsageError(str(exc)) from None
         psa = psa_for_report(result)
         psa_detail = {**psa_document(result, evidence), **posterior_document(args.posterior, posterior)}
         goals_psa = (*psa_as_replications(plan.index, plan.strategies, spec.replications, psa_runs,
@@ -206,10 +218,12 @@ def _report(args: argparse.Namespace) -> int:
                                             psa=psa, goals=goals, psa_detail=psa_detail, weights=weights,
                                             weights_source=weights_source, rank_by=args.rank_by, goals_psa=goals_psa,
                                             coverage_curve=curve_result, targets=args.targets,
-                                            exploration=exploration)  # fmt: skip
+                                            exploration=exploration, discount=args.discount)  # fmt: skip
     except GoalError as exc:
         raise UsageError(str(exc) if str(exc).startswith(("goals file", "scenario file")) or not args.goals
                          else f"{args.goals}: {exc}") from None
+    except DiscountError as exc:  # a store written before monthly costs were kept
+        raise UsageError(f"{args.store}: {exc}") from None
     data["command"] = command
     json_path = write_report(json_path_for(args.out), dumps(data))
     path = write_report(args.out, text)

@@ -50,3 +50,95 @@ def add_series_columns(series: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFra
 
 def summary_extras(model: Any) -> dict[str, Any]:
     return model.timeline.summary()
+
+
+# --- monthly costs and counted outcomes (discounting, docs/uncertainty.md) ---------------------------------------
+# Outcomes counted as the summary counts them (MH calls received after warm-up), by month received, so that their
+# monthly values add up to the summary's totals and can be discounted (``counted_<metric>`` columns).
+COUNTED_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "involuntary_holds", "connected_to_services")
+CORE_COSTS = ("cost_police", "cost_ed", "cost_inpatient", "cost_jail")
+COST_SERIES_VERSION = 1  # the series carry monthly costs (stores written before lack ``cost_total``)
+
+
+def _month_of(t_min: np.ndarray, day_end: np.ndarray) -> np.ndarray:
+    """Index of the month (0-based) whose days hold each time: month k covers (day_end[k-1], day_end[k]]."""
+    month = np.searchsorted(day_end * DAY_MIN, t_min, side="left")
+    return np.minimum(month, len(day_end) - 1)
+
+
+def add_cost_series(
+    series: pd.DataFrame,
+    daily: pd.DataFrame,
+    ledger: pd.DataFrame,
+    scenario: Any,
+    program_costs: dict[str, float],
+) -> pd.DataFrame:
+    """Append monthly cost columns and the counted outcomes (new columns only; existing ones untouched).
+
+    - ``cost_police``, ``cost_ed``, ``cost_inpatient``, ``cost_jail``: the summary's cost accounting applied to
+      the counted calls received in each month (officer minutes of every counted call; ED visits, admissions and
+      arrests of counted MH calls); they add up to the summary's totals.
+    - ``cost_<program>``: each program's run cost spread over the counted days on which it operated (the daily
+      ``program_active_<program>`` share of its districts with the program running: a launch, a suspension or an
+      end moves the cost with it); exact for steady staffing, approximate when funded staff change within a
+      month-to-month steady run (the total is always the summary's). ``cost_programs`` and ``cost_total`` sum them.
+    - ``counted_<outcome>`` for :data:`COUNTED_OUTCOMES`, by month received.
+    """
+    out = series.copy()
+    if "day_end" not in out or out.empty:
+        for col in (*CORE_COSTS, "cost_programs", "cost_total", *(f"counted_{m}" for m in COUNTED_OUTCOMES)):
+            out[col] = pd.Series([], dtype="float64")
+        return out
+    day_end = out["day_end"].to_numpy(float)
+    n = len(day_end)
+    counted = ledger[~ledger["in_warmup"]] if "in_warmup" in ledger else ledger
+    mh = counted[counted["mh"]] if "mh" in counted else counted.iloc[:0]
+    c = scenario.costs
+    disp = mh["disposition"].astype(str).to_numpy() if len(mh) else np.zeros(0, str)
+
+    def by_month(frame: pd.DataFrame, weights: np.ndarray) -> np.ndarray:
+        if len(frame) == 0:
+            return np.zeros(n)
+        return np.bincount(_month_of(frame["t_received"].to_numpy(float), day_end), weights=weights, minlength=n)
+
+    ed = (mh["destination"] == "ed").to_numpy(float) if "destination" in mh else np.isin(
+        disp, ("voluntary_transport", "involuntary")).astype(float)  # fmt: skip
+    arrests = (disp == "arrest").astype(float)
+    parts = {
+        "cost_police": by_month(counted, counted["officer_min"].to_numpy(float)) / 60 * c.officer_hour,
+        "cost_ed": by_month(mh, ed) * c.ed_visit,
+        "cost_inpatient": by_month(mh, mh["admitted"].to_numpy(float) if len(mh) else np.zeros(0))
+        * c.inpatient_days_per_admission * c.inpatient_day,
+        "cost_jail": by_month(mh, arrests) * c.jail_days_per_arrest * c.jail_day,
+    }
+    outcomes = {
+        "arrests": arrests,
+        "use_of_force": mh["force"].to_numpy(float) if len(mh) else np.zeros(0),
+        "ed_transports": ed,
+        "involuntary_holds": (disp == "involuntary").astype(float),
+        "connected_to_services": mh["connected"].to_numpy(float) if len(mh) else np.zeros(0),
+    }
+    programs = {f"cost_{key}": _spread(total, daily, key, day_end, scenario.simulation.warmup_days)
+                for key, total in program_costs.items()}  # fmt: skip
+    total = sum(parts.values()) + sum(programs.values(), np.zeros(n))
+    new = {**parts, **programs, "cost_programs": sum(programs.values(), np.zeros(n)), "cost_total": total}
+    new.update({f"counted_{m}": by_month(mh, w) for m, w in outcomes.items()})
+    for col, values in new.items():
+        if col not in out:
+            out[col] = np.asarray(values, dtype=float)
+    return out
+
+
+def _spread(total: float, daily: pd.DataFrame, key: str, day_end: np.ndarray, warmup_days: int) -> np.ndarray:
+    """A program's run cost over the months, in proportion to its operating share on each counted day."""
+    n_days = len(daily) - 1  # row i = end of day i; day i runs from row i-1 to row i
+    days = np.arange(1, n_days + 1)
+    col = f"program_active_{key}"
+    share = daily[col].to_numpy(float)[:-1] if col in daily else np.ones(n_days)  # the state the day starts in
+    weight = np.where(days > warmup_days, share, 0.0)
+    if weight.sum() <= 0:
+        weight = (days > warmup_days).astype(float)
+    if weight.sum() <= 0 or total == 0:
+        return np.zeros(len(day_end))
+    month = np.minimum(np.searchsorted(day_end, days, side="left"), len(day_end) - 1)
+    return np.bincount(month, weights=weight, minlength=len(day_end)) / weight.sum() * float(total)

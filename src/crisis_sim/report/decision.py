@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from crisis_sim.analysis.uncertainty import DiscountError, discount_text, discounted_run_totals
 from crisis_sim.experiments.compare import compare_runs, fmt_number, paired_interval, with_extra_metrics
 from crisis_sim.programs import PROGRAMS
 
@@ -293,10 +294,12 @@ def _matrix(runs: pd.DataFrame, metric: str, n: int) -> np.ndarray:
 
 def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = None,
                   psa: Mapping[str, Any] | None = None, weights: Mapping[str, float] | None = None,
-                  weights_source: str = "", rank_by: str = "count") -> dict[str, Any]:  # fmt: skip
+                  weights_source: str = "", rank_by: str = "count", discount: float = 0.0) -> dict[str, Any]:  # fmt: skip
     """Everything the first screen and the staffing section show, as plain data (see the module docstring).
     ``weights``: ranking weights per key outcome (:func:`parse_weights`; default 1 each); ``rank_by``: "count"
-    (clear changes counted) or "size" (clear changes in percent of the first option's level)."""
+    (clear changes counted) or "size" (clear changes in percent of the first option's level).
+    ``discount`` (a yearly rate) discounts the costs and outcomes of the cost per outcome averted (from the stored
+    monthly series; the first counted year is not discounted); levels and changes per year stay undiscounted."""
     if rank_by not in RANK_BY:
         raise WeightError(f"rank_by: expected one of {', '.join(RANK_BY)}, found {rank_by!r}")
     labels = spec.labels
@@ -313,6 +316,7 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
     cost = _matrix(runs, "cost_total", n) * per_year if "cost_total" in runs else np.full((n, 1), np.nan)
     rows: list[dict[str, Any]] = []
     extras_by = {s: _extras(runs[runs["scenario_index"] == s]) for s in range(n)}
+    disc = _discounted(runs, series, scenarios, discount, n) if discount > 0 else None
     for s, (label, name, entry) in enumerate(zip(labels, names, spec.scenarios, strict=True)):
         row: dict[str, Any] = {"option": name, "label": label, "note": option_note(entry)}
         mc, lo, hi = _t(cost[s])
@@ -347,7 +351,7 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         row["patrol_vacancy"] = vacancy
         dc_ = row["annual_cost_diff"]["diff"]
         row["cost_note"] = VACANCY if vacancy and dc_ is not None and dc_ < 0 else None
-        row["cost_per_averted"] = _cost_per(row, s)
+        row["cost_per_averted"] = _cost_per(row, s, disc)
         ext = extras_by[s]
         cov = _mean_dict([{"c": e.get("specialized_coverage"), "n": e.get("eligible_mh_calls")} for e in ext])
         row["coverage"] = cov.get("c") if entry.scenario and programs_on(entry.scenario) else None
@@ -373,6 +377,8 @@ def decision_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame | None = N
         "counted_days": counted_days,
         "interval": "paired 95% interval over replications with common random numbers: run-to-run noise only",
         "psa": bool(psa),
+        "discount": {"rate": discount, "text": discount_text(discount),
+                     "applies_to": "extra cost per outcome averted (costs and outcomes)"},
         "decision": rows,
         "ranking_weights": full_weights,
         "ranking_by": rank_by,
@@ -417,13 +423,26 @@ def _t(x: np.ndarray) -> tuple[float | None, float | None, float | None]:
     return m, m - half, m + half
 
 
-def _cost_per(row: dict[str, Any], s: int) -> dict[str, Any]:
+def _discounted(runs: pd.DataFrame, series: pd.DataFrame | None, scenarios: list[Any], rate: float, n: int
+                ) -> dict[str, np.ndarray]:  # fmt: skip
+    """Options × replications: the discounted total of ``cost_total`` and of each averted outcome."""
+    if series is None or series.empty:
+        raise DiscountError("discounting needs the stored monthly series")
+    warm = {i: float(sc.simulation.warmup_days) if sc is not None else 0.0 for i, sc in enumerate(scenarios)}
+    totals = discounted_run_totals(series, rate, warm, ["cost_total", *AVERTED])
+    return {col: _matrix(totals, col, n) for col in ["cost_total", *AVERTED]}
+
+
+def _cost_per(row: dict[str, Any], s: int, disc: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Extra annual cost per outcome averted (per person connected): only when the outcome's interval excludes 0
-    in the better direction; otherwise a plain reason."""
+    in the better direction; otherwise a plain reason. With ``disc`` (discounted totals per option and
+    replication) the ratio is of the discounted totals' mean paired differences."""
     out: dict[str, Any] = {}
     if s == 0:
         return out
     dcost = row["annual_cost_diff"]["diff"]
+    if disc is not None:
+        dcost = float(np.nanmean(disc["cost_total"][s] - disc["cost_total"][0]))
     for m, word in AVERTED.items():
         v = row["metrics"].get(m)
         if v is None:
@@ -433,7 +452,7 @@ def _cost_per(row: dict[str, Any], s: int) -> dict[str, Any]:
         elif v["verdict"] == "worse":
             out[m] = {"value": None, "text": "more, not fewer" if m != "connected_to_services" else "fewer connected"}
         else:
-            gain = abs(v["diff"])
+            gain = abs(v["diff"]) if disc is None else abs(float(np.nanmean(disc[m][s] - disc[m][0])))
             value = dcost / gain if dcost is not None and gain > 0 else None
             if value is not None and value <= 0 and row.get("cost_note") == VACANCY:
                 out[m] = {"value": None, "text": f"lower cost from vacant patrol posts: {VACANCY}"}
@@ -666,7 +685,9 @@ def decision_html(data: dict[str, Any], esc: Any) -> str:
         " repeat callers; shorter response; more people connected), <span class=worse>red = worse</span>, grey ="
         " no clear change (the interval includes 0). Cost per outcome averted is the extra annual cost divided "
         "by the outcomes averted a year (per person connected: per extra person connected), shown only when the "
-        "outcome changed clearly (– = no clear change; worse = the option makes it worse). Coverage: share of the "
+        "outcome changed clearly (– = no clear change; worse = the option makes it worse); its costs and "
+        f"outcomes are {esc(data.get('discount', {}).get('text', 'not discounted'))} (the first counted year is "
+        "not discounted). Coverage: share of the "
         "MH calls some program's rules admit that a specialised responder answered. Staff: full-time "
         "equivalents of 2,080 paid hours a year from each program's configured hours.</p>"
     )  # fmt: skip

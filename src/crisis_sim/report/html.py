@@ -174,7 +174,7 @@ def _img(png: bytes, alt: str) -> str:
 
 def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = None,
                 goals: Any = None, weights: Any = None, weights_source: str = "", goals_psa: Any = None,
-                targets: Any = None, rank_by: str = "count") -> dict[str, Any]:  # fmt: skip
+                targets: Any = None, rank_by: str = "count", discount: float = 0.0) -> dict[str, Any]:  # fmt: skip
     """The numbers of the report as plain data (written beside the HTML as ``report.json``): the decision table
     (:func:`crisis_sim.report.decision.decision_data`), every outcome's mean and paired difference, provenance.
     ``goals`` (from a goals file) are added to the ``[[goals]]`` of the options' scenario files; ``goals_psa``:
@@ -185,7 +185,7 @@ def report_data(spec: Any, runs: pd.DataFrame, series: pd.DataFrame, psa: Any = 
     runs_x, _unknown = with_extra_metrics(runs, wanted)
     present = [m for m in wanted if m in runs_x.columns]
     data = decision.decision_data(spec, runs, series, psa, weights=weights, weights_source=weights_source,
-                                  rank_by=rank_by)  # fmt: skip
+                                  rank_by=rank_by, discount=discount)  # fmt: skip
     data["outcomes"] = compare_runs(runs_x, names, present)
     all_goals = goals_mod.merge_goals(goals_mod.goals_of_scenarios(spec), goals or [])
     if all_goals:
@@ -242,6 +242,7 @@ def build_report_with_data(
     targets: Any = None,
     rank_by: str = "count",
     exploration: Any = None,
+    discount: float = 0.0,
 ) -> tuple[str, dict[str, Any]]:
     """The report as one HTML string and the data it shows (for ``report.json``). ``goals``: a list of
     :class:`crisis_sim.report.goals.Goal` (a :class:`~crisis_sim.report.goals.GoalError` names a bad one).
@@ -253,9 +254,9 @@ def build_report_with_data(
     :func:`crisis_sim.report.curve.curve_data` (shown under staffing and sizing).
     ``exploration``: ``{"design": ..., "robustness": ...}`` read by :mod:`crisis_sim.report.exploration` from the
     folders of ``crisis-sim design`` / ``robustness``; adds their sections after the goals, and the same keys to
-    the data."""
+    the data. ``discount``: yearly rate for the costs and outcomes of the cost per outcome averted."""
     data = report_data(spec, runs, series, psa, goals, weights=weights, weights_source=weights_source,
-                       goals_psa=goals_psa, targets=targets, rank_by=rank_by)  # fmt: skip
+                       goals_psa=goals_psa, targets=targets, rank_by=rank_by, discount=discount)  # fmt: skip
     if coverage_curve:
         data["coverage_curve"] = jsonable(coverage_curve)
     if psa_detail:
@@ -421,7 +422,8 @@ def uncertainty_html(detail: dict[str, Any], names: Sequence[str], top: int = 10
             f"{int(detail.get('draws') or 0)} draws of what we don't know in which each option gives the most "
             "value for money (net benefit: that amount times the outcomes averted, minus the extra cost, against "
             f"{_e(names[0])}). Where a curve is near 1 the choice is settled at that price; curves near each "
-            "other mean the evidence cannot yet tell the options apart.</p>"
+            "other mean the evidence cannot yet tell the options apart. Costs and outcomes "
+            f"{_e((detail.get('discount') or {}).get('text') or 'not discounted')}.</p>"
         )  # fmt: skip
         parts.append(_img(figures.ceac_figure(ceac, _CEAC_TITLES), "cost-effectiveness acceptability curves"))
         parts.append("</details>")
