@@ -224,8 +224,9 @@ def test_a_base_with_its_own_cut_shows_what_the_cut_does(browser_page):
     page.click("#run")
     page.wait_for_selector("#headline", timeout=600_000)
     headline = page.inner_text("#headline")
-    assert "this scenario's own event; the baseline runs without it" in headline, headline
-    assert "people consenting to outreach" in headline and "no change (the baseline" not in headline
+    assert headline.startswith("What this scenario's own event (nurse post eliminated after three years (month 36))"
+                               " does, against the same scenario without it: outreach referrals"), headline
+    assert "[echinops_study]" not in headline and "$" in headline
     page.screenshot(path=str(ARTIFACTS / "dashboard-own-event.png"), full_page=True)
 
 

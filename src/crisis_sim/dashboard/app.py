@@ -56,6 +56,9 @@ EVENT_KINDS = {  # kind -> plain words (the page's "add a change" list)
     "expand_program": "a launched program reaches another district",
 }
 LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # scenario.timeline.launch.LAUNCHABLE
+# Short names in sentences that repeat a program (the long registry labels are for the program list)
+SHORT_NAMES = {"mobile_crisis": "the mobile crisis team", "co_response": "co-response", "triage": "911/988 triage",
+               "cit": "CIT", "outreach": "outreach", "stabilization": "the stabilisation centre"}  # fmt: skip
 # What each change acts on: the outcomes its answer charts, in this order (docs/dashboard.md, "What is charted").
 # Monthly series are charted month by month after the warm-up; whole-run metrics as baseline against change.
 OUTREACH_OUTCOMES = ("outreach_referrals", "outreach_consents", "outreach_visits", "connected_to_services",
@@ -208,7 +211,7 @@ def scenario_info(path: Path) -> dict[str, Any]:
     return {
         "file": path.name,
         "name": sc.name,
-        "description": sc.description,
+        "description": plain_sentence(sc.description),
         "horizon_days": sc.simulation.horizon_days,
         "month_days": sc.simulation.month_days,
         "shifts": shifts,
@@ -319,7 +322,7 @@ def _program_event(kind: str, ev: dict[str, Any], where: str, month: int, day: i
             raise RequestError(f"{where}: first add '{EVENT_KINDS['launch_program']}' (only a launched program can "
                                "reach more districts)")  # fmt: skip
         raise RequestError(f"{where}, program: one of {'; '.join(names)}, found {_shown(program)}")
-    name = PROGRAM_NAMES[program]
+    name = SHORT_NAMES.get(program, PROGRAM_NAMES[program])
     districts = program_districts(base, program)
     if kind == "expand_program":
         start = launches.get(program)
@@ -338,7 +341,7 @@ def _program_event(kind: str, ev: dict[str, Any], where: str, month: int, day: i
         ramp = check_number(ramp, f"{where}, months until dispatch sends every eligible call", 0, 12)
         if ramp and program != "mobile_crisis":
             raise RequestError(f"{where}, months until dispatch sends every eligible call: only "
-                               f"{PROGRAM_NAMES['mobile_crisis']} has a ramp-up; leave it blank for {name}")  # fmt: skip
+                               f"{SHORT_NAMES['mobile_crisis']} has a ramp-up; leave it blank for {name}")  # fmt: skip
     if ramp:
         first = check_number(ev.get("ramp_start_percent", 50), f"{where}, share of eligible calls sent in the first "
                              "days (%)", 20, 100, integer=False)  # fmt: skip
@@ -505,6 +508,14 @@ def staffing_fields(base: Any) -> dict[str, tuple[str, float, float, bool]]:
     for key, (fname, words, integer, lo, hi) in STAFFING_FIELDS.items():
         fields[f"programs.{key}.{fname}"] = (words, lo, hi, integer)
     return fields
+
+
+def own_event_words(event: Any, month_days: int) -> str:
+    """A base scenario's own event for a headline: its label (or the narrative's sentence) and its month, with an
+    open parenthesis the caller closes."""
+    text = plain_sentence(event.label) if event.label else plain_sentence(describe_event(event, month_days))
+    text = text.rstrip(".")
+    return f"{text[0].lower()}{text[1:]} (month {math.floor(event.day / month_days)}"
 
 
 def goal_words(goal: Any) -> str:
@@ -693,7 +704,7 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
             if key and not program_on(base, key) and programs.get(key) is not True:
                 overrides.update({f"programs.{key}.enabled": True} if getattr(base.programs, key, None) is not None
                                  else {f"programs.{key}": overrides.get(f"programs.{key}", {})})  # fmt: skip
-                changes.append(f"{PROGRAM_NAMES[key]} switched on")
+                # no separate "switched on" sentence: the launch's own label says when it starts
         if events:
             overrides["timeline"] = [e.model_dump(mode="python") for e in base.timeline] + [
                 {k: v for k, v in e.items() if k != "_change"} for e in events]
@@ -733,7 +744,7 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
             "programs": [next((e["program"] for e in events if e["type"] in ("funding_ends", "launch_program",
                                                                               "expand_program")
                                and e.get("_change") == i), None) for i in range(len(raw_events))],
-            "builtin": [plain_sentence(describe_event(e, month_days)) for e in builtin] if without_builtin else [],
+            "builtin": [own_event_words(e, month_days) for e in builtin] if without_builtin else [],
             "builtin_events": [{"day": e.day, "label": e.label} for e in builtin] if without_builtin else [],
             "builtin_kinds": [(BUILTIN_KINDS[e.type], getattr(e, "program", None)) for e in builtin
                               if e.type in BUILTIN_KINDS] if without_builtin else [],
@@ -969,7 +980,7 @@ def outcome_words(metric: str) -> tuple[str, str, str]:
         return OUTCOME_WORDS[metric]
     key = metric.removesuffix("_calls")
     if key in PROGRAM_NAMES:
-        return (f"calls answered by {PROGRAM_NAMES[key]}", "per month", "higher")
+        return (f"calls answered by {SHORT_NAMES.get(key, PROGRAM_NAMES[key])}", "per month", "higher")
     return (metric_label(metric), "", "")
 
 
@@ -1006,11 +1017,15 @@ def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, m
     plt = figures._pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 2.7))
     months = [r["month"] for r in rows]
+    top = max((r[f"{side}_mean"] for r in rows for side in ("baseline", "change")
+               if math.isfinite(r[f"{side}_mean"])), default=0.0)  # fmt: skip
+    cut = False
     for side, colour, style, hatch, name in (("baseline", "#555555", "--", "////", "baseline"),
                                               ("change", "#1f5fa8", "-", None, "with your change")):  # fmt: skip
         mean = [r[f"{side}_mean"] for r in rows]
-        lo = [r[f"{side}_low"] for r in rows]
+        lo = [max(0.0, r[f"{side}_low"]) for r in rows]  # every charted outcome is a count, time or share ≥ 0
         hi = [r[f"{side}_high"] for r in rows]
+        cut = cut or (top > 0 and max(hi, default=0.0) > 2 * top)
         ax.plot(months, mean, ls=style, color=colour, lw=1.8, label=name)
         if hatch:
             ax.fill_between(months, lo, hi, facecolor="none", edgecolor="#999999", hatch=hatch, lw=0)
@@ -1018,6 +1033,11 @@ def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, m
             ax.fill_between(months, lo, hi, color=colour, alpha=0.18, lw=0)
     for month, _text in marks:
         ax.axvline(month, color="#b36b00", ls=":", lw=1.2)
+    ax.set_ylim(bottom=0)
+    if cut:  # few replications: a band many times the values would flatten the lines; say where it is cut
+        ax.set_ylim(top=2 * top)
+        ax.text(0.01, 0.97, "bands cut at the top (few replications)", transform=ax.transAxes, fontsize=7,
+                va="top", color="#555555")  # fmt: skip
     direction = {"lower": "lower is better", "higher": "higher is better"}.get(better, "")
     ax.set_title(f"{label} ({unit}){'; ' + direction if direction else ''}", fontsize=9)
     ax.set_xlabel("month of the run (warm-up months left out)", fontsize=8)
@@ -1071,6 +1091,28 @@ def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _programs_absent_as_zero(series: Any, metrics: list[str]) -> Any:
+    """A program's monthly calls (``<key>_calls``) in the runs where the program does not exist (e.g. the baseline
+    of a launch that switches it on): 0 every month, so that the two sides chart and compare."""
+    import pandas as pd
+
+    keys = [m for m in metrics if m.endswith("_calls") and m.removesuffix("_calls") in PROGRAM_NAMES]
+    frames = [series]
+    for metric in keys:
+        have = series[series["variable"] == metric]
+        if have.empty:
+            continue
+        runs = series[["scenario_index", "replication"]].drop_duplicates()
+        present = have[["scenario_index", "replication"]].drop_duplicates()
+        missing = runs.merge(present, how="left", indicator=True).query("_merge == 'left_only'")
+        if missing.empty:
+            continue
+        months = series[series["variable"] == "mh_calls"][["scenario_index", "replication", "month", "day_end"]]
+        zero = months.merge(missing[["scenario_index", "replication"]], on=["scenario_index", "replication"])
+        frames.append(zero.assign(variable=metric, value=0.0))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else series
+
+
 def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The answer to the request: a headline sentence (with the change in cost), the outcomes the changes act on
     (``charts``, each with its monthly rows after the warm-up or its whole-run values, a verdict and a PNG), the
@@ -1081,6 +1123,7 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     labels = spec.labels
     wanted = [*dict.fromkeys([*chosen_outcomes(meta), *TABLE_METRICS])]
     runs, _ = with_extra_metrics(runs, [m for m in wanted if m in TABLE_METRICS or m in WHOLE_RUN])
+    series = _programs_absent_as_zero(series, chosen_outcomes(meta))
     all_runs, all_series = runs, series
     if meta.get("psa") is not None:  # the pair at its point values is scenarios 0 and 1 of the PSA experiment
         runs = runs[runs["scenario_index"] < 2]
@@ -1125,8 +1168,7 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
                                                                    "change_mean", "change_low", "change_high")))  # fmt: skip
         entry.update(diff=d, low=lo, high=hi, verdict=verdict(d, lo, hi, better))
         charts.append(entry)
-    own = [f"{b.rstrip('.')} (this scenario's own event; the baseline runs without it)"
-           for b in meta.get("builtin", [])]  # fmt: skip
+    own = [f"{b}; this scenario's own event, the baseline runs without it)" for b in meta.get("builtin", [])]
     what = "; ".join([*own, *[s.rstrip(".") for s in meta["event_sentences"] if not s.startswith(("posts ",
                                                                                                    "mental-health "
                                                                                                    "calls in"))],
@@ -1157,6 +1199,11 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         effect = (f"{lead['label']} {_value_text(lead['baseline'], unit)} → "
                   f"{_value_text(lead['change'], unit)} ({verdict_words})")  # fmt: skip
         headline = f"If {what}: {effect}; the change {cost_text}."
+        if own and what == "; ".join(own):  # only the base's own events: say so plainly
+            events_text = "; ".join(b + ")" for b in meta["builtin"])
+            headline = (f"What this scenario's own event{'s' if len(own) > 1 else ''} ({events_text}) "
+                        f"{'do' if len(own) > 1 else 'does'}, against the same scenario without "
+                        f"{'them' if len(own) > 1 else 'it'}: {effect}; {'' if cost_text.startswith('cost not') else 'it '}{cost_text}.")  # fmt: skip
     sentences = []
     for c in charts:
         window = (f"monthly average, months {c.get('window_from_month')} to {meta['months']}"
@@ -1195,10 +1242,11 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         rows += sorted(table, key=lambda r: r["metric"] not in charted)
         psa = psa_answers(meta, psa_runs, rows)
     if psa is not None:
-        charted = {f"window:{c['metric']}" for c in charts} | {c["metric"] for c in charts} | {"cost_total"}
         sentences.append(f"Including what we don't know ({psa['draws']} draws of the evidence × "
                          f"{psa['replications']} replications):")  # fmt: skip
-        sentences += [m["sentence"] for m in psa["metrics"] if m["metric"] in charted]
+        lead_metric = f"window:{lead['metric']}" if lead and lead["kind"] == "monthly" else (lead or {}).get("metric")
+        sentences += [m["sentence"] for m in psa["metrics"] if m["metric"] in (lead_metric, "cost_total")]
+        sentences.append("The table 'Including what we don't know' below gives every outcome.")
     sentences += [g["sentence"] for g in goals]
     return jsonable({
         "headline": headline,
@@ -1320,6 +1368,8 @@ def psa_answers(meta: dict[str, Any], runs: Any, rows: list[dict[str, Any]]) -> 
                 text += (f"; the change makes it better in {entry['p_better']:.0%} of the draws, worse in "
                          f"{entry['p_worse']:.0%}")  # fmt: skip
         entry["sentence"] = text + "."
+        if r["diff"] == 0 and lo == 0 == hi and not r.get("window"):
+            continue  # no difference in any run or draw (e.g. arrests when patrol posts stand vacant): no row
         out.append(entry)
     return {"draws": int(len(plan.draws)), "replications": int(plan.spec.replications),
             "evidence": "crisis_sim/evidence/default.toml", "inputs_varied": list(plan.applied), "metrics": out}  # fmt: skip
