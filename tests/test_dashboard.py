@@ -20,6 +20,9 @@ from crisis_sim.cli.common import UsageError
 from crisis_sim.dashboard import make_server
 from crisis_sim.dashboard.app import (
     EVENT_FIELDS,
+    EVENT_KINDS,
+    GOAL_FIELDS,
+    GOAL_METRICS,
     MAX_ACTIVE_JOBS,
     REPO_SCENARIOS,
     REQUEST_FIELDS,
@@ -258,6 +261,70 @@ def test_json_is_strict(server, body, message):
         ({"base": SMALL, "staffing": {"city.districts.0.patrol_units.day": 0,
                                       "city.districts.0.patrol_units.evening": 0,
                                       "city.districts.0.patrol_units.night": 0}}, "at least one unit"),
+        ({"base": SMALL, "events": [{"kind": "demand_surge", "month": 2, "percent": 0}]},
+         "mental-health calls surge, more calls (%): a number from 1 to 100, found 0"),
+        ({"base": SMALL, "events": [{"kind": "demand_surge", "month": 2, "district": "mars"}]},
+         "mental-health calls surge, district: all or one of north, south, found 'mars'"),
+        ({"base": SMALL, "events": [{"kind": "turnover", "month": 2, "percent": 150}]},
+         "officers leaving each year (%): a number from 1 to 100, found 150"),
+        ({"base": SMALL, "events": [{"kind": "turnover", "month": 2, "hiring_months": 25}]},
+         "months to hire a replacement: a whole number from 0 to 24, found 25"),
+        ({"base": SMALL, "events": [{"kind": "ed_boarding", "month": 2, "percent": 5}]},
+         "how much longer (%): a number from 10 to 200, found 5"),
+        ({"base": SMALL, "events": [{"kind": "consent_change", "month": 2, "consent_percent": 20}]},
+         "outreach consent changes (the signed form): needs proactive outreach"),
+        ({"base": "outreach_echinops.toml", "events": [{"kind": "consent_change", "month": 2}]},
+         "give the new share who consent (%) or the days the signed form takes, or both (both fields are blank)"),
+        ({"base": "outreach_echinops.toml", "events": [{"kind": "consent_change", "month": 2, "consent_percent": 100}]},
+         "people who consent at average trust (%): a number from 1 to 99, found 100"),
+        ({"base": SMALL, "events": [{"kind": "launch_program", "month": 2, "program": "cit"}]},
+         "a program starts later (launch), program: one of co-response"),
+        ({"base": SMALL, "events": [{"kind": "launch_program", "month": 2, "program": "co_response",
+                                     "ramp_months": 3}]},
+         "months until dispatch sends every eligible call: only the mobile crisis team has a ramp-up; leave it "
+         "blank for co-response"),
+        ({"base": SMALL, "events": [{"kind": "launch_program", "month": 2, "ramp_months": 13}]},
+         "months until dispatch sends every eligible call: a whole number from 0 to 12, found 13"),
+        ({"base": SMALL, "events": [{"kind": "launch_program", "month": 2, "ramp_months": 3,
+                                     "program": "mobile_crisis",
+                                     "ramp_start_percent": 10}]},
+         "share of eligible calls sent in the first days (%): a number from 20 to 100, found 10"),
+        ({"base": SMALL, "events": [{"kind": "expand_program", "month": 2, "district": "north"}]},
+         "first add 'a program starts later (launch)'"),
+        ({"base": SMALL, "events": [{"kind": "launch_program", "month": 4, "program": "mobile_crisis",
+                                     "district": "north"},
+                                    {"kind": "expand_program", "month": 2, "district": "south"}]},
+         "month: on or after the launch of the mobile crisis team (month 4), found 2"),
+        ({"base": "mobile_crisis_launch.toml", "events": [{"kind": "expand_program", "month": 8}]},
+         "a launched program reaches another district, district: one of north, south, found None"),
+        ({"base": "nurse_post_cut.toml", "events": [{"kind": "cut_nurse", "month": 2}]},
+         "already part of this scenario"),
+        ({"base": SMALL, "without_builtin": True}, "this scenario has none"),
+        ({"base": SMALL, "without_builtin": "yes"}, "without_builtin: expected true or false, found 'yes'"),
+        ({"base": SMALL, "psa_draws": 7}, "draws of what we don't know: a whole number from 8 to 32, found 7"),
+        ({"base": SMALL, "psa_draws": 33}, "draws of what we don't know: a whole number from 8 to 32, found 33"),
+        ({"base": SMALL, "psa_draws": "8"}, "draws of what we don't know: a whole number from 8 to 32, found '8'"),
+        ({"base": SMALL, "psa_draws": 32, "replications": 10, "days": 3600},
+         "draws × replications × days at most 292,000"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "change_percent": -10}]},
+         "goal 1 (arrests), by month: a whole number from 1 to 1,200; the field is blank"),
+        ({"base": SMALL, "goals": [{"metric": "x", "change_percent": -10, "by_month": 3}]}, "goal 1, outcome: one of"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "at_most": 3, "by_month": 3}]},
+         "goal 1 (arrests): a goal on this outcome is a change in % against the baseline"),
+        ({"base": SMALL, "goals": [{"metric": "specialized_coverage", "change_percent": 10, "by_month": 3}]},
+         "a goal on this outcome is a level (at least / at most)"),
+        ({"base": SMALL, "goals": [{"metric": "specialized_coverage", "at_least": 180, "by_month": 3}]},
+         "at least (%): a number from 0 to 100, found 180"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "change_percent": -10, "at_most": 3, "by_month": 3}]},
+         "give one target (a change in % or a level), found change_percent and at_most"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "change_percent": -200, "by_month": 3}]},
+         "change against the baseline (%): a number from -100 to 1,000, found -200"),
+        ({"base": SMALL, "years": 1, "goals": [{"metric": "arrests", "change_percent": -10, "by_month": 13}]},
+         "by month 13 is after the run ends (month 12)"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "change_percent": -10, "by_month": 3}] * 6},
+         "goals: at most 5, found 6"),
+        ({"base": SMALL, "goals": [{"metric": "arrests", "change_percent": -10, "by_month": 3, "why": 1}]},
+         "goal 1: unknown field 'why'"),
         ([1, 2], "expected a JSON object"),
         ("x" * 10_000, "found 'xxxx"),
     ],
@@ -330,20 +397,24 @@ STAFF_PATHS = st.sampled_from(["city.districts.0.patrol_units.day", "city.distri
                                "programs.outreach.nurse_fte", "programs.stabilization.beds",
                                "programs.cit.trained_share", "programs.cit", "programs.cit.enabled"]) | st.text(max_size=30)  # fmt: skip
 EVENTS = st.lists(
-    st.fixed_dictionaries({"kind": st.sampled_from(["cut_nurse", "champion_retires", "lose_patrol", "grant_ends"])
-                                   | NUMBERS},
+    st.fixed_dictionaries({"kind": st.sampled_from(list(EVENT_KINDS)) | NUMBERS},
                           optional={k: NUMBERS | st.sampled_from(["north", "south", "mobile_crisis", "outreach"])
                                     for k in EVENT_FIELDS[1:]}) | JSON,
     max_size=3,
 )  # fmt: skip
 REQUESTS = st.fixed_dictionaries(
-    {"base": st.sampled_from([SMALL, "baseline_midsize_city.toml"]) | JSON},
+    {"base": st.sampled_from([SMALL, "baseline_midsize_city.toml", "outreach_echinops.toml", "nurse_post_cut.toml",
+                              "mobile_crisis_launch.toml"]) | JSON},
     optional={
         "replications": NUMBERS, "days": NUMBERS, "seed": NUMBERS,
         "programs": st.dictionaries(st.sampled_from(["cit", "mobile_crisis", "outreach", "stabilization", "x"]),
                                     NUMBERS, max_size=3) | JSON,
         "staffing": st.dictionaries(STAFF_PATHS, NUMBERS, max_size=3) | JSON,
         "events": EVENTS | JSON,
+        "without_builtin": st.booleans() | JSON,
+        "psa_draws": NUMBERS | st.sampled_from([8, 9]),
+        "goals": st.lists(st.fixed_dictionaries({"metric": st.sampled_from(list(GOAL_METRICS)) | JSON},
+                                                optional={k: NUMBERS for k in GOAL_FIELDS[1:]}), max_size=3) | JSON,
     },
 )  # fmt: skip
 
@@ -465,7 +536,10 @@ def test_a_run_completes(server):
     result = job["result"]
     assert result["headline"].startswith("If 30% of patrol posts in every district stand vacant from month 1 for 1")
     assert "over the 0.25-year run" in result["headline"] and "$" in result["headline"]
-    assert result["charts"] == ["median_response_min", "p90_response_min", "patrol_on_duty", "open_calls"]
+    assert result["charts"] == ["median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
+                                "p90_response_other_min", "patrol_on_duty", "open_calls"]  # fmt: skip
+    kinds = {c["metric"]: c["kind"] for c in result["chart_details"]}
+    assert kinds["median_response_mh_min"] == kinds["p90_response_other_min"] == "monthly"  # month by month
     assert [c["metric"] for c in result["chart_details"]] == result["charts"]
     monthly = [c for c in result["chart_details"] if c["kind"] == "monthly"]
     assert monthly and all(c["png"].startswith("data:image/png;base64,") for c in monthly)
@@ -485,3 +559,129 @@ def test_built_in_events_read_in_plain_words():
     assert "crpo" not in text.lower() and "[echinops_study]" not in text and "18.1667" not in text
     assert plain_sentence("the crpo leaves in month 2.5 of the run ([x_y])") == (
         "the community-relations officer leaves in about month 2 of the run")
+
+
+# --- every timeline event, goals, what we don't know (issue 14 item 2, issue 12 item 7) ---------------------------
+OUTREACH = "outreach_echinops.toml"
+
+
+@pytest.mark.parametrize(
+    ("base", "event", "expected", "charted"),
+    [
+        (OUTREACH, {"kind": "consent_change", "month": 3, "consent_percent": 20, "consent_delay_days": 30},
+         [{"type": "consent_change", "day": 90, "consent_at_mean_trust": 0.2, "consent_delay_days": 30.0}],
+         "outreach_consents"),
+        (SMALL, {"kind": "demand_surge", "month": 3, "percent": 30, "district": "north", "duration_months": 2},
+         [{"type": "demand_surge", "day": 90, "factor": 1.3, "district": "north"},
+          {"type": "demand_surge", "day": 150, "factor": 1.0, "district": "north"}], "mh_calls"),
+        (SMALL, {"kind": "turnover", "month": 3, "percent": 20, "hiring_months": 2},
+         [{"type": "turnover", "day": 90, "role": "patrol", "annual_rate": 0.2, "hiring_lag_days": 60.0}],
+         "patrol_on_duty"),
+        (SMALL, {"kind": "ed_boarding", "month": 3, "percent": 50},
+         [{"type": "ed_boarding", "day": 90, "factor": 1.5}], "ed_wait_hours"),
+        (SMALL, {"kind": "launch_program", "month": 3, "program": "mobile_crisis", "district": "north",
+                 "ramp_months": 4, "ramp_start_percent": 40},
+         [{"type": "launch_program", "day": 90, "program": "mobile_crisis", "districts": ["north"],
+           "ramp_months": 4.0, "ramp_start_share": 0.4}], "mobile_crisis_calls"),
+        ("mobile_crisis_launch.toml", {"kind": "expand_program", "month": 8, "district": "south"},
+         [{"type": "expand_program", "day": 240, "program": "mobile_crisis", "districts": ["south"]}],
+         "mobile_crisis_calls"),
+    ],
+)  # fmt: skip
+def test_every_timeline_event_builds_its_schema_event(base, event, expected, charted):
+    from crisis_sim.dashboard.app import chosen_outcomes
+
+    spec, meta = build_pair({"base": base, "years": 1, "events": [event]}, REPO_SCENARIOS)
+    added = [e.model_dump() for e in spec.scenarios[1].scenario.timeline][-len(expected):]
+    for got, want in zip(added, expected, strict=True):
+        assert {k: got[k] for k in want} == want
+    assert all(label and "_" not in label for label in meta["event_sentences"])  # plain words, no keys
+    assert charted in chosen_outcomes(meta)
+    assert spec.scenarios[0].scenario.timeline == load_base(base).timeline  # the baseline is the base
+
+
+def load_base(name):
+    from crisis_sim.scenario import load_scenario
+
+    return load_scenario(REPO_SCENARIOS / name)
+
+
+def test_a_launch_switches_an_absent_program_on_from_its_month():
+    spec, meta = build_pair({"base": SMALL, "years": 1, "events": [
+        {"kind": "launch_program", "month": 3, "program": "mobile_crisis", "district": "north"},
+        {"kind": "expand_program", "month": 6, "program": "mobile_crisis", "district": "south"}]}, REPO_SCENARIOS)  # fmt: skip
+    base, alt = (e.scenario for e in spec.scenarios)
+    assert base.programs.mobile_crisis is None and alt.programs.mobile_crisis is not None
+    assert [e.type for e in alt.timeline][-2:] == ["launch_program", "expand_program"]
+    assert meta["event_sentences"][0] == "the mobile crisis team starts in month 3 in north only"
+
+
+def test_events_offered_follow_the_base():
+    from crisis_sim.dashboard.app import scenario_info
+
+    small = scenario_info(REPO_SCENARIOS / SMALL)
+    assert small["events"]["consent_change"]["not_applicable"]
+    assert not small["events"]["demand_surge"]["not_applicable"] and not small["events"]["turnover"]["not_applicable"]
+    assert set(small["launchable"]) == {"co_response", "mobile_crisis", "triage"} and not small["launched"]
+    assert not scenario_info(REPO_SCENARIOS / OUTREACH)["events"]["consent_change"]["not_applicable"]
+    launch = scenario_info(REPO_SCENARIOS / "mobile_crisis_launch.toml")
+    assert "mobile_crisis" not in launch["launchable"] and set(launch["launched"]) == {"mobile_crisis"}
+    assert launch["own_events"] and "mobile_crisis" not in " ".join(launch["own_events"])
+    cut = scenario_info(REPO_SCENARIOS / "nurse_post_cut.toml")
+    assert "already part of this scenario" in cut["events"]["cut_nurse"]["not_applicable"]
+
+
+def test_a_base_with_its_own_event_is_compared_without_it():
+    """nurse_post_cut's own cut ran on both sides ("no change"); without_builtin runs the baseline without it."""
+    from crisis_sim.dashboard.app import chosen_outcomes
+
+    spec, meta = build_pair({"base": "nurse_post_cut.toml", "without_builtin": True}, REPO_SCENARIOS)
+    base, alt = (e.scenario for e in spec.scenarios)
+    assert [e.type for e in base.timeline] == [] and [e.type for e in alt.timeline] == ["cut_post"]
+    assert meta["builtin"] and "outreach_consents" in chosen_outcomes(meta)
+    spec, meta = build_pair({"base": "nurse_post_cut.toml"}, REPO_SCENARIOS)
+    assert [e.type for e in spec.scenarios[0].scenario.timeline] == ["cut_post"] and meta["base_events"]
+
+
+def test_goals_are_report_goals():
+    from crisis_sim.dashboard.app import parse_request_goals
+    from crisis_sim.report.goals import Goal
+
+    goals = parse_request_goals([{"metric": "arrests", "change_percent": -10, "by_month": 12},
+                                 {"metric": "specialized_coverage", "at_least": 80, "by_month": 6},
+                                 {"metric": "median_response_mh_min", "at_most": 15, "by_month": 6}])  # fmt: skip
+    assert goals == [Goal("arrests", change=-0.1, by_month=12), Goal("specialized_coverage", at_least=0.8, by_month=6),
+                     Goal("median_response_mh_min", at_most=15.0, by_month=6)]  # fmt: skip
+
+
+def test_nothing_changed_says_so(server):
+    status, reply, _ = _call(server, "POST", "/api/run", {"base": SMALL, "replications": 1, "days": 60})
+    assert status == 202
+    job = _wait(server, reply["id"], lambda j: j["state"] in ("done", "error", "cancelled"), timeout=300)
+    assert job["state"] == "done", job["error"]
+    assert job["result"]["headline"].startswith("Nothing changed: both sides run the same scenario")
+
+
+def test_a_run_with_goals_and_what_we_dont_know_completes(server):
+    req = {"base": SMALL, "replications": 1, "days": 90, "psa_draws": 8,
+           "events": [{"kind": "lose_patrol", "month": 1, "percent": 40}],
+           "goals": [{"metric": "median_response_mh_min", "at_most": 12, "by_month": 3},
+                     {"metric": "arrests", "change_percent": -10, "by_month": 3}]}  # fmt: skip
+    status, reply, _ = _call(server, "POST", "/api/run", req)
+    assert status == 202 and reply["total"] == (2 + 2 * 8) * 1  # the pair at its point values, then the draws
+    job = _wait(server, reply["id"], lambda j: j["state"] in ("done", "error", "cancelled"), timeout=300)
+    assert job["state"] == "done", job["error"]
+    result = job["result"]
+    psa = result["psa"]
+    assert psa["draws"] == 8 and psa["replications"] == 1 and psa["inputs_varied"]
+    rows = {r["metric"]: r for r in psa["metrics"]}
+    response = rows["window:median_response_mh_min"]  # the charted monthly outcome, over what we don't know too
+    assert response["low"] <= response["diff_median"] <= response["high"]
+    assert response["p_better"] + response["p_worse"] <= 1 and response["p_worse"] > 0.5  # fewer patrols: slower
+    assert any(s.startswith("Including what we don't know (8 draws") for s in result["sentences"])
+    goals = {g["metric"]: g for g in result["goals"]}
+    assert set(goals) == {"median_response_mh_min", "arrests"}
+    assert goals["arrests"]["baseline"]["basis"] == "the reference"
+    for g in goals.values():
+        assert 0 <= g["change"]["met_probability"] <= 1 and g["change_psa"]["replications"] == 8
+        assert g["sentence"].startswith("Goal: ") and "including what we don't know" in g["sentence"]

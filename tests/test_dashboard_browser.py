@@ -62,7 +62,7 @@ def test_dashboard_in_chromium(tmp_path):
                 summary = page.inner_text("#summary")
                 assert "What changed:" in summary
                 assert "north, day shift patrol units set to 2" in summary and "patrol posts" in summary
-                assert page.locator("#charts figure").count() == 4
+                assert page.locator("#charts figure").count() == 6  # MH and other response times, monthly
                 assert page.locator("#outcomes tr").count() > 5
                 assert page.inner_text("#error") == ""
                 ARTIFACTS.mkdir(parents=True, exist_ok=True)

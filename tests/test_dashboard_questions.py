@@ -20,7 +20,8 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium not installed (.ci/run installs it)"),
 ]
 OUTREACH = ["outreach_referrals", "outreach_consents", "outreach_visits", "connected_to_services", "repeat_calls"]
-PATROL = ["median_response_min", "p90_response_min", "patrol_on_duty", "open_calls"]
+PATROL = ["median_response_mh_min", "p90_response_mh_min", "median_response_other_min", "p90_response_other_min",
+          "patrol_on_duty", "open_calls"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -135,3 +136,131 @@ def test_events_offered_follow_the_base_and_blank_is_refused(browser_page):
     page.click("#run")
     assert page.inner_text("#error") == "Fix the fields marked in red first."
     assert len(srv.app.jobs) == jobs  # nothing was sent
+
+
+# --- every timeline event, a base with its own event, goals and what we don't know --------------------------------
+EVENT_ROWS = {  # kind -> (base, a field and a bad value, the sentence the page must show beside it)
+    "consent_change": ("outreach_echinops.toml", "consent_percent", "100",
+                       "people who consent at average trust (%): a number from 1 to 99, found 100"),
+    "demand_surge": ("small_district.toml", "percent", "0", "more calls (%): a number from 1 to 100, found 0"),
+    "turnover": ("small_district.toml", "hiring_months", "30",
+                 "months to hire a replacement: a whole number from 0 to 24, found 30"),
+    "ed_boarding": ("small_district.toml", "percent", "5", "how much longer (%): a number from 10 to 200, found 5"),
+    "launch_program": ("small_district.toml", "ramp_months", "13",
+                       "months until dispatch sends every eligible call: a whole number from 0 to 12, found 13"),
+}  # fmt: skip
+
+
+def _open(srv, page, base, years="1"):
+    page.goto(srv.url)
+    page.wait_for_selector(f"#base option[value='{base}']", state="attached")
+    page.select_option("#base", base)
+    page.fill("#years", years)
+    page.dispatch_event("#years", "change")
+
+
+@pytest.mark.parametrize("kind", list(EVENT_ROWS))
+def test_each_event_has_its_fields_checked_in_words(browser_page, kind):
+    srv, page = browser_page
+    base, f, bad, message = EVENT_ROWS[kind]
+    _open(srv, page, base)
+    if kind == "launch_program":
+        page.select_option("#event-kind", kind)
+        page.click("#add-event")
+        page.select_option("[data-f='program']", "mobile_crisis")  # the one program with a dispatch ramp-up
+    else:
+        page.select_option("#event-kind", kind)
+        page.click("#add-event")
+    page.fill(f"[data-f='{f}']", bad)
+    page.dispatch_event(f"[data-f='{f}']", "input")
+    assert message in page.inner_text("#events")
+    jobs = len(srv.app.jobs)
+    page.click("#run")
+    assert page.inner_text("#error") == "Fix the fields marked in red first." and len(srv.app.jobs) == jobs
+
+
+def test_a_launch_then_an_expansion(browser_page):
+    """The launch switches an absent program on in one district; the expansion brings it to the other. The events
+    panel with its plain controls is saved (dashboard-events.png)."""
+    srv, page = browser_page
+    _open(srv, page, "small_district.toml", "0.5")
+    page.fill("#reps", "1")
+    page.select_option("#event-kind", "expand_program")
+    page.click("#add-event")
+    assert "first add" in page.inner_text("#events")  # no launch yet: the row says what to do
+    page.click("[data-remove='0']")
+    page.select_option("#event-kind", "launch_program")
+    page.click("#add-event")
+    page.select_option("[data-f='program']", "mobile_crisis")
+    page.select_option("[data-i='0'][data-f='district']", "north")
+    page.fill("[data-i='0'][data-f='month']", "2")
+    page.dispatch_event("[data-i='0'][data-f='month']", "change")
+    page.select_option("#event-kind", "expand_program")
+    page.click("#add-event")
+    page.fill("[data-i='1'][data-f='month']", "4")
+    page.dispatch_event("[data-i='1'][data-f='month']", "change")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("main > div").first.screenshot(path=str(ARTIFACTS / "dashboard-events.png"))
+    page.click("#run")
+    page.wait_for_selector("#headline", timeout=300_000)
+    assert page.inner_text("#error") == ""
+    headline = page.inner_text("#headline")
+    assert "starts in month 2 in north only" in headline and "starts working in south in month 4" in headline
+    charted = [el.get_attribute("data-metric") for el in page.locator("#charts figure").all()]
+    assert charted[:2] == ["mobile_crisis_calls", "specialized_coverage"]
+    page.screenshot(path=str(ARTIFACTS / "dashboard-launch.png"), full_page=True)
+
+
+def test_a_base_with_its_own_cut_shows_what_the_cut_does(browser_page):
+    """nurse_post_cut ran its own cut on both sides ("no change"); now the baseline runs without it."""
+    srv, page = browser_page
+    _open(srv, page, "nurse_post_cut.toml", "1")
+    assert "start in about month 36" in page.inner_text("#own-late") and page.is_hidden("#own-box")
+    page.fill("#years", "3.5")
+    page.dispatch_event("#years", "change")
+    assert page.is_visible("#own-box") and page.is_checked("#without-builtin")
+    assert "already part of this scenario" in page.inner_text("#not-offered")
+    page.fill("#reps", "1")
+    page.click("#run")
+    page.wait_for_selector("#headline", timeout=600_000)
+    headline = page.inner_text("#headline")
+    assert headline.startswith("What this scenario's own event (nurse post eliminated after three years (month 36))"
+                               " does, against the same scenario without it: outreach referrals"), headline
+    assert "[echinops_study]" not in headline and "$" in headline
+    page.screenshot(path=str(ARTIFACTS / "dashboard-own-event.png"), full_page=True)
+
+
+def test_goals_and_what_we_dont_know(browser_page):
+    srv, page = browser_page
+    _open(srv, page, "small_district.toml", "0.5")
+    page.fill("#reps", "1")
+    page.select_option("#event-kind", "lose_patrol")
+    page.click("#add-event")
+    page.fill("[data-f='month']", "2")
+    page.dispatch_event("[data-f='month']", "change")
+    page.click("#add-goal")
+    page.select_option("[data-g='0'][data-f='metric']", "median_response_mh_min")
+    page.fill("[data-g='0'][data-f='value']", "")
+    page.dispatch_event("[data-g='0'][data-f='value']", "input")
+    assert "the field is blank" in page.inner_text("#goals")  # a blank goal level is not 0
+    page.fill("[data-g='0'][data-f='value']", "12")
+    page.dispatch_event("[data-g='0'][data-f='value']", "change")
+    page.fill("[data-g='0'][data-f='by_month']", "6")
+    page.dispatch_event("[data-g='0'][data-f='by_month']", "change")
+    page.click("#add-goal")
+    page.fill("[data-g='1'][data-f='value']", "5")
+    page.dispatch_event("[data-g='1'][data-f='value']", "change")
+    page.check("#psa")
+    page.dispatch_event("#psa", "input")
+    assert "18 runs instead of 2" in page.inner_text("#psa-cost")
+    page.click("#run")
+    page.wait_for_selector("#psa-table", timeout=600_000)
+    assert page.inner_text("#error") == ""
+    goals = page.inner_text("#goal-table")
+    assert "median response time, mental-health calls at most 12 min by month 6" in goals
+    assert "5% fewer arrests than the baseline by month 6" in goals and "% of runs" in goals
+    psa = page.inner_text("#psa-table")
+    assert "over what we don't know" in psa and "chance worse" in psa
+    summary = page.inner_text("#summary")
+    assert "Including what we don't know (8 draws of the evidence × 1 replications)" in summary
+    page.screenshot(path=str(ARTIFACTS / "dashboard-goals-psa.png"), full_page=True)

@@ -18,7 +18,7 @@ from crisis_sim.model.destinations import DAY_MIN
 from crisis_sim.outcomes import build_ledger, build_referrals, monthly, summarize
 from crisis_sim.outcomes.groups import add_group_columns, by_group
 from crisis_sim.outcomes.program_metrics import monthly_program_series
-from crisis_sim.outcomes.series_columns import add_cost_series, add_series_columns
+from crisis_sim.outcomes.series_columns import add_cost_series, add_response_series, add_series_columns
 from crisis_sim.programs import build_programs, series_defaults
 from crisis_sim.scenario.schema import Scenario
 from crisis_sim.timeline.runtime import attach_timeline
@@ -105,6 +105,7 @@ def simulate(
     daily = model.datacollector.get_model_vars_dataframe()
     series = monthly(daily, scenario.simulation.month_days, cumulative)
     series = add_series_columns(series, ledger)  # columns every run has (repeat_calls, outreach_* zeros)
+    series = add_response_series(series, ledger)  # monthly median / p90 response minutes (MH, other calls)
     if len(series):
         per_month = monthly_program_series(ledger, referrals, scenario.simulation.month_days, series["month"])
         series = series.merge(per_month, on="month", how="left")

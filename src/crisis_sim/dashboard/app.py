@@ -48,7 +48,17 @@ EVENT_KINDS = {  # kind -> plain words (the page's "add a change" list)
     "champion_retires": "a champion (community-relations officer) retires",
     "lose_patrol": "patrol posts stand vacant",
     "grant_ends": "a grant paying part of a program ends",
+    "consent_change": "outreach consent changes (the signed form)",
+    "demand_surge": "mental-health calls surge",
+    "turnover": "officers leave and are replaced (turnover)",
+    "ed_boarding": "ED psychiatric assessments take longer (boarding)",
+    "launch_program": "a program starts later (launch)",
+    "expand_program": "a launched program reaches another district",
 }
+LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # scenario.timeline.launch.LAUNCHABLE
+# Short names in sentences that repeat a program (the long registry labels are for the program list)
+SHORT_NAMES = {"mobile_crisis": "the mobile crisis team", "co_response": "co-response", "triage": "911/988 triage",
+               "cit": "CIT", "outreach": "outreach", "stabilization": "the stabilisation centre"}  # fmt: skip
 # What each change acts on: the outcomes its answer charts, in this order (docs/dashboard.md, "What is charted").
 # Monthly series are charted month by month after the warm-up; whole-run metrics as baseline against change.
 OUTREACH_OUTCOMES = ("outreach_referrals", "outreach_consents", "outreach_visits", "connected_to_services",
@@ -56,12 +66,28 @@ OUTREACH_OUTCOMES = ("outreach_referrals", "outreach_consents", "outreach_visits
 EVENT_OUTCOMES = {
     "cut_nurse": OUTREACH_OUTCOMES,
     "champion_retires": OUTREACH_OUTCOMES,
-    "lose_patrol": ("median_response_min", "p90_response_min", "patrol_on_duty", "open_calls"),
+    "lose_patrol": ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
+                    "p90_response_other_min", "patrol_on_duty", "open_calls"),
     "grant_ends": ("{program}_calls", "specialized_coverage"),
+    "consent_change": ("outreach_consents", "outreach_referrals", "outreach_visits", "connected_to_services"),
+    "demand_surge": ("mh_calls", "median_response_mh_min", "p90_response_mh_min", "specialized_coverage",
+                     "arrests", "ed_transports"),
+    "turnover": ("patrol_on_duty", "median_response_mh_min", "p90_response_mh_min", "officer_awareness",
+                 "referrals"),
+    "ed_boarding": ("ed_wait_hours", "officer_hours_mh", "median_response_mh_min", "median_response_other_min"),
+    "launch_program": ("{program}_calls", "specialized_coverage", "arrests", "ed_transports"),
+    "expand_program": ("{program}_calls", "specialized_coverage", "arrests", "ed_transports"),
 }
+# A base scenario's own events by the change of the page they correspond to (for what to chart when the baseline
+# runs without them: "without_builtin").
+BUILTIN_KINDS = {"cut_post": "cut_nurse", "champion_departs": "champion_retires", "vacancy": "lose_patrol",
+                 "lose_patrol": "lose_patrol", "funding_ends": "grant_ends", "consent_change": "consent_change",
+                 "demand_surge": "demand_surge", "turnover": "turnover", "ed_boarding": "ed_boarding",
+                 "launch_program": "launch_program", "expand_program": "expand_program"}  # fmt: skip
 DEFAULT_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "resolved_on_scene", "connected_to_services",
                     "repeat_calls")  # fmt: skip
-WHOLE_RUN = ("median_response_min", "p90_response_min", "open_calls", "specialized_coverage")
+WHOLE_RUN = ("median_response_min", "p90_response_min", "open_calls", "specialized_coverage", "ed_wait_hours",
+             "officer_hours_mh")  # fmt: skip
 # metric -> (plain name, unit, which direction is better: "lower", "higher" or "" for neither)
 OUTCOME_WORDS = {
     "outreach_referrals": ("outreach referrals", "per month", "higher"),
@@ -82,13 +108,24 @@ OUTCOME_WORDS = {
     "involuntary_holds": ("involuntary holds", "per month", "lower"),
     "repeat_callers_90d": ("repeat callers within 90 days", "people", "lower"),
     "cost_total": ("total cost", "$", "lower"),
+    "median_response_mh_min": ("median response time, mental-health calls", "min", "lower"),
+    "p90_response_mh_min": ("90th-percentile response time, mental-health calls", "min", "lower"),
+    "median_response_other_min": ("median response time, other police calls", "min", "lower"),
+    "p90_response_other_min": ("90th-percentile response time, other police calls", "min", "lower"),
+    "officer_awareness": ("officers who know the referral path (month end)", "share", "higher"),
+    "referrals": ("referrals to services", "per month", "higher"),
+    "ed_wait_hours": ("hours a person waits in the ED for assessment (mean)", "h", "lower"),
+    "waitlist_length": ("people waiting for services (month end)", "people", "lower"),
+    "officer_hours_mh": ("officer hours on mental-health calls (whole run)", "h", "lower"),
 }
 TABLE_METRICS = ("mh_calls", "arrests", "use_of_force", "ed_transports", "involuntary_holds", "resolved_on_scene",
                  "connected_to_services", "repeat_callers_90d", "median_response_min", "cost_total",
                  "open_calls", "p90_response_min", "specialized_coverage")  # fmt: skip
-REQUEST_FIELDS = ("base", "replications", "days", "years", "seed", "programs", "staffing", "events")
+REQUEST_FIELDS = ("base", "replications", "days", "years", "seed", "programs", "staffing", "events",
+                  "without_builtin", "goals", "psa_draws")  # fmt: skip
 EVENT_FIELDS = ("kind", "month", "percent", "district", "program", "duration_months", "successor_months",
-                "successor_strength", "restore_months")
+                "successor_strength", "restore_months", "consent_percent", "consent_delay_days", "hiring_months",
+                "ramp_months", "ramp_start_percent")  # fmt: skip
 # Bounds of what a request can set (docs/dashboard.md, "Bounds"): generous for a real city, small enough that
 # one request cannot take the computer's memory or days of CPU.
 MAX_REPLICATIONS = 50
@@ -100,6 +137,18 @@ MAX_PATROL_UNITS = 200  # per district and shift
 MAX_EVENTS = 20
 MAX_MONTH = 1200
 MAX_ACTIVE_JOBS = 2  # queued or running at once
+MIN_PSA_DRAWS, MAX_PSA_DRAWS = 8, 32  # "include what we don't know": draws of the evidence (analysis/psa.py)
+MAX_PSA_RUN_DAYS = 4 * MAX_RUN_DAYS  # draws × replications × days (per scenario of the pair)
+MAX_GOALS = 5
+# Outcomes a coordinator may set a goal on: metric -> how the goal is stated (docs/dashboard.md, "Goals").
+# "change": a change in % against the baseline's running total by a month; "level": at least / at most a level.
+GOAL_METRICS = {
+    "arrests": "change", "ed_transports": "change", "use_of_force": "change", "involuntary_holds": "change",
+    "connected_to_services": "change", "repeat_calls": "change", "outreach_referrals": "change",
+    "outreach_consents": "change", "specialized_coverage": "level", "median_response_mh_min": "level",
+    "p90_response_mh_min": "level", "waitlist_length": "level",
+}  # fmt: skip
+GOAL_FIELDS = ("metric", "change_percent", "at_least", "at_most", "by_month")
 KEEP_FINISHED_JOBS = 20  # finished jobs kept for GET /api/jobs/<id>; older ones are forgotten
 
 
@@ -162,7 +211,7 @@ def scenario_info(path: Path) -> dict[str, Any]:
     return {
         "file": path.name,
         "name": sc.name,
-        "description": sc.description,
+        "description": plain_sentence(sc.description),
         "horizon_days": sc.simulation.horizon_days,
         "month_days": sc.simulation.month_days,
         "shifts": shifts,
@@ -178,6 +227,16 @@ def scenario_info(path: Path) -> dict[str, Any]:
         "max_years": MAX_YEARS,
         "events": {kind: {"words": words, "not_applicable": not_applicable(kind, sc)}
                    for kind, words in EVENT_KINDS.items()},  # fmt: skip
+        "launchable": {k: {"name": PROGRAM_NAMES[k], "districts": program_districts(sc, k), "on": program_on(sc, k),
+                           "ramp": k == "mobile_crisis"} for k in launchable(sc)},  # fmt: skip
+        "launched": {k: {"name": PROGRAM_NAMES[k], "districts": program_districts(sc, k)} for k in launched(sc)},
+        "own_events": [plain_sentence(describe_event(e, sc.simulation.month_days)) for e in sc.timeline
+                       if e.type != "note"],  # fmt: skip
+        "own_event_months": [e.day / sc.simulation.month_days for e in sc.timeline if e.type != "note"],
+        "goal_metrics": [{"metric": m, "label": outcome_words(m)[0], "unit": outcome_words(m)[1], "kind": kind,
+                          "better": outcome_words(m)[2]} for m, kind in GOAL_METRICS.items()
+                         if not m.startswith("outreach_") or program_on(sc, "outreach")],  # fmt: skip
+        "psa": {"min": MIN_PSA_DRAWS, "max": MAX_PSA_DRAWS},
     }
 
 
@@ -203,19 +262,104 @@ def program_on(scenario: Any, key: str) -> bool:
 def not_applicable(kind: str, base: Any) -> str | None:
     """Why ``kind`` does not apply to ``base`` (one plain sentence), or None when it applies."""
     outreach = PROGRAM_NAMES.get("outreach", "outreach")
+    if kind == "cut_nurse" and any(e.type == "cut_post" and e.role == "nurse" for e in base.timeline):
+        return (f"{EVENT_KINDS[kind]}: already part of this scenario; to see what the cut does, compare against "
+                "this scenario without its own events (section 1)")  # fmt: skip
     if kind in ("cut_nurse", "champion_retires") and not program_on(base, "outreach"):
         return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
     if kind == "grant_ends" and not any(program_on(base, k) for k in PROGRAM_NAMES):
         return f"{EVENT_KINDS[kind]}: this scenario runs no program a grant could pay for"
+    if kind == "consent_change" and not program_on(base, "outreach"):
+        return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
+    if kind == "launch_program" and not launchable(base):
+        return f"{EVENT_KINDS[kind]}: every program that can start late already has a launch in this scenario"
+    if kind == "expand_program" and not launchable(base) and not launched(base):
+        return f"{EVENT_KINDS[kind]}: no program of this scenario can launch, so none can reach more districts"
     return None
+
+
+def launched(base: Any) -> list[str]:
+    """Programs the base scenario itself launches late (its launch_program events)."""
+    return [e.program for e in base.timeline if e.type == "launch_program"]
+
+
+def launchable(base: Any) -> list[str]:
+    """Programs a launch can start late (scenario.timeline.launch.LAUNCHABLE) that the base does not launch."""
+    return [k for k in LAUNCHABLE_PROGRAMS if k in PROGRAM_NAMES and k not in launched(base)]
+
+
+def program_districts(base: Any, key: str) -> list[str]:
+    """Districts a program may work in: its section's ``districts`` when it has them, else the whole city."""
+    covered = getattr(getattr(base.programs, key, None), "districts", None)
+    return list(covered) if covered else [d.name for d in base.city.districts]
+
+
+def _optional(ev: dict[str, Any], key: str) -> Any:
+    value = ev.get(key)
+    return None if value is None or (isinstance(value, str) and not value.strip()) else value
+
+
+def _district(ev: dict[str, Any], where: str, names: list[str], everywhere: bool) -> str | None:
+    district = _optional(ev, "district")
+    if district in (None, "all") and everywhere:
+        return None
+    if not isinstance(district, str) or district not in names:
+        choices = ("all or one of " if everywhere else "one of ") + ", ".join(names)
+        raise RequestError(f"{where}, district: {choices}, found {_shown(district)}")
+    return district
+
+
+def _program_event(kind: str, ev: dict[str, Any], where: str, month: int, day: int, base: Any,
+                   launches: dict[str, int]) -> list[dict[str, Any]]:  # fmt: skip
+    """launch_program / expand_program: the program by its plain name; districts it may work in."""
+    allowed = launchable(base) if kind == "launch_program" else [*launched(base), *launches]
+    names = [PROGRAM_NAMES[k] for k in allowed]
+    program = _optional(ev, "program")
+    if program is None and allowed:
+        program = allowed[0]
+    if not isinstance(program, str) or program not in allowed:
+        if kind == "expand_program" and not allowed:
+            raise RequestError(f"{where}: first add '{EVENT_KINDS['launch_program']}' (only a launched program can "
+                               "reach more districts)")  # fmt: skip
+        raise RequestError(f"{where}, program: one of {'; '.join(names)}, found {_shown(program)}")
+    name = SHORT_NAMES.get(program, PROGRAM_NAMES[program])
+    districts = program_districts(base, program)
+    if kind == "expand_program":
+        start = launches.get(program)
+        if start is not None and month < start:
+            raise RequestError(f"{where}, month: on or after the launch of {name} (month {start}), found {month}")
+        district = _district(ev, where, districts, everywhere=False)
+        return [{"type": "expand_program", "day": day, "program": program, "districts": [district],
+                 "label": f"{name} starts working in {district} in month {month}"}]  # fmt: skip
+    district = _district(ev, where, districts, everywhere=True)
+    out: dict[str, Any] = {"type": "launch_program", "day": day, "program": program}
+    text = f"{name} starts in month {month} " + (f"in {district} only" if district else "in every district it covers")
+    if district:
+        out["districts"] = [district]
+    ramp = _optional(ev, "ramp_months")
+    if ramp is not None:
+        ramp = check_number(ramp, f"{where}, months until dispatch sends every eligible call", 0, 12)
+        if ramp and program != "mobile_crisis":
+            raise RequestError(f"{where}, months until dispatch sends every eligible call: only "
+                               f"{SHORT_NAMES['mobile_crisis']} has a ramp-up; leave it blank for {name}")  # fmt: skip
+    if ramp:
+        first = check_number(ev.get("ramp_start_percent", 50), f"{where}, share of eligible calls sent in the first "
+                             "days (%)", 20, 100, integer=False)  # fmt: skip
+        out.update(ramp_months=float(ramp), ramp_start_share=first / 100)
+        text += f"; dispatch sends it {first:g}% of eligible calls at first, all after {ramp} months"
+    launches[program] = month
+    return [{**out, "label": text}]
 
 
 def _month(ev: dict[str, Any], key: str, words: str, lo: int, hi: int) -> int:
     return check_number(ev.get(key), words, lo, hi, integer=True)
 
 
-def _event(ev: Any, index: int, month_days: int, base: Any, months: int) -> list[dict[str, Any]]:
-    """Timeline events (schema dicts, each with a plain ``label``) for one change of the request."""
+def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
+           launches: dict[str, int] | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """Timeline events (schema dicts, each with a plain ``label``) for one change of the request; ``launches``
+    collects the request's launches (program -> month) for the expansions that follow them."""
+    launches = {} if launches is None else launches
     where = f"change {index + 1}"
     if not isinstance(ev, dict):
         raise RequestError(f"{where}: expected an object like {{\"kind\": \"cut_nurse\", \"month\": 12}}, "
@@ -280,6 +424,63 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int) -> list
             text += ", for good"
         events = [{k: v for k, v in e.items() if v is not None} for e in events]
         return [{**e, "label": text if i == 0 else f"posts {place} filled again"} for i, e in enumerate(events)]
+    if kind == "consent_change":
+        pct = _optional(ev, "consent_percent")
+        delay = _optional(ev, "consent_delay_days")
+        if pct is None and delay is None:
+            raise RequestError(f"{where}: give the new share who consent (%) or the days the signed form takes, "
+                               "or both (both fields are blank)")  # fmt: skip
+        out: dict[str, Any] = {"type": "consent_change", "day": day, "program": "outreach"}
+        parts = []
+        if pct is not None:
+            pct = check_number(pct, f"{where}, people who consent at average trust (%)", 1, 99, integer=False)
+            out["consent_at_mean_trust"] = pct / 100
+            parts.append(f"{pct:g}% of people asked consent (at average trust)")
+        if delay is not None:
+            delay = check_number(delay, f"{where}, days until the signed form comes back", 0, 365)
+            out["consent_delay_days"] = float(delay)
+            parts.append(f"the signed form takes {delay} days")
+        return [{**out, "label": f"from month {month}, " + " and ".join(parts)}]
+    if kind == "demand_surge":
+        pct = check_number(ev.get("percent", 20), f"{where}, more calls (%)", 1, 100, integer=False)
+        names = [d.name for d in base.city.districts]
+        district = _district(ev, where, names, everywhere=True)
+        place = f"in {district}" if district else "in every district"
+        text = f"mental-health calls rise by {pct:g}% {place} from month {month}"
+        events = [{"type": "demand_surge", "day": day, "factor": 1 + pct / 100, "district": district}]
+        duration = _optional(ev, "duration_months")
+        if duration is not None:
+            duration = _month(ev, "duration_months", f"{where}, for how many months", 1, MAX_MONTH)
+            events.append({"type": "demand_surge", "day": (month + duration) * month_days, "factor": 1.0,
+                           "district": district})  # fmt: skip
+            text += f" for {duration} months"
+        else:
+            text += ", for good"
+        events = [{k: v for k, v in e.items() if v is not None} for e in events]
+        return [{**e, "label": text if i == 0 else f"mental-health calls {place} back to usual"}
+                for i, e in enumerate(events)]  # fmt: skip
+    if kind == "turnover":
+        pct = check_number(ev.get("percent", 15), f"{where}, officers leaving each year (%)", 1, 100, integer=False)
+        names = [d.name for d in base.city.districts]
+        district = _district(ev, where, names, everywhere=True)
+        out = {"type": "turnover", "day": day, "role": "patrol", "annual_rate": pct / 100}
+        text = f"from month {month}, {pct:g}% of patrol officers {'in ' + district if district else ''} leave each year"
+        hiring = _optional(ev, "hiring_months")
+        if hiring is not None:
+            hiring = check_number(hiring, f"{where}, months to hire a replacement", 0, 24)
+            out["hiring_lag_days"] = float(hiring * month_days)
+            text += f"; a replacement is hired after {hiring} months, then trained"
+        else:
+            text += "; a replacement is hired after about 4.5 months, then trained (about 4.7 months)"
+        if district:
+            out["district"] = district
+        return [{**out, "label": " ".join(text.split())}]
+    if kind == "ed_boarding":
+        pct = check_number(ev.get("percent", 50), f"{where}, how much longer (%)", 10, 200, integer=False)
+        return [{"type": "ed_boarding", "day": day, "factor": 1 + pct / 100,
+                 "label": f"from month {month}, ED psychiatric assessments take {pct:g}% longer"}]  # fmt: skip
+    if kind in ("launch_program", "expand_program"):
+        return _program_event(kind, ev, where, month, day, base, launches)
     on = [k for k in PROGRAM_NAMES if program_on(base, k)]
     program = ev.get("program")
     if program is None:
@@ -307,6 +508,78 @@ def staffing_fields(base: Any) -> dict[str, tuple[str, float, float, bool]]:
     for key, (fname, words, integer, lo, hi) in STAFFING_FIELDS.items():
         fields[f"programs.{key}.{fname}"] = (words, lo, hi, integer)
     return fields
+
+
+def own_event_words(event: Any, month_days: int) -> str:
+    """A base scenario's own event for a headline: its label (or the narrative's sentence) and its month, with an
+    open parenthesis the caller closes."""
+    text = plain_sentence(event.label) if event.label else plain_sentence(describe_event(event, month_days))
+    text = text.rstrip(".")
+    return f"{text[0].lower()}{text[1:]} (month {math.floor(event.day / month_days)}"
+
+
+def goal_words(goal: Any) -> str:
+    """A goal in the page's words (report.goals.Goal.describe speaks of "the first option")."""
+    label, unit, _ = outcome_words(goal.metric)
+    when = f" by month {goal.by_month}" if goal.by_month else " over the run"
+    if goal.change is not None:
+        pct = abs(goal.change) * 100
+        return f"{pct:g}% {'fewer' if goal.change < 0 else 'more'} {label} than the baseline{when}"
+    value = goal.at_least if goal.at_least is not None else goal.at_most
+    shown = f"{value * 100:g}%" if unit == "%" else f"{value:g} {unit}"
+    return f"{label} {'at least' if goal.at_least is not None else 'at most'} {shown}{when}"
+
+
+def parse_request_goals(raw: Any) -> list[Any]:
+    """The request's goals as :class:`crisis_sim.report.goals.Goal` (parsed by report.goals.parse_goals): each
+    ``{"metric", "change_percent" | "at_least" | "at_most", "by_month"}``; a coverage level in %."""
+    from crisis_sim.report.goals import GoalError, parse_goals
+
+    if raw is None or raw == []:
+        return []
+    if not isinstance(raw, list):
+        raise RequestError(f"goals: expected a list, found {_shown(raw)}")
+    if len(raw) > MAX_GOALS:
+        raise RequestError(f"goals: at most {MAX_GOALS}, found {len(raw)}")
+    items = []
+    for k, g in enumerate(raw):
+        where = f"goal {k + 1}"
+        if not isinstance(g, dict):
+            raise RequestError(f"{where}: expected an object like {{\"metric\": \"arrests\", \"change_percent\": "
+                               f"-10, \"by_month\": 12}}, found {_shown(g)}")  # fmt: skip
+        _only(g, GOAL_FIELDS, where)
+        metric = g.get("metric")
+        if not isinstance(metric, str) or metric not in GOAL_METRICS:
+            raise RequestError(f"{where}, outcome: one of {', '.join(outcome_words(m)[0] for m in GOAL_METRICS)}, "
+                               f"found {_shown(metric)}")  # fmt: skip
+        label, unit, better = outcome_words(metric)
+        where = f"{where} ({label})"
+        given = [x for x in ("change_percent", "at_least", "at_most") if _optional(g, x) is not None]
+        if len(given) != 1:
+            raise RequestError(f"{where}: give one target (a change in % or a level), found "
+                               f"{' and '.join(given) or 'none'}")  # fmt: skip
+        item: dict[str, Any] = {"metric": metric}
+        if given[0] == "change_percent":
+            if GOAL_METRICS[metric] != "change":
+                raise RequestError(f"{where}: a goal on this outcome is a level (at least / at most)")
+            pct = check_number(g["change_percent"], f"{where}, change against the baseline (%)", -100, 1000,
+                               integer=False)  # fmt: skip
+            if pct == 0:
+                raise RequestError(f"{where}, change against the baseline (%): not 0 (e.g. -10 for 10% fewer)")
+            item["change"] = pct / 100
+        else:
+            if GOAL_METRICS[metric] != "level":
+                raise RequestError(f"{where}: a goal on this outcome is a change in % against the baseline")
+            hi = 100 if unit == "%" else 100_000
+            value = check_number(g[given[0]], f"{where}, {given[0].replace('_', ' ')} ({unit})", 0, hi,
+                                 integer=False)  # fmt: skip
+            item[given[0]] = value / 100 if unit == "%" else value
+        item["by_month"] = check_number(_optional(g, "by_month"), f"{where}, by month", 1, MAX_MONTH)
+        items.append(item)
+    try:
+        return parse_goals({"goals": items}, "goals")
+    except GoalError as exc:  # report.goals' own checks (e.g. a change below -100%)
+        raise RequestError(str(exc)) from None
 
 
 def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str, Any]]:
@@ -342,6 +615,15 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
     staffing = {} if staffing is None else staffing
     if not isinstance(staffing, dict):
         raise RequestError(f"staffing: expected an object of path: number, found {_shown(staffing)}")
+    goals = parse_request_goals(req.get("goals"))
+    psa_draws = req.get("psa_draws")
+    if psa_draws in (None, 0, False):
+        psa_draws = None
+    else:
+        psa_draws = check_number(psa_draws, "draws of what we don't know", MIN_PSA_DRAWS, MAX_PSA_DRAWS)
+    without_builtin = req.get("without_builtin", False)
+    if not isinstance(without_builtin, bool):
+        raise RequestError(f"without_builtin: expected true or false, found {_shown(without_builtin)}")
     raw_events = req.get("events")
     raw_events = [] if raw_events is None else raw_events
     if not isinstance(raw_events, list):
@@ -362,6 +644,16 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
                 f"of {MAX_DAYS:,} days), found {reps} × {horizon:,} = {reps * horizon:,}; "
                 "use fewer replications or fewer days"
             )
+        if psa_draws and psa_draws * reps * horizon > MAX_PSA_RUN_DAYS:
+            raise RequestError(
+                f"including what we don't know: draws × replications × days at most {MAX_PSA_RUN_DAYS:,} simulated "
+                f"days per scenario, found {psa_draws} × {reps} × {horizon:,} = {psa_draws * reps * horizon:,}; "
+                "use fewer draws, replications or years"
+            )  # fmt: skip
+        for g in goals:
+            if g.by_month is not None and g.by_month > months:
+                raise RequestError(f"goal '{goal_words(g)}': by month {g.by_month} is after the run ends (month "
+                                   f"{months}); choose an earlier month or more years")  # fmt: skip
         overrides: dict[str, Any] = {}
         changes = []
         for key, on in programs.items():
@@ -404,21 +696,43 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
                 continue  # staff of a program that is off: ignored
             else:
                 overrides[path] = value
-        events = [e for i, ev in enumerate(raw_events) for e in _event(ev, i, month_days, base, months)]
+        launches: dict[str, int] = {}
+        events = [{**e, "_change": i} for i, ev in enumerate(raw_events)
+                  for e in _event(ev, i, month_days, base, months, launches)]  # fmt: skip
+        for e in events:  # a launch of a program the base does not run switches it on (from the launch)
+            key = e["program"] if e["type"] == "launch_program" else None
+            if key and not program_on(base, key) and programs.get(key) is not True:
+                overrides.update({f"programs.{key}.enabled": True} if getattr(base.programs, key, None) is not None
+                                 else {f"programs.{key}": overrides.get(f"programs.{key}", {})})  # fmt: skip
+                # no separate "switched on" sentence: the launch's own label says when it starts
         if events:
-            overrides["timeline"] = [e.model_dump(mode="python") for e in base.timeline] + events
+            overrides["timeline"] = [e.model_dump(mode="python") for e in base.timeline] + [
+                {k: v for k, v in e.items() if k != "_change"} for e in events]
         alt = with_overrides(base, overrides, label="your change") if overrides else base
         alt = with_overrides(alt, {"name": "with_changes"}, label="your change")
         late = [e["label"] for e in events if e["day"] >= horizon and e.get("share") != 0.0]
         if late:
             raise RequestError(f"{late[0]}: that is after the run ends (month {months}); choose an earlier month "
                                "or more years")  # fmt: skip
-        base_d = _shorten(base, days, base_file)
+        builtin = [e for e in base.timeline if e.type != "note" and e.day < horizon]
+        if without_builtin and not builtin:
+            later = [e for e in base.timeline if e.type != "note"]
+            if later:
+                raise RequestError(
+                    "compare against the scenario without its own events: they come after the run ends (month "
+                    f"{months}; the first in about month {later[0].day / month_days:.0f}); simulate more years"
+                )
+            raise RequestError("compare against the scenario without its own events: this scenario has none")
+        reference = base
+        if without_builtin:
+            reference = with_overrides(base, {"timeline": [e.model_dump(mode="python") for e in base.timeline
+                                                           if e.type == "note"]}, label="baseline")  # fmt: skip
+        base_d = _shorten(reference, days, base_file)
         alt_d = _shorten(alt, days, "your change")
     except ScenarioError as exc:
         raise RequestError("; ".join(plain_error(line, events) for line in exc.lines)) from None
     entries = (
-        ScenarioEntry(base.name, base_file, {}, base_d),
+        ScenarioEntry(base.name, base_file, {"timeline": []} if without_builtin else {}, base_d),
         ScenarioEntry("with_changes", base_file, overrides, alt_d),
     )
     spec = ExperimentSpec(entries, reps, seed, days)
@@ -427,9 +741,25 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
     meta = {"changes": changes, "events": events, "month_days": month_days, "months": months,
             "warmup_months": math.ceil(base.simulation.warmup_days / month_days),
             "kinds": [ev["kind"] for ev in raw_events],
-            "programs": [ev.get("program") or next(k for k in PROGRAM_NAMES if program_on(base, k))
-                         for ev in raw_events if ev["kind"] == "grant_ends"],
-            "event_sentences": [e["label"] for e in events]}  # fmt: skip
+            "programs": [next((e["program"] for e in events if e["type"] in ("funding_ends", "launch_program",
+                                                                              "expand_program")
+                               and e.get("_change") == i), None) for i in range(len(raw_events))],
+            "builtin": [own_event_words(e, month_days) for e in builtin] if without_builtin else [],
+            "builtin_events": [{"day": e.day, "label": e.label} for e in builtin] if without_builtin else [],
+            "builtin_kinds": [(BUILTIN_KINDS[e.type], getattr(e, "program", None)) for e in builtin
+                              if e.type in BUILTIN_KINDS] if without_builtin else [],
+            "event_sentences": [e["label"] for e in events], "goals": goals, "psa": None,
+            "base_events": [plain_sentence(describe_event(e, month_days)) for e in builtin]}  # fmt: skip
+    for e in events:
+        e.pop("_change", None)
+    if psa_draws:
+        from crisis_sim.analysis.evidence import load_evidence
+        from crisis_sim.analysis.psa import build_psa_spec
+
+        try:
+            meta["psa"] = build_psa_spec(spec, load_evidence(None), psa_draws)
+        except ScenarioError as exc:
+            raise RequestError("; ".join(plain_error(line, events) for line in exc.lines)) from None
     return spec, meta
 
 
@@ -554,9 +884,11 @@ class DashboardApp:
             finished = [j.id for j in self.jobs.values() if j.state in FINISHED]
             for old in finished[: max(0, len(finished) - KEEP_FINISHED_JOBS)]:
                 del self.jobs[old]
-            job = JobState(str(next(self._ids)), total=len(spec.pairs()))
+            run_spec = meta["psa"].spec if meta.get("psa") else spec  # with PSA: the pair at its point values first
+            job = JobState(str(next(self._ids)), total=len(run_spec.pairs()))
             self.jobs[job.id] = job
-        threading.Thread(target=self._run, args=(job, spec, meta), daemon=True, name=f"job-{job.id}").start()
+        threading.Thread(target=self._run, args=(job, spec, meta, run_spec), daemon=True,
+                         name=f"job-{job.id}").start()  # fmt: skip
         return job
 
     def cancel(self, job_id: str) -> JobState | None:
@@ -574,7 +906,8 @@ class DashboardApp:
             job.finish("cancelled")
         return job
 
-    def _run(self, job: JobState, spec: ExperimentSpec, meta: dict[str, Any]) -> None:
+    def _run(self, job: JobState, spec: ExperimentSpec, meta: dict[str, Any],
+             run_spec: ExperimentSpec | None = None) -> None:  # fmt: skip
         with self._run_lock:  # one job at a time: its pool already uses every worker
             with job.lock:
                 if job.cancel_requested.is_set():
@@ -582,7 +915,7 @@ class DashboardApp:
                 job.state = "running"
                 job.started = time.time()
             try:
-                runs, series = self._execute(job, spec)
+                runs, series = self._execute(job, run_spec or spec)
                 result = summarise(spec, runs, series, meta)
                 with job.lock:
                     job.result = result if not job.cancel_requested.is_set() else None
@@ -629,10 +962,13 @@ def chosen_outcomes(meta: dict[str, Any]) -> list[str]:
     """The outcomes the request's changes act on (EVENT_OUTCOMES), in order, without repeats; the general ones
     (DEFAULT_OUTCOMES) when the request changes only programs or staffing."""
     out: list[str] = []
-    programs = iter(meta.get("programs", []))
-    for kind in meta.get("kinds", []):
+    pairs = [*meta.get("builtin_kinds", []), *zip(meta.get("kinds", []), meta.get("programs", []), strict=False)]
+    for kind, program in pairs:
         for m in EVENT_OUTCOMES[kind]:
-            m = m.format(program=next(programs)) if "{program}" in m else m
+            if "{program}" in m:
+                if not program:
+                    continue
+                m = m.format(program=program)
             if m not in out:
                 out.append(m)
     return out or list(DEFAULT_OUTCOMES)
@@ -644,7 +980,7 @@ def outcome_words(metric: str) -> tuple[str, str, str]:
         return OUTCOME_WORDS[metric]
     key = metric.removesuffix("_calls")
     if key in PROGRAM_NAMES:
-        return (f"calls answered by {PROGRAM_NAMES[key]}", "per month", "higher")
+        return (f"calls answered by {SHORT_NAMES.get(key, PROGRAM_NAMES[key])}", "per month", "higher")
     return (metric_label(metric), "", "")
 
 
@@ -681,11 +1017,15 @@ def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, m
     plt = figures._pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 2.7))
     months = [r["month"] for r in rows]
+    top = max((r[f"{side}_mean"] for r in rows for side in ("baseline", "change")
+               if math.isfinite(r[f"{side}_mean"])), default=0.0)  # fmt: skip
+    cut = False
     for side, colour, style, hatch, name in (("baseline", "#555555", "--", "////", "baseline"),
                                               ("change", "#1f5fa8", "-", None, "with your change")):  # fmt: skip
         mean = [r[f"{side}_mean"] for r in rows]
-        lo = [r[f"{side}_low"] for r in rows]
+        lo = [max(0.0, r[f"{side}_low"]) for r in rows]  # every charted outcome is a count, time or share ≥ 0
         hi = [r[f"{side}_high"] for r in rows]
+        cut = cut or (top > 0 and max(hi, default=0.0) > 2 * top)
         ax.plot(months, mean, ls=style, color=colour, lw=1.8, label=name)
         if hatch:
             ax.fill_between(months, lo, hi, facecolor="none", edgecolor="#999999", hatch=hatch, lw=0)
@@ -693,6 +1033,11 @@ def _chart_png(rows: list[dict[str, Any]], label: str, unit: str, better: str, m
             ax.fill_between(months, lo, hi, color=colour, alpha=0.18, lw=0)
     for month, _text in marks:
         ax.axvline(month, color="#b36b00", ls=":", lw=1.2)
+    ax.set_ylim(bottom=0)
+    if cut:  # few replications: a band many times the values would flatten the lines; say where it is cut
+        ax.set_ylim(top=2 * top)
+        ax.text(0.01, 0.97, "bands cut at the top (few replications)", transform=ax.transAxes, fontsize=7,
+                va="top", color="#555555")  # fmt: skip
     direction = {"lower": "lower is better", "higher": "higher is better"}.get(better, "")
     ax.set_title(f"{label} ({unit}){'; ' + direction if direction else ''}", fontsize=9)
     ax.set_xlabel("month of the run (warm-up months left out)", fontsize=8)
@@ -728,6 +1073,8 @@ def plain_sentence(line: str) -> str:
     """A narrative sentence in the page's words: no internal role names, fractional months rounded."""
     line = re.sub(r"month (\d+\.\d+) of the run", lambda m: f"about month {float(m.group(1)):.0f} of the run", line)
     line = re.sub(r"\s*\(\[\w+\]\)", "", line)  # reference keys are for docs/references.md, not for the page
+    for key in PROGRAM_NAMES:  # an internal program key in a narrative sentence: plain words
+        line = re.sub(rf"\b{key}\b", key.replace("_", " "), line)
     return re.sub(r"\bcrpo\b|\bCRPO\b", "community-relations officer", line)
 
 
@@ -744,6 +1091,28 @@ def scenario_words(scenario: Any, events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _programs_absent_as_zero(series: Any, metrics: list[str]) -> Any:
+    """A program's monthly calls (``<key>_calls``) in the runs where the program does not exist (e.g. the baseline
+    of a launch that switches it on): 0 every month, so that the two sides chart and compare."""
+    import pandas as pd
+
+    keys = [m for m in metrics if m.endswith("_calls") and m.removesuffix("_calls") in PROGRAM_NAMES]
+    frames = [series]
+    for metric in keys:
+        have = series[series["variable"] == metric]
+        if have.empty:
+            continue
+        runs = series[["scenario_index", "replication"]].drop_duplicates()
+        present = have[["scenario_index", "replication"]].drop_duplicates()
+        missing = runs.merge(present, how="left", indicator=True).query("_merge == 'left_only'")
+        if missing.empty:
+            continue
+        months = series[series["variable"] == "mh_calls"][["scenario_index", "replication", "month", "day_end"]]
+        zero = months.merge(missing[["scenario_index", "replication"]], on=["scenario_index", "replication"])
+        frames.append(zero.assign(variable=metric, value=0.0))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else series
+
+
 def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]) -> dict[str, Any]:
     """The answer to the request: a headline sentence (with the change in cost), the outcomes the changes act on
     (``charts``, each with its monthly rows after the warm-up or its whole-run values, a verdict and a PNG), the
@@ -754,14 +1123,20 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     labels = spec.labels
     wanted = [*dict.fromkeys([*chosen_outcomes(meta), *TABLE_METRICS])]
     runs, _ = with_extra_metrics(runs, [m for m in wanted if m in TABLE_METRICS or m in WHOLE_RUN])
+    series = _programs_absent_as_zero(series, chosen_outcomes(meta))
+    all_runs, all_series = runs, series
+    if meta.get("psa") is not None:  # the pair at its point values is scenarios 0 and 1 of the PSA experiment
+        runs = runs[runs["scenario_index"] < 2]
+        series = series[series["scenario_index"] < 2]
     metrics = [m for m in TABLE_METRICS if m in runs.columns]
     result = compare_runs(runs, labels, [m for m in wanted if m in runs.columns])
     events = meta["events"]
     month_days = meta["month_days"]
     warm = int(meta.get("warmup_months", 0))
-    start = int(min((e["day"] for e in events), default=0.0) // month_days)
+    dated = [*events, *meta.get("builtin_events", [])]
+    start = int(min((e["day"] for e in dated), default=0.0) // month_days)
     first = max(warm, start)  # the window the headline reads: after the warm-up and the first change
-    marks = [(e["day"] / month_days, e.get("label", "")) for e in events]
+    marks = [(e["day"] / month_days, e.get("label", "")) for e in dated]
     charts, csv_rows = [], ["metric,outcome,unit,month,baseline_mean,baseline_low,baseline_high,"
                             "change_mean,change_low,change_high"]  # fmt: skip
     for metric in chosen_outcomes(meta):
@@ -793,8 +1168,12 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
                                                                    "change_mean", "change_low", "change_high")))  # fmt: skip
         entry.update(diff=d, low=lo, high=hi, verdict=verdict(d, lo, hi, better))
         charts.append(entry)
-    what = "; ".join([s.rstrip(".") for s in meta["event_sentences"] if not s.startswith("posts ")]
-                     + meta["changes"]) or "no change (the baseline against itself)"  # fmt: skip
+    own = [f"{b}; this scenario's own event, the baseline runs without it)" for b in meta.get("builtin", [])]
+    what = "; ".join([*own, *[s.rstrip(".") for s in meta["event_sentences"] if not s.startswith(("posts ",
+                                                                                                   "mental-health "
+                                                                                                   "calls in"))],
+                      *meta["changes"]])  # fmt: skip
+    nothing = not what
     cost = result["metrics"].get("cost_total", {}).get(labels[1])
     years = meta["months"] / 12
     if cost and math.isfinite(cost["diff"]):
@@ -804,7 +1183,15 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     else:
         cost_text = "cost not computed"
     lead = next((c for c in charts if c["verdict"] != "unclear"), charts[0] if charts else None)
-    if lead is None:
+    if nothing:
+        what = "nothing changed"
+        headline = ("Nothing changed: both sides run the same scenario with the same random numbers, so there is no "
+                    "difference to read.")  # fmt: skip
+        if meta.get("base_events"):
+            headline += (" This scenario's own events (" + "; ".join(b.rstrip(".") for b in meta["base_events"])
+                         + ") run on both sides: tick 'compare against this scenario without its own events' to see "
+                         "what they do.")  # fmt: skip
+    elif lead is None:
         headline = f"{what[0].upper()}{what[1:]}: {cost_text}."
     else:
         unit = lead["unit"]
@@ -812,6 +1199,11 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         effect = (f"{lead['label']} {_value_text(lead['baseline'], unit)} → "
                   f"{_value_text(lead['change'], unit)} ({verdict_words})")  # fmt: skip
         headline = f"If {what}: {effect}; the change {cost_text}."
+        if own and what == "; ".join(own):  # only the base's own events: say so plainly
+            events_text = "; ".join(b + ")" for b in meta["builtin"])
+            headline = (f"What this scenario's own event{'s' if len(own) > 1 else ''} ({events_text}) "
+                        f"{'do' if len(own) > 1 else 'does'}, against the same scenario without "
+                        f"{'them' if len(own) > 1 else 'it'}: {effect}; {'' if cost_text.startswith('cost not') else 'it '}{cost_text}.")  # fmt: skip
     sentences = []
     for c in charts:
         window = (f"monthly average, months {c.get('window_from_month')} to {meta['months']}"
@@ -835,8 +1227,31 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         table.append({"metric": m, "label": label, "unit": unit, "better": better, "baseline": scale * v0["mean"],
                       "changed": scale * v1["mean"], "diff": d, "diff_ci_low": lo, "diff_ci_high": hi,
                       "verdict": verdict(d, lo, hi, better)})  # fmt: skip
+    goals = goal_answers(meta, all_runs, all_series, labels, warm)
+    psa = None
+    if meta.get("psa") is not None:
+        rows, psa_runs = [], all_runs.copy()
+        for c in charts:  # a monthly chart: its window's monthly average per run, as the chart's difference reads
+            if c["kind"] == "monthly":
+                df = all_series[(all_series["variable"] == c["metric"]) & (all_series["month"] > first)]
+                means = df.groupby(["scenario_index", "replication"])["value"].mean().rename(f"window:{c['metric']}")
+                psa_runs = psa_runs.merge(means.reset_index(), on=["scenario_index", "replication"], how="left")
+                rows.append({**c, "metric": f"window:{c['metric']}", "diff_ci_low": c["low"],
+                             "diff_ci_high": c["high"], "window": "monthly average"})  # fmt: skip
+        charted = {c["metric"] for c in charts}
+        rows += sorted(table, key=lambda r: r["metric"] not in charted)
+        psa = psa_answers(meta, psa_runs, rows)
+    if psa is not None:
+        sentences.append(f"Including what we don't know ({psa['draws']} draws of the evidence × "
+                         f"{psa['replications']} replications):")  # fmt: skip
+        lead_metric = f"window:{lead['metric']}" if lead and lead["kind"] == "monthly" else (lead or {}).get("metric")
+        sentences += [m["sentence"] for m in psa["metrics"] if m["metric"] in (lead_metric, "cost_total")]
+        sentences.append("The table 'Including what we don't know' below gives every outcome.")
+    sentences += [g["sentence"] for g in goals]
     return jsonable({
         "headline": headline,
+        "goals": goals,
+        "psa": psa,
         "sentences": [f"What changed: {what}.", *sentences],
         "charts": [c["metric"] for c in charts],
         "chart_details": charts,
@@ -847,3 +1262,114 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
         "scenario": scenario_words(spec.scenarios[1].scenario, events),
         "replications": spec.replications,
     })  # fmt: skip
+
+
+def _as_psa_pairs(meta: dict[str, Any], runs: Any, series: Any, reps: int) -> tuple[Any, Any]:
+    """The PSA runs and series re-indexed as one pair (scenario 0 baseline, 1 change) whose replications are the
+    draws × replications, so that report.goals.evaluate reads them over what we don't know as well."""
+    index = meta["psa"].index
+    index = index[index["draw"] >= 0]
+    order = {s: i for i, s in enumerate(meta["psa"].strategies)}
+    side = dict(zip(index["scenario_index"], index["strategy"].map(order), strict=True))
+    draw = dict(zip(index["scenario_index"], index["draw"], strict=True))
+    out = []
+    for df in (runs, series):
+        df = df[df["scenario_index"].isin(list(side))].copy()
+        df["replication"] = df["scenario_index"].map(draw) * reps + df["replication"]
+        df["scenario_index"] = df["scenario_index"].map(side)
+        out.append(df)
+    return out[0], out[1]
+
+
+def goal_answers(meta: dict[str, Any], runs: Any, series: Any, labels: Any, warm: int) -> list[dict[str, Any]]:
+    """Per goal: whether, when and with what probability the baseline and the change meet it (report.goals), over
+    replications, and over draws × replications when what we don't know is included."""
+    from crisis_sim.report.goals import GoalError, evaluate
+
+    goals = meta.get("goals") or []
+    if not goals:
+        return []
+    psa = meta.get("psa")
+    point_runs = runs[runs["scenario_index"] < 2] if psa is not None else runs
+    point_series = series[series["scenario_index"] < 2] if psa is not None else series
+    warm_month = warm + 1
+    try:
+        found = evaluate(goals, point_runs, point_series, list(labels), warm_month)
+        over = None
+        if psa is not None:
+            reps = int(point_runs["replication"].max()) + 1
+            over = evaluate(goals, *_as_psa_pairs(meta, runs, series, reps), list(labels), warm_month)
+    except GoalError as exc:
+        return [{"goal": str(exc), "sentence": str(exc)}]
+    out = []
+    for k, (goal, entry) in enumerate(zip(goals, found, strict=True)):
+        words = goal_words(goal)
+        sides = {"baseline": entry["options"][labels[0]], "change": entry["options"][labels[1]]}
+        if over is not None:
+            sides["change_psa"] = over[k]["options"][labels[1]]
+            sides["baseline_psa"] = over[k]["options"][labels[0]]
+        out.append({"goal": words, "metric": goal.metric, **sides, "sentence": _goal_sentence(words, goal, sides)})
+    return out
+
+
+def _goal_sentence(words: str, goal: Any, sides: dict[str, Any]) -> str:
+    def share(v: dict[str, Any]) -> str:
+        p = v.get("met_probability")
+        if p is None:
+            return f"cannot tell ({v.get('basis', 'not recorded')})"
+        when = v.get("met_median_month")
+        held = f", from about month {when:.0f} (median)" if when else ""
+        return f"met in {p:.0%} of runs{held}"
+
+    text = f"Goal: {words}. With your change: {share(sides['change'])}"
+    if "change_psa" in sides:
+        text += f"; including what we don't know: {share(sides['change_psa'])}"
+    if goal.change is None:
+        text += f". Baseline: {share(sides['baseline'])}"
+    return text + "."
+
+
+def psa_answers(meta: dict[str, Any], runs: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """"Include what we don't know": per outcome row (``metric``, ``label``, ``unit``, ``better``, ``diff``,
+    ``diff_ci_low``, ``diff_ci_high``: the run-to-run answer; ``metric`` a column of ``runs``), the interval of the
+    paired difference over draws of the evidence × replications (analysis/psa.py, analysis/uncertainty.py) beside
+    the run-to-run one, and the chance that the change makes the outcome better or worse (share of draws)."""
+    from crisis_sim.analysis import uncertainty as u
+    from crisis_sim.analysis.psa import split_runs
+
+    plan = meta["psa"]
+    psa, _ = split_runs(plan, runs)
+    strategies = list(plan.strategies)
+    rows = [r for r in {r["metric"]: r for r in rows}.values() if r["metric"] in psa.columns]
+    summary = u.psa_summary(psa, strategies, [r["metric"] for r in rows]).set_index(["metric", "strategy"])
+    out = []
+    for r in rows:
+        m, label, unit, better = r["metric"], r["label"], r["unit"], r["better"]
+        scale = 100.0 if unit == "%" else 1.0
+        row = summary.loc[(m, strategies[1])]
+        med, lo, hi = (scale * float(row[k]) for k in ("diff_median", "diff_low", "diff_high"))
+        entry: dict[str, Any] = {"metric": m, "label": label, "unit": unit, "better": better, "run_diff": r["diff"],
+                                 "run_low": r["diff_ci_low"], "run_high": r["diff_ci_high"], "diff_median": med,
+                                 "low": lo, "high": hi, "p_better": None, "p_worse": None}  # fmt: skip
+        shown = "" if unit in ("over the run", "per month") else unit
+        how = f"{unit}, {r['window']}" if r.get("window") else unit
+        entry["window"] = r.get("window", "whole run")
+        text = (f"{label[0].upper()}{label[1:]} ({how}): difference {_value_text(r['diff'], shown)}; run-to-run "
+                f"{_value_text(r['diff_ci_low'], shown)} to {_value_text(r['diff_ci_high'], shown)}; over what we "
+                f"don't know {_value_text(lo, shown)} to {_value_text(hi, shown)}")  # fmt: skip
+        if better:
+            means = u.draw_means(psa, m, strategies)
+            diff = (means[strategies[1]] - means[strategies[0]]).to_numpy(float)
+            diff = diff[np.isfinite(diff)]
+            if diff.size:
+                gain = -diff if better == "lower" else diff
+                entry["p_better"] = float((gain > 0).mean())
+                entry["p_worse"] = float((gain < 0).mean())
+                text += (f"; the change makes it better in {entry['p_better']:.0%} of the draws, worse in "
+                         f"{entry['p_worse']:.0%}")  # fmt: skip
+        entry["sentence"] = text + "."
+        if r["diff"] == 0 and lo == 0 == hi and not r.get("window"):
+            continue  # no difference in any run or draw (e.g. arrests when patrol posts stand vacant): no row
+        out.append(entry)
+    return {"draws": int(len(plan.draws)), "replications": int(plan.spec.replications),
+            "evidence": "crisis_sim/evidence/default.toml", "inputs_varied": list(plan.applied), "metrics": out}  # fmt: skip

@@ -142,3 +142,43 @@ def _spread(total: float, daily: pd.DataFrame, key: str, day_end: np.ndarray, wa
         return np.zeros(len(day_end))
     month = np.minimum(np.searchsorted(day_end, days, side="left"), len(day_end) - 1)
     return np.bincount(month, weights=weight, minlength=len(day_end)) / weight.sum() * float(total)
+# Monthly response times (issue 14, item 2): minutes from a call's receipt to the first responder's arrival, by the
+# month the call was received, for MH calls and for other police calls. Computed after the run from the ledger (no
+# work in the event loop; the ledger is untouched); NaN in a month without an attended call of that kind.
+RESPONSE_SERIES = ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
+                   "p90_response_other_min")  # fmt: skip
+
+
+def _month_quantiles(month: np.ndarray, minutes: np.ndarray, n_months: int, q: float) -> np.ndarray:
+    """Per month 1..n_months the ``q`` quantile (numpy's linear method, as pandas' ``quantile``) of ``minutes``."""
+    out = np.full(n_months, np.nan)
+    if minutes.size == 0:
+        return out
+    order = np.lexsort((minutes, month))
+    month, minutes = month[order], minutes[order]
+    bounds = np.searchsorted(month, np.arange(n_months + 1), side="left")
+    for k in range(n_months):
+        lo, hi = bounds[k], bounds[k + 1]
+        if hi > lo:
+            out[k] = float(np.quantile(minutes[lo:hi], q))
+    return out
+
+
+def add_response_series(series: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """Add :data:`RESPONSE_SERIES`: the median and 90th percentile of response minutes per month received (warm-up
+    months included, like every series; readers leave them out)."""
+    out = series.copy()
+    if "day_end" not in out or out.empty or "t_arrived" not in ledger:
+        for col in RESPONSE_SERIES:
+            out[col] = pd.Series([], dtype="float64") if out.empty else np.nan
+        return out
+    ends = out["day_end"].to_numpy(float) * DAY_MIN
+    t_rec = ledger["t_received"].to_numpy(float)
+    resp = ledger["t_arrived"].to_numpy(float) - t_rec
+    mh = ledger["mh"].to_numpy(bool)
+    month = np.searchsorted(ends, t_rec, side="left")  # index 0 = month 1 (months as in repeat_calls)
+    keep = np.isfinite(resp) & (month < len(ends))
+    for kind, mask in (("mh", keep & mh), ("other", keep & ~mh)):
+        for name, q in (("median", 0.5), ("p90", 0.9)):
+            out[f"{name}_response_{kind}_min"] = _month_quantiles(month[mask], resp[mask], len(ends), q)
+    return out
