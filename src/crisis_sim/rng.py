@@ -23,6 +23,7 @@ STREAMS: dict[str, int] = {
     "events": 9,  # timeline events
     "health": 10,  # health-system pathway and follow-up: per-(resident, crisis) rows (model/health.py)
     "groups": 11,  # residents' group attributes ([population.groups]); one substream per attribute name
+    "places": 13,  # sobering centre and respite beds: per-(resident, crisis) rows (model/places.py)
 }
 
 

@@ -92,6 +92,10 @@ def simulate(
         summary.update(extra_h)
         summary["cost_total"] = float(summary["cost_total"]) + extra_h["cost_ems"] + extra_h["cost_self_presented"]
         health = pd.DataFrame(model.health.frame_columns())
+    if model.places is not None:  # [destinations.sobering] / [destinations.respite]: counts and bed costs
+        extra_p = model.places.summary()
+        summary.update(extra_p)
+        summary["cost_total"] = float(summary["cost_total"]) + extra_p["cost_places"]
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation
     summary["cost_programs"] = sum(costs.values())

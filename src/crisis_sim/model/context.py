@@ -80,6 +80,10 @@ class ModelContext(Protocol):
         """Start or end a resident's engagement in care (effective at ``t_eff``)."""
         ...
 
+    def adjust_trust(self, r: Resident, police: float = 0.0, services: float = 0.0) -> None:
+        """Change a resident's trust in police and/or services (clipped to [0, 1])."""
+        ...
+
     def health_uniforms(self, resident: int, crisis: int) -> list[float]:
         """The ``health`` stream's uniforms for a resident's crisis (columns in model/health.HEALTH_COLUMNS)."""
         ...

@@ -34,6 +34,7 @@ from crisis_sim.model.encounter import Encounters
 from crisis_sim.model.groups import build_groups
 from crisis_sim.model.health import HealthDraws, HealthSystem, self_presented_per_day
 from crisis_sim.model.other_calls import OtherCalls
+from crisis_sim.model.places import Places
 from crisis_sim.model.residents import ResidentClocks
 from crisis_sim.model.staffing import Staffing
 from crisis_sim.scenario.schema import Scenario
@@ -122,6 +123,7 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         hp = scenario.destinations.health_pathway
         self.health = HealthSystem(self) if hp.enabled else None  # EMS, self-presented ED, inpatient stays
         self._health_draws: HealthDraws | None = None  # the ``health`` stream's rows, built on first use
+        self.places = Places(self) if Places.enabled(self) else None  # sobering centre, respite beds
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()

@@ -128,12 +128,19 @@ class Encounters:
                 yield from self.health.ems_transport(call)  # the unit waits for the ambulance, then clears
                 return
             yield env.timeout(self.travel[call.district](lat[C.U_TRANSPORT]))
+            places = self.places  # [destinations.sobering] / [destinations.respite]; None when both are off
+            if places is not None and (gen := places.before_programs(call)) is not None:
+                yield from gen
+                return
             for program in self.programs:
                 gen = program.handoff(call)
                 if gen is not None:
                     call.destination = program.key
                     yield from gen
                     return
+            if places is not None and (gen := places.after_programs(call)) is not None:
+                yield from gen
+                return
             call.destination = "ed"
             req, assess = self.ed.admit(lat[C.U_ED_ASSESS])
             t0 = env.now
@@ -160,7 +167,7 @@ class Encounters:
             self.adjust_trust(r, police=-loss, services=-loss / 2 if disp == INVOLUNTARY else 0.0)
             if r.engaged and lat[C.U_DISENGAGE] < cfg.coercion_disengage:
                 self.set_engaged(r, False, call.t_received)
-        if disp == INVOLUNTARY:
+        if disp == INVOLUNTARY and call.destination != "respite":  # a hold taken to respite is not admitted
             call.admitted = lat[C.U_ADMIT] < cfg.hold_admission_share
             if call.admitted and self.health is not None:  # away for the stay
                 self.health.admit(r, call.crisis, call.call_id, lat, self.health_uniforms(r.idx, call.crisis))

@@ -200,6 +200,10 @@ class OutreachProgram(Program):
         # Mutable copies of the consent parameters: consent events change them (the config is frozen).
         self.consent_delay_days = cfg.consent_delay_days
         self.set_consent(cfg.consent_at_mean_trust, None)
+        # Team composition: a peer specialist joins offers and first visits (peer_fte 0 = no peer: no change).
+        self.peer = cfg.peer_fte > 0
+        self._peer_logit = math.log(cfg.peer_consent_or) if self.peer else 0.0
+        self.peer_min = 0.0  # peer minutes at offers and first visits, counted after warm-up
 
         meet = cfg.meeting_min
         window = (self.warm, self.horizon)
@@ -512,6 +516,8 @@ class OutreachProgram(Program):
     def consent_probability(self, trust_services: float) -> float:
         """Logistic in trust in services, equal to ``consent_at_mean_trust`` at the population's mean trust."""
         x = self._consent_logit0 + self.config.consent_trust_slope * trust_services
+        if self.peer:  # a peer joins the offer: consent odds x peer_consent_or
+            x += self._peer_logit
         return 1.0 / (1.0 + math.exp(-x))
 
     def _case(self, case: OutreachCase):
@@ -524,6 +530,8 @@ class OutreachProgram(Program):
         while True:
             case.offers += 1
             yield from self._task(crpo, cfg.offer_min)
+            if self.peer and env.now >= self.warm:
+                self.peer_min += cfg.offer_min
             self._log(case, "offer")
             u = float(case.latents[LAT_CONSENT]) if case.offers == 1 else self._u()
             if u < self.consent_probability(r.trust_services):
@@ -577,6 +585,10 @@ class OutreachProgram(Program):
             and self.psych_agent.in_post  # no psychiatrist in post: the nurse visits alone
         )
         yield from self._home_visit(case, case.psychiatrist, "first")
+        if self.peer:  # the peer was on the first visit: trust in services rises (follow-through)
+            model.adjust_trust(r, services=cfg.peer_trust_gain)
+            if env.now >= self.warm:
+                self.peer_min += self.visits[case.visits[-1]]["minutes"]
         if not r.engaged:  # treatment starts: engaged in care until step-down
             model.set_engaged(r, True, env.now)
             case.engagement_version = r.engagement_version
@@ -737,6 +749,13 @@ class OutreachProgram(Program):
         cost_crpo = sum(s.paid_counted for s in crpos) / 60 * c.crpo_hour
         cost_officers = self.patrol_visit_min / 60 * model.cfg.costs.officer_hour
         cost = cost_nurse + cost_psych + cost_crpo + cost_officers
+        peer: dict[str, Any] = {}
+        if self.peer:  # peers are paid for their FTE over the counted period, used or not
+            paid_min = cfg.peer_fte * cfg.hours_per_fte_week * 60 * counted_min / WEEK_MIN
+            cost_peer = cfg.peer_fte * c.peer_salary_per_year * counted_min / YEAR_MIN
+            cost += cost_peer
+            peer = {"outreach_peer_hours": self.peer_min / 60, "outreach_peer_cost": cost_peer,
+                    "outreach_peer_utilisation": self.peer_min / paid_min if paid_min > 0 else None}  # fmt: skip
         client_years = self._cl_area / YEAR_MIN
 
         def util(s: Staff | None) -> float | None:
@@ -781,7 +800,7 @@ class OutreachProgram(Program):
             },
             "cost": cost,
             "staff_utilisation": util(self.nurse) or 0.0,
-        }
+        } | peer
 
     def reporters(self) -> dict[str, Any]:
         return {

@@ -574,11 +574,92 @@ class HealthPathway(Strict):
     )
 
 
+DAY_MINUTES = 24 * 60.0
+
+
+class PlaceToGo(Strict):
+    """A place a transporting unit can leave a person instead of the ED (see docs/places.md): beds held for the
+    length of stay, the unit only for the drop-off; when every bed is taken the person goes on to the ED."""
+
+    enabled: bool = Field(False, description="switch: off sends everyone to the ED as before")
+    beds: int = param(10, source="assumption", unit="beds", range=(4, 40), ge=1, le=2000)
+    length_of_stay: Duration = param(
+        LogNormalDuration(median_min=8 * 60.0, p90_min=16 * 60.0), source="assumption", unit="min",
+        range=(4 * 60.0, 24 * 60.0),
+    )  # fmt: skip
+    drop_off: Duration = param(
+        LogNormalDuration(median_min=10.0, p90_min=20.0), source="assumption", unit="min", range=(5.0, 30.0)
+    )
+    bed_day_cost: NonNegative = param(300.0, source="assumption", unit="USD/bed-day", range=(150.0, 600.0))
+    max_risk: Literal["low", "medium", "high"] = Field(
+        "medium", description="highest true risk of a call the place accepts (a policy choice)"
+    )
+    accepts_involuntary: bool = param(
+        False, source="assumption: voluntary transports only; true also takes involuntary holds", range=(0, 1)
+    )
+
+
+class Sobering(PlaceToGo):
+    """[destinations.sobering]: a sobering/detox centre for substance-involved calls that end in a transport."""
+
+    beds: int = param(
+        10, source="assumption: sobering/detox beds or mats of a city centre ([bja_pmhc] describes the type)",
+        unit="beds", range=(4, 40), ge=1, le=2000,
+    )  # fmt: skip
+    length_of_stay: Duration = param(
+        LogNormalDuration(median_min=8 * 60.0, p90_min=16 * 60.0),
+        source="assumption: hours to sober up (a few hours to a day of observation)",
+        unit="min",
+        range=(4 * 60.0, 24 * 60.0),
+    )
+    drop_off: Duration = param(
+        LogNormalDuration(median_min=10.0, p90_min=20.0),
+        source="assumption: walk-in hand-over of an intoxicated person, minutes (vs 113-123 min per ED referral, "
+        "[hoffman2021])",
+        unit="min",
+        range=(5.0, 30.0),
+    )
+    bed_day_cost: NonNegative = param(
+        300.0, source="assumption: staffed sobering bed-day, USD", unit="USD/bed-day", range=(150.0, 600.0)
+    )
+
+
+class Respite(PlaceToGo):
+    """[destinations.respite]: crisis residential/respite beds for low- and medium-risk calls that would otherwise
+    end at the ED."""
+
+    beds: int = param(
+        8, source="assumption: short-term crisis residential/respite beds ([bja_pmhc] describes the type)",
+        unit="beds", range=(4, 16), ge=1, le=2000,
+    )  # fmt: skip
+    length_of_stay: Duration = param(
+        LogNormalDuration(median_min=5 * DAY_MINUTES, p90_min=12 * DAY_MINUTES),
+        source="assumption: days of short-term crisis residential stay",
+        unit="min",
+        range=(2 * DAY_MINUTES, 14 * DAY_MINUTES),
+    )
+    drop_off: Duration = param(
+        LogNormalDuration(median_min=20.0, p90_min=45.0),
+        source="assumption: intake hand-over to respite staff, minutes",
+        unit="min",
+        range=(10.0, 60.0),
+    )
+    bed_day_cost: NonNegative = param(
+        450.0,
+        source="assumption: staffed crisis residential bed-day, USD (below psychiatric inpatient ~$770-830/day, "
+        "[inpatientcost2012])",
+        unit="USD/bed-day",
+        range=(250.0, 800.0),
+    )
+
+
 class Destinations(Strict):
     ed: Emergency = Emergency()
     jail: Jail = Jail()
     community_services: CommunityServices = CommunityServices()
     health_pathway: HealthPathway = HealthPathway()
+    sobering: Sobering = Sobering()
+    respite: Respite = Respite()
 
 
 # --- dispositions --------------------------------------------------------------------------------------------

@@ -33,6 +33,12 @@ class OutreachCosts(Strict):
         unit="USD/h",
         range=(120.0, 300.0),
     )
+    peer_salary_per_year: NonNegative = param(
+        55_000.0,
+        source="assumption: loaded annual cost of a certified peer specialist, USD",
+        unit="USD/FTE-year",
+        range=(40_000.0, 75_000.0),
+    )
     crpo_hour: NonNegative = param(
         70.0,
         source="assumption: loaded police officer hour, as costs.officer_hour, USD",
@@ -204,6 +210,28 @@ class OutreachConfig(Strict):
         source=f"assumption: {S000} Table 1, the psychiatrist 'meets with a portion of patients'",
         unit="share of clients",
         range=(0.2, 0.7),
+    )
+    # --- team composition: peer specialists (off at 0) -----------------------------------------------------
+    peer_fte: Annotated[float, Field(ge=0.0, le=5.0)] = param(
+        0.0,
+        source="assumption: peer specialists (people with lived experience) on the team, FTE; 0 = no peer (the "
+        "default). A peer joins the CRPO's consent offers and the first home visit",
+        unit="FTE",
+        range=(0.0, 2.0),
+    )
+    peer_consent_or: Positive = param(
+        1.5,
+        source="assumption: odds ratio on consent when a peer joins the offer (evidence on peers in crisis work "
+        "is weak; 1 = no effect)",
+        unit="odds ratio",
+        range=(1.0, 2.5),
+    )
+    peer_trust_gain: Share = param(
+        0.1,
+        source="assumption: rise in the client's trust in services after the first home visit with a peer "
+        "(raises attendance at the step-down intake and later consent: follow-through; weak evidence)",
+        unit="0-1",
+        range=(0.0, 0.2),
     )
     caseload_cap: Annotated[int, Field(ge=1, le=500)] = param(
         25,
