@@ -22,6 +22,7 @@ STREAMS: dict[str, int] = {
     "programs": 8,  # base id for program-owned streams (see ``program_stream``)
     "events": 9,  # timeline events
     "health": 10,  # health-system pathway and follow-up: per-(resident, crisis) rows (model/health.py)
+    "channels": 14,  # ways in besides 911: per-(resident, crisis) rows (model/crisis_line.py)
 }
 
 

@@ -61,6 +61,7 @@ class RunResult:
     timeseries: pd.DataFrame
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)
     health: pd.DataFrame = field(default_factory=pd.DataFrame)  # health-pathway events (empty when it is off)
+    line: pd.DataFrame = field(default_factory=pd.DataFrame)  # crisis-line contacts (empty when it is off)
 
 
 def simulate(
@@ -88,6 +89,14 @@ def simulate(
         summary.update(extra_h)
         summary["cost_total"] = float(summary["cost_total"]) + extra_h["cost_ems"] + extra_h["cost_self_presented"]
         health = pd.DataFrame(model.health.frame_columns())
+    line = pd.DataFrame()
+    if model.crisis_line is not None:  # [channels.crisis_line]: its counts and its seats' cost join the total
+        extra_l = model.crisis_line.summary()
+        summary.update(extra_l)
+        summary["cost_total"] = float(summary["cost_total"]) + extra_l["cost_crisis_line"]
+        counted = ledger[ledger["mh"] & ~ledger["in_warmup"]]
+        summary["mh_calls_911"] = int((counted["channel"] != "988").sum())  # MH calls that reached 911
+        line = pd.DataFrame(model.crisis_line.frame_columns())
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation
     summary["cost_programs"] = sum(costs.values())
@@ -108,7 +117,7 @@ def simulate(
         for name, zero in series_defaults().items():  # program reporters, zero where the program is off
             if name not in series:
                 series[name] = zero
-    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health)
+    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health, line)
     return model, result
 
 

@@ -25,6 +25,7 @@ from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher
 from crisis_sim.model.case_mix import CaseMix
 from crisis_sim.model.clock import CountingEnvironment
 from crisis_sim.model.context import ProgramHooks, TimelineHooks
+from crisis_sim.model.crisis_line import CrisisLine
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Waitlist
 from crisis_sim.model.dispositions import (
     DispositionModel,
@@ -121,6 +122,8 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         hp = scenario.destinations.health_pathway
         self.health = HealthSystem(self) if hp.enabled else None  # EMS, self-presented ED, inpatient stays
         self._health_draws: HealthDraws | None = None  # the ``health`` stream's rows, built on first use
+        cl = scenario.channels.crisis_line
+        self.crisis_line = CrisisLine(self) if cl.enabled else None  # 988/crisis line: a way in besides 911
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()

@@ -54,6 +54,8 @@ class Encounters:
         """A crisis: straight to the ED (health pathway), else an MH call to police."""
         if self.health is not None and self.health.self_presents(r):
             return
+        if self.crisis_line is not None and self.crisis_line.takes(r):  # [channels.crisis_line]
+            return
         self.env.process(self._mh_call(self._new_mh_call(r)))
 
     def weapon_probability(self, t: float) -> float:
