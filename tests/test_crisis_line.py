@@ -180,3 +180,13 @@ def test_a_bad_file_is_one_line_naming_file_and_key(tmp_path):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1
     assert "city.toml" in lines[0] and "channels.crisis_line.counsellors" in lines[0]
+
+
+def test_run_summary_text_names_the_line(on_run, off_run):
+    from crisis_sim.cli.run import format_summary
+
+    _, _, on = on_run
+    _, _, off = off_run
+    ids = {"scenario": "x", "seed": 3, "replication": 0}
+    assert "crisis line:" in format_summary({**on.summary, **ids}, 80)
+    assert "crisis line:" not in format_summary({**off.summary, **ids}, 80)

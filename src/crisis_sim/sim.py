@@ -97,6 +97,10 @@ def simulate(
         counted = ledger[ledger["mh"] & ~ledger["in_warmup"]]
         summary["mh_calls_911"] = int((counted["channel"] != "988").sum())  # MH calls that reached 911
         line = pd.DataFrame(model.crisis_line.frame_columns())
+    if model.scene_consult is not None:  # [channels.scene_consult]: consults and the seats' cost
+        extra_c = model.scene_consult.summary()
+        summary.update(extra_c)
+        summary["cost_total"] = float(summary["cost_total"]) + extra_c["cost_scene_consult"]
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation
     summary["cost_programs"] = sum(costs.values())

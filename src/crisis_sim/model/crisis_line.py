@@ -36,8 +36,11 @@ if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
 
 # Columns of a crisis's row in the ``channels`` stream. Never renumber; append.
-LINE_COLUMNS: dict[str, int] = {"choose": 0, "handle": 1, "outcome": 2, "refer": 3}
-LINE_WIDTH = 4
+LINE_COLUMNS: dict[str, int] = {
+    "choose": 0, "handle": 1, "outcome": 2, "refer": 3,
+    "consult": 4, "consult_time": 5,  # model/scene_consult.py
+}  # fmt: skip
+LINE_WIDTH = 6
 LINE_ROWS = 4  # rows pre-drawn per resident; later crises come from per-resident overflow substreams
 L = LINE_COLUMNS
 
@@ -56,6 +59,17 @@ CLOSED = "closed"
 OUTCOMES = (BY_PHONE, MOBILE, TRANSFER, UNANSWERED, CLOSED)
 
 
+def channel_uniforms(model: Model, resident: int, crisis: int) -> list[float]:
+    """The ``channels`` stream's row for the resident's ``crisis``-th crisis (columns: LINE_COLUMNS), random access
+    by (resident, crisis number); the block is drawn on first use (the residents exist by then)."""
+    draws = model._channel_draws
+    if draws is None:
+        draws = model._channel_draws = PerEntityDraws(
+            model.root_seed, model.replication, "channels", len(model.residents), LINE_ROWS, LINE_WIDTH, exp=False
+        )
+    return draws.row(resident, crisis - 1)
+
+
 class CrisisLine:
     """Counsellor seats and the decisions of a line contact (switch on only)."""
 
@@ -68,20 +82,13 @@ class CrisisLine:
         self.start, self.end = cl.hours_mask()
         self.transfer = (cl.transfer_by_risk.low, cl.transfer_by_risk.medium, cl.transfer_by_risk.high)
         self.warm = model.cfg.simulation.warmup_days * DAY_MIN
-        self._draws: PerEntityDraws | None = None  # built on first use (the residents exist by then)
         # one record per contact: (call id, t_contact, wait until answered (nan: not answered), outcome, handle)
         self.records: list[tuple[int, float, float, str, float]] = []
         self.busy_min = 0.0
 
     def uniforms(self, resident: int, crisis: int) -> list[float]:
         """The ``channels`` stream's row for the resident's ``crisis``-th crisis (columns: LINE_COLUMNS)."""
-        draws = self._draws
-        if draws is None:
-            m = self.model
-            draws = self._draws = PerEntityDraws(
-                m.root_seed, m.replication, "channels", len(m.residents), LINE_ROWS, LINE_WIDTH, exp=False
-            )
-        return draws.row(resident, crisis - 1)
+        return channel_uniforms(self.model, resident, crisis)
 
     def open_at(self, t: float) -> bool:
         start, end = self.start, self.end

@@ -98,7 +98,10 @@ class Encounters:
         travel = self.travel[call.district](lat[C.U_TRAVEL])
         call.t_arrived = env.now + travel
         yield env.timeout(travel + self.mh_scene(lat[C.U_SCENE]))
-        self.resolve_on_scene(call, responder)
+        if self.scene_consult is not None:  # [channels.scene_consult]: the officers may phone a clinician
+            self.resolve_on_scene(call, (yield from self.scene_consult.consult(call, responder)))
+        else:
+            self.resolve_on_scene(call, responder)
         yield from self.handoff(call)
         busy = env.now - call.t_dispatched
         call.officer_min += busy * self.cfg.police.officers_per_unit

@@ -133,6 +133,9 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
         codes = cat(np.fromiter((ch_index[c.channel] for c in mh), np.int64, n), np.zeros(k, np.int64))
         data["channel"] = pd.Categorical.from_codes(codes[order], list(CHANNELS))
         columns = [*LEDGER_COLUMNS, "channel"]
+    if getattr(model, "scene_consult", None) is not None:  # [channels.scene_consult] on: officers phoned a clinician
+        data["scene_consult"] = cat(np.fromiter((c.scene_consult for c in mh), bool, n), np.zeros(k, bool))[order]
+        columns = [*columns, "scene_consult"]
     return pd.DataFrame(data, columns=columns)
 
 

@@ -7,7 +7,7 @@ the scenario has one and the call is eligible) or transfers to 911. See docs/cha
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -118,7 +118,47 @@ class CrisisLine(Strict):
         return self.start_hour * 60.0, self.end_hour * 60.0
 
 
+ConsultOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary", "arrest"], NonNegative]
+
+
+class SceneConsult(Strict):
+    """[channels.scene_consult]: from the scene, a patrol officer phones a clinician (off by default)."""
+
+    enabled: bool = Field(False, description="switch: off keeps officers deciding alone")
+    share: Share = param(
+        0.3,
+        source="assumption: patrol MH encounters in which the officers phone the clinician line",
+        unit="share of patrol MH encounters",
+        range=(0.1, 0.7),
+    )
+    clinicians: int = param(
+        1,
+        source="assumption: clinician seats taking officers' calls at once (none free: the officers decide alone)",
+        unit="seats",
+        range=(1, 5),
+        ge=1,
+        le=200,
+    )
+    consult_time: Duration = param(
+        LogNormalDuration(median_min=10.0, p90_min=25.0),
+        source="assumption: minutes on the phone, added to the officers' time on scene",
+        unit="min",
+        range=(5.0, 40.0),
+    )
+    disposition_odds: ConsultOdds = param(
+        {"involuntary": 0.8, "arrest": 0.8, "referral": 1.5},
+        source="assumption: a clinician's advice shifts the officers' disposition odds (no outcome evaluation of "
+        "phone consultation found: an input, not a finding)",
+        unit="odds ratio vs patrol alone",
+        range=(0.5, 2.5),
+    )
+    clinician_hour: NonNegative = param(
+        60.0, source="assumption: cost of a staffed clinician seat, USD per hour", unit="USD/h", range=(40.0, 90.0)
+    )
+
+
 class Channels(Strict):
-    """[channels]: ways in besides 911."""
+    """[channels]: ways in besides 911, and help by phone from the scene."""
 
     crisis_line: CrisisLine = CrisisLine()
+    scene_consult: SceneConsult = SceneConsult()
