@@ -30,8 +30,24 @@ def test_monthly_costs_and_counted_outcomes_add_up_to_the_summary(name):
     ts = res.timeseries
     assert (ts[list(CORE_COSTS)].to_numpy() >= 0).all()
     assert ts["cost_total"].to_numpy() == pytest.approx(
-        ts[[*CORE_COSTS, "cost_programs"]].sum(axis=1).to_numpy()
+        ts[[*CORE_COSTS, "cost_programs", "cost_other"]].sum(axis=1).to_numpy()
     )
+    assert tot["cost_other"] == 0.0  # no mechanism switch on in the shipped scenarios
+
+
+def test_the_costs_of_mechanism_switches_reach_the_monthly_total():
+    """EMS, respite beds and the crisis line add to the summary's cost_total; the monthly series carry them
+    (``cost_other``), so discounted totals do not leave them out."""
+    sc = with_overrides(load_scenario(SCENARIOS / "mobile_crisis.toml"), {
+        "simulation.horizon_days": 75, "simulation.warmup_days": 10,
+        "destinations.health_pathway.enabled": True, "destinations.respite.enabled": True,
+        "channels.crisis_line.enabled": True})  # fmt: skip
+    res = run_single(sc, 0, 0)
+    s, tot = res.summary, _totals(res)
+    switches = s["cost_ems"] + s["cost_self_presented"] + s["cost_places"] + s["cost_crisis_line"]
+    assert switches > 0
+    assert tot["cost_other"] == pytest.approx(switches, rel=1e-9)
+    assert tot["cost_total"] == pytest.approx(float(s["cost_total"]), rel=1e-9)
 
 
 def test_a_program_launched_later_costs_nothing_before_its_launch():

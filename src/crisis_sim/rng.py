@@ -24,6 +24,7 @@ STREAMS: dict[str, int] = {
     "health": 10,  # health-system pathway and follow-up: per-(resident, crisis) rows (model/health.py)
     "groups": 11,  # residents' group attributes ([population.groups]); one substream per attribute name
     "places": 13,  # sobering centre and respite beds: per-(resident, crisis) rows (model/places.py)
+    "channels": 14,  # ways in besides 911: per-(resident, crisis) rows (model/crisis_line.py)
 }
 
 

@@ -62,6 +62,7 @@ class RunResult:
     timeseries: pd.DataFrame
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)
     health: pd.DataFrame = field(default_factory=pd.DataFrame)  # health-pathway events (empty when it is off)
+    line: pd.DataFrame = field(default_factory=pd.DataFrame)  # crisis-line contacts (empty when it is off)
 
 
 def simulate(
@@ -86,16 +87,30 @@ def simulate(
         if "staff_utilisation" in extra:
             utilisation[program.key] = float(extra.pop("staff_utilisation"))
         summary.update(extra)
+    switch_costs = 0.0  # costs of the mechanisms' switches (EMS, places, crisis line, consults): monthly series below
     health = pd.DataFrame()
     if model.health is not None:  # [destinations.health_pathway]: its counts and its costs join the total
         extra_h = model.health.summary(scenario.simulation.warmup_days * DAY_MIN)
         summary.update(extra_h)
-        summary["cost_total"] = float(summary["cost_total"]) + extra_h["cost_ems"] + extra_h["cost_self_presented"]
+        switch_costs += extra_h["cost_ems"] + extra_h["cost_self_presented"]
         health = pd.DataFrame(model.health.frame_columns())
     if model.places is not None:  # [destinations.sobering] / [destinations.respite]: counts and bed costs
         extra_p = model.places.summary()
         summary.update(extra_p)
-        summary["cost_total"] = float(summary["cost_total"]) + extra_p["cost_places"]
+        switch_costs += extra_p["cost_places"]
+    line = pd.DataFrame()
+    if model.crisis_line is not None:  # [channels.crisis_line]: its counts and its seats' cost join the total
+        extra_l = model.crisis_line.summary()
+        summary.update(extra_l)
+        switch_costs += extra_l["cost_crisis_line"]
+        counted = ledger[ledger["mh"] & ~ledger["in_warmup"]]
+        summary["mh_calls_911"] = int((counted["channel"] != "988").sum())  # MH calls that reached 911
+        line = pd.DataFrame(model.crisis_line.frame_columns())
+    if model.scene_consult is not None:  # [channels.scene_consult]: consults and the seats' cost
+        extra_c = model.scene_consult.summary()
+        summary.update(extra_c)
+        switch_costs += extra_c["cost_scene_consult"]
+    summary["cost_total"] = float(summary["cost_total"]) + switch_costs
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation
     summary["cost_programs"] = sum(costs.values())
@@ -116,8 +131,8 @@ def simulate(
         for name, zero in series_defaults().items():  # program reporters, zero where the program is off
             if name not in series:
                 series[name] = zero
-    series = add_cost_series(series, daily, ledger, scenario, costs)  # monthly costs (discounting), appended
-    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health)
+    series = add_cost_series(series, daily, ledger, scenario, costs, switch_costs)  # monthly costs (discounting)
+    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health, line)
     return model, result
 
 

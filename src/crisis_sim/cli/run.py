@@ -84,6 +84,16 @@ def format_summary(s: dict, days: int) -> str:
         f"  cost ${_num(s['cost_total'])} (police ${_num(s['cost_police'])}, ED ${_num(s['cost_ed'])}, "
         f"inpatient ${_num(s['cost_inpatient'])}, jail ${_num(s['cost_jail'])}, "
         f"programs ${_num(s['cost_programs'])})",
+    ]
+    if "line_contacts" in s:  # [channels.crisis_line] on: MH calls above count the line's contacts too
+        lines.append(
+            f"  crisis line: {s['line_contacts']:,} contacts (resolved by phone {s['line_resolved_by_phone']:,}, "
+            f"mobile team sent {s['line_mobile_dispatches']:,}, transferred to 911 {s['line_transfers_911']:,}, "
+            f"not answered {s['line_unanswered']:,}, line closed {s['line_closed']:,}); mean wait "
+            f"{_num(s['line_wait_min_mean'], '.1f')} min; MH calls reaching 911 {s['mh_calls_911']:,}; "
+            f"seats ${_num(s['cost_crisis_line'])} (in the total)"
+        )
+    lines += [
         f"  simulated in {s['sim_wall_s']:.2f} s"
         + (f" ({s['events']:,} SimPy events)" if s.get("events") is not None else ""),
     ]

@@ -43,7 +43,7 @@ class Call:
         "call_id", "resident", "crisis", "district", "t_received", "t_dispatched", "t_arrived", "t_cleared",
         "identified", "risk", "assessed_risk", "weapon", "responder", "unit", "disposition", "force",
         "subject_injury", "officer_injury", "ed_wait", "officer_min", "referred", "admitted", "program",
-        "latents", "substance_use", "eligible", "unserved_reason", "destination",
+        "latents", "substance_use", "eligible", "unserved_reason", "destination", "channel", "scene_consult",
     )  # fmt: skip
 
     def __init__(self, call_id: int, resident: int, crisis: int, district: int, t_received: float,
@@ -79,3 +79,5 @@ class Call:
         self.unserved_reason = ""  # eligible but not served by a specialised responder: busy, off_hours,
         # out_of_area or misidentified (the first program that found it eligible says why)
         self.latents = latents
+        self.channel = "911"  # way in: "911", "988" or "988_to_911" (model/crisis_line.py)
+        self.scene_consult = False  # the officers phoned a clinician from the scene (model/scene_consult.py)

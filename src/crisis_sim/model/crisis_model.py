@@ -25,10 +25,12 @@ from crisis_sim.model.agents import CommunityRelationsOfficer, Dispatcher
 from crisis_sim.model.case_mix import CaseMix
 from crisis_sim.model.clock import CountingEnvironment
 from crisis_sim.model.context import ProgramHooks, TimelineHooks
+from crisis_sim.model.crisis_line import CrisisLine
 from crisis_sim.model.destinations import DAY_MIN, EmergencyDepartment, Jail, Waitlist
 from crisis_sim.model.dispositions import (
     DispositionModel,
 )
+from crisis_sim.model.draws import PerEntityDraws
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.encounter import Encounters
 from crisis_sim.model.groups import build_groups
@@ -36,6 +38,7 @@ from crisis_sim.model.health import HealthDraws, HealthSystem, self_presented_pe
 from crisis_sim.model.other_calls import OtherCalls
 from crisis_sim.model.places import Places
 from crisis_sim.model.residents import ResidentClocks
+from crisis_sim.model.scene_consult import SceneConsult
 from crisis_sim.model.staffing import Staffing
 from crisis_sim.scenario.schema import Scenario
 
@@ -124,6 +127,11 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.health = HealthSystem(self) if hp.enabled else None  # EMS, self-presented ED, inpatient stays
         self._health_draws: HealthDraws | None = None  # the ``health`` stream's rows, built on first use
         self.places = Places(self) if Places.enabled(self) else None  # sobering centre, respite beds
+        cl = scenario.channels.crisis_line
+        self.crisis_line = CrisisLine(self) if cl.enabled else None  # 988/crisis line: a way in besides 911
+        self._channel_draws: PerEntityDraws | None = None  # the ``channels`` stream's rows, built on first use
+        consult = scenario.channels.scene_consult
+        self.scene_consult = SceneConsult(self) if consult.enabled else None  # officers phone a clinician
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()

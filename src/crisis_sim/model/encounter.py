@@ -59,6 +59,8 @@ class Encounters:
         """A crisis: straight to the ED (health pathway), else an MH call to police."""
         if self.health is not None and self.health.self_presents(r):
             return
+        if self.crisis_line is not None and self.crisis_line.takes(r):  # [channels.crisis_line]
+            return
         self.env.process(self._mh_call(self._new_mh_call(r)))
 
     def weapon_probability(self, t: float) -> float:
@@ -101,7 +103,10 @@ class Encounters:
         travel = self.travel[call.district](lat[C.U_TRAVEL])
         call.t_arrived = env.now + travel
         yield env.timeout(travel + self.mh_scene(lat[C.U_SCENE]))
-        self.resolve_on_scene(call, responder)
+        if self.scene_consult is not None:  # [channels.scene_consult]: the officers may phone a clinician
+            self.resolve_on_scene(call, (yield from self.scene_consult.consult(call, responder)))
+        else:
+            self.resolve_on_scene(call, responder)
         yield from self.handoff(call)
         busy = env.now - call.t_dispatched
         call.officer_min += busy * self.cfg.police.officers_per_unit

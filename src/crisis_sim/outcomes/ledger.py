@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from crisis_sim.model.crisis_line import CHANNELS
 from crisis_sim.model.dispositions import DISPOSITION_LABELS
 from crisis_sim.scenario.schema import RISK_LEVELS
 
@@ -126,7 +127,16 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
         "destination": pd.Categorical(np.array(m_destination + [""] * k, dtype=object)[order]),
         "in_warmup": t_received < warm,
     }
-    return pd.DataFrame(data, columns=LEDGER_COLUMNS)
+    columns = LEDGER_COLUMNS
+    if getattr(model, "crisis_line", None) is not None:  # [channels.crisis_line] on: the way in of each call
+        ch_index = {name: i for i, name in enumerate(CHANNELS)}
+        codes = cat(np.fromiter((ch_index[c.channel] for c in mh), np.int64, n), np.zeros(k, np.int64))
+        data["channel"] = pd.Categorical.from_codes(codes[order], list(CHANNELS))
+        columns = [*LEDGER_COLUMNS, "channel"]
+    if getattr(model, "scene_consult", None) is not None:  # [channels.scene_consult] on: officers phoned a clinician
+        data["scene_consult"] = cat(np.fromiter((c.scene_consult for c in mh), bool, n), np.zeros(k, bool))[order]
+        columns = [*columns, "scene_consult"]
+    return pd.DataFrame(data, columns=columns)
 
 
 def build_referrals(model: CrisisModel) -> pd.DataFrame:

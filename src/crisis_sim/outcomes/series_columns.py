@@ -72,6 +72,7 @@ def add_cost_series(
     ledger: pd.DataFrame,
     scenario: Any,
     program_costs: dict[str, float],
+    other_cost: float = 0.0,
 ) -> pd.DataFrame:
     """Append monthly cost columns and the counted outcomes (new columns only; existing ones untouched).
 
@@ -82,11 +83,14 @@ def add_cost_series(
       ``program_active_<program>`` share of its districts with the program running: a launch, a suspension or an
       end moves the cost with it); exact for steady staffing, approximate when funded staff change within a
       month-to-month steady run (the total is always the summary's). ``cost_programs`` and ``cost_total`` sum them.
+    - ``cost_other``: the costs of the mechanisms' switches (EMS and self-presented ED visits, sobering and
+      respite beds, the crisis line, scene consults; ``other_cost``, their run total) spread evenly over the
+      counted days (0 when every switch is off), so that ``cost_total`` adds up to the summary's.
     - ``counted_<outcome>`` for :data:`COUNTED_OUTCOMES`, by month received.
     """
     out = series.copy()
     if "day_end" not in out or out.empty:
-        for col in (*CORE_COSTS, "cost_programs", "cost_total", *(f"counted_{m}" for m in COUNTED_OUTCOMES)):
+        for col in (*CORE_COSTS, "cost_programs", "cost_other", "cost_total", *(f"counted_{m}" for m in COUNTED_OUTCOMES)):
             out[col] = pd.Series([], dtype="float64")
         return out
     day_end = out["day_end"].to_numpy(float)
@@ -120,8 +124,10 @@ def add_cost_series(
     }
     programs = {f"cost_{key}": _spread(total, daily, key, day_end, scenario.simulation.warmup_days)
                 for key, total in program_costs.items()}  # fmt: skip
-    total = sum(parts.values()) + sum(programs.values(), np.zeros(n))
-    new = {**parts, **programs, "cost_programs": sum(programs.values(), np.zeros(n)), "cost_total": total}
+    other = _spread(other_cost, daily, "", day_end, scenario.simulation.warmup_days)
+    total = sum(parts.values()) + sum(programs.values(), np.zeros(n)) + other
+    new = {**parts, **programs, "cost_programs": sum(programs.values(), np.zeros(n)), "cost_other": other,
+           "cost_total": total}
     new.update({f"counted_{m}": by_month(mh, w) for m, w in outcomes.items()})
     for col, values in new.items():
         if col not in out:

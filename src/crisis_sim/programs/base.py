@@ -140,6 +140,11 @@ class Program:
         """Return a handler generator function to take this call, or None to leave it to others."""
         return None
 
+    def line_dispatch(self, call: Call) -> Handler | None:
+        """A 988/crisis-line counsellor asks for this program's responders (model/crisis_line.py): a handler if
+        the program can go now, else None."""
+        return None
+
     def handoff(self, call: Call) -> Generator[Any, Any, None] | None:
         """Take a transported person somewhere other than the ED, or None."""
         return None

@@ -252,6 +252,19 @@ class MobileCrisis(Program):
         self.mark_unserved(call, "busy")
         return None
 
+    def line_dispatch(self, call: C.Call) -> Handler | None:
+        """A 988/crisis-line counsellor asks for a team ([channels.crisis_line]): the team's own rules (assessed
+        risk, reported weapon, covered district, staffed, hours) and a free team; no dispatcher bias or ramp-up (the
+        line sends the team itself) and no waiting (the counsellor decides otherwise when none is free)."""
+        if self._weapon_reported(call) or call.assessed_risk > self.max_risk:
+            return None
+        if not self.covers(call.district) or self.is_suspended(call.district):
+            return None
+        if not self.in_hours(self.env.now % DAY_MIN) or not self.store.items:
+            return None
+        call.eligible = True
+        return self._attend
+
     def _weapon_reported(self, call: C.Call) -> bool:
         """The weapon as dispatch knows it: every weapon, or (``risk_based_safety``) the reported share of them,
         decided by the weapon's own latent uniform (a weapon call's uniform is uniform below its probability)."""

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 import crisis_sim.scenario.programs_schema as programs_schema
+from crisis_sim.scenario.channels import Channels
 from crisis_sim.scenario.goals import GoalSpec
 from crisis_sim.scenario.groups import PopulationGroups
 from crisis_sim.scenario.params import Strict, param
@@ -820,6 +821,7 @@ class Scenario(Strict):
     population: Population = Population()
     police: Police = Police()
     dispatch: Dispatch = Dispatch()
+    channels: Channels = Channels()  # ways in besides 911 (scenario/channels.py)
     destinations: Destinations = Destinations()
     dispositions: Dispositions = Dispositions()
     costs: Costs = Costs()
