@@ -650,8 +650,10 @@ def test_goals_are_report_goals():
     goals = parse_request_goals([{"metric": "arrests", "change_percent": -10, "by_month": 12},
                                  {"metric": "specialized_coverage", "at_least": 80, "by_month": 6},
                                  {"metric": "median_response_mh_min", "at_most": 15, "by_month": 6}])  # fmt: skip
-    assert goals == [Goal("arrests", change=-0.1, by_month=12), Goal("specialized_coverage", at_least=0.8, by_month=6),
-                     Goal("median_response_mh_min", at_most=15.0, by_month=6)]  # fmt: skip
+    src = "the dashboard"
+    assert goals == [Goal("arrests", change=-0.1, by_month=12, source=src),
+                     Goal("specialized_coverage", at_least=0.8, by_month=6, source=src),
+                     Goal("median_response_mh_min", at_most=15.0, by_month=6, source=src)]  # fmt: skip
 
 
 def test_nothing_changed_says_so(server):

@@ -1082,7 +1082,7 @@ def check_goals(
         elif isinstance(goals, str | os.PathLike):
             parsed = load_goals(goals)
         else:
-            parsed = parse_goals({"goals": list(goals)}, "goals")
+            parsed = parse_goals({"goals": list(goals)}, "goals", stated_in="the goals argument")
     except GoalError as exc:
         raise ValueError(str(exc)) from None
     spec = build_experiment(scenarios, replications, seed, days, overrides)

@@ -577,7 +577,7 @@ def parse_request_goals(raw: Any) -> list[Any]:
         item["by_month"] = check_number(_optional(g, "by_month"), f"{where}, by month", 1, MAX_MONTH)
         items.append(item)
     try:
-        return parse_goals({"goals": items}, "goals")
+        return parse_goals({"goals": items}, "goals", stated_in="the dashboard")
     except GoalError as exc:  # report.goals' own checks (e.g. a change below -100%)
         raise RequestError(str(exc)) from None
 

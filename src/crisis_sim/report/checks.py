@@ -102,8 +102,8 @@ def _statistic(t: cal.Target) -> str:
     return "the share " + cal.describe(t)
 
 
-def _num(x: float) -> str:
-    if not math.isfinite(x):
+def _num(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
         return "n/a"
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 

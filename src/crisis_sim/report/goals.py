@@ -75,8 +75,9 @@ def load_goals(path: str | Path) -> list[Goal]:
     return parse_goals(raw, str(path))
 
 
-def parse_goals(raw: Mapping[str, Any], source: str = "goals") -> list[Goal]:
-    """Goals from a parsed TOML document (``{"goals": [{...}, ...]}``); ``source`` names it in errors."""
+def parse_goals(raw: Mapping[str, Any], source: str = "goals", stated_in: str | None = None) -> list[Goal]:
+    """Goals from a parsed TOML document (``{"goals": [{...}, ...]}``); ``source`` names it in errors;
+    ``stated_in`` says where the goals were stated (each goal's ``source``; default "goals file <name>")."""
     path = source
     items = raw.get("goals") if isinstance(raw, Mapping) else None
     if isinstance(raw, Mapping) and "weights" in raw and "goals" not in raw and not set(raw) - {"weights"}:
@@ -111,7 +112,7 @@ def parse_goals(raw: Mapping[str, Any], source: str = "goals") -> list[Goal]:
         if not isinstance(label, str):
             raise GoalError(f"{where}.label: expected text, found {label!r}")
         goals.append(Goal(g["metric"], **{kinds[0]: float(value)}, by_month=month, label=label,
-                          source=f"goals file {Path(path).name}"))  # fmt: skip
+                          source=stated_in or f"goals file {Path(path).name}"))  # fmt: skip
     return goals
 
 
