@@ -203,3 +203,44 @@ def test_run_summary_text_names_trust(on_run, off_run):
     ids = {"scenario": "x", "seed": 5, "replication": 0}
     assert "crises nobody called" in format_summary({**on_run[1].summary, **ids}, 120)
     assert "crises nobody called" not in format_summary({**off_run[1].summary, **ids}, 120)
+
+
+def test_moved_trust_flows_into_attendance_at_intake():
+    """(b) attendance at the step-down intake reads the moved trust in services; a connection raises it again."""
+    from crisis_sim.model import calls as C
+    from crisis_sim.model.destinations import Referral
+
+    m = _model()
+    pop, cs = m.cfg.population, m.cfg.destinations.community_services
+    r = next(
+        x
+        for x in m.residents
+        if cs.attendance_at_mean_trust * x.trust_services / pop.trust_services_mean < 0.5
+    )
+    p_before = cs.attendance_at_mean_trust * r.trust_services / pop.trust_services_mean
+    lat = [0.5] * rng.N_LATENTS
+    lat[C.U_ATTEND] = p_before + 0.01  # would not attend at the starting trust
+    for _ in range(10):  # referrals by a clinician team raise trust in services
+        m.trust.after_encounter(_Call(REFERRAL, "mobile_crisis"), r)
+    trust_before_intake = r.trust_services
+    assert cs.attendance_at_mean_trust * trust_before_intake / pop.trust_services_mean > lat[C.U_ATTEND]
+    r.waitlisted = True
+    m._intake(Referral(r.idx, 1, 0, 0.0, 1, "encounter", lat))
+    assert m.counters["connected_to_services"] == 1 and r.engaged
+    assert r.trust_services > trust_before_intake  # the connection itself is a helpful contact
+
+
+def test_moved_trust_flows_into_outreach_consent():
+    m = CrisisModel(
+        with_overrides(
+            load_scenario("outreach_echinops"),
+            {"simulation.horizon_days": 40, "simulation.warmup_days": 0, f"{TD}.enabled": True},
+        ),
+        replication=0,
+        root_seed=1,
+    )
+    outreach = next(p for p in m.programs if p.key == "outreach")
+    r = m.residents[0]
+    before = outreach.consent_probability(r.trust_services)
+    m.trust.after_encounter(_Call(REFERRAL, "co_response"), r)
+    assert outreach.consent_probability(r.trust_services) > before
