@@ -244,3 +244,30 @@ def test_moved_trust_flows_into_outreach_consent():
     before = outreach.consent_probability(r.trust_services)
     m.trust.after_encounter(_Call(REFERRAL, "co_response"), r)
     assert outreach.consent_probability(r.trust_services) > before
+
+
+@settings(max_examples=6, deadline=None)
+@given(
+    gain=st.floats(0.0, 1.0),
+    uncalled=st.floats(0.0, 5.0),
+    force_or=st.floats(1.0, 100.0),
+    loss=st.floats(0.0, 1.0),
+    rep=st.integers(0, 3),
+)
+def test_trust_stays_in_unit_interval_over_a_run(gain, uncalled, force_or, loss, rep):
+    sc = _sc(
+        days=30,
+        **{
+            f"{TD}.enabled": True,
+            f"{TD}.police_gain": gain,
+            f"{TD}.services_gain": gain,
+            f"{TD}.uncalled_per_lost_trust": uncalled,
+            f"{TD}.force_or_per_lost_trust": force_or,
+            "dispositions.coercion_trust_loss": loss,
+            "simulation.warmup_days": 0,
+        },
+    )
+    model, res = simulate(sc, rep, 2)
+    assert all(0.0 <= r.trust_police <= 1.0 and 0.0 <= r.trust_services <= 1.0 for r in model.residents)
+    assert 0 <= res.summary["crises_uncalled"] <= len(model.trust.uncalled)
+    assert 0.0 <= res.summary["trust_police_mean_end"] <= 1.0
