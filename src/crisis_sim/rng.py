@@ -25,6 +25,7 @@ STREAMS: dict[str, int] = {
     "groups": 11,  # residents' group attributes ([population.groups]); one substream per attribute name
     "places": 13,  # sobering centre and respite beds: per-(resident, crisis) rows (model/places.py)
     "channels": 14,  # ways in besides 911: per-(resident, crisis) rows (model/crisis_line.py)
+    "trust": 15,  # trust that moves: per-(resident, crisis) rows (model/trust.py)
 }
 
 

@@ -110,6 +110,8 @@ def simulate(
         extra_c = model.scene_consult.summary()
         summary.update(extra_c)
         switch_costs += extra_c["cost_scene_consult"]
+    if model.trust is not None:  # [population.trust_dynamics]: uncalled crises and trust at the end
+        summary.update(model.trust.summary())
     summary["cost_total"] = float(summary["cost_total"]) + switch_costs
     summary["program_cost"] = costs
     summary["program_staff_utilisation"] = utilisation

@@ -93,6 +93,14 @@ def format_summary(s: dict, days: int) -> str:
             f"{_num(s['line_wait_min_mean'], '.1f')} min; MH calls reaching 911 {s['mh_calls_911']:,}; "
             f"seats ${_num(s['cost_crisis_line'])} (in the total)"
         )
+    if "crises_uncalled" in s:  # [population.trust_dynamics] on
+        lines.append(
+            f"  trust: crises nobody called in {s['crises_uncalled']:,}; mean trust at the end in police "
+            f"{_num(s['trust_police_mean_end'], '.3f')}, in services {_num(s['trust_services_mean_end'], '.3f')} "
+            f"(people with a coercive contact, {s['residents_coerced']:,}: police "
+            f"{_num(s['trust_police_mean_end_coerced'], '.3f')}, services "
+            f"{_num(s['trust_services_mean_end_coerced'], '.3f')})"
+        )
     lines += [
         f"  simulated in {s['sim_wall_s']:.2f} s"
         + (f" ({s['events']:,} SimPy events)" if s.get("events") is not None else ""),

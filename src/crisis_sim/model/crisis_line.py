@@ -99,11 +99,12 @@ class CrisisLine:
             return start <= minute < end
         return minute >= start or minute < end
 
-    def takes(self, r: Resident) -> bool:
-        """Whether the resident's new crisis (``r.crises``) reaches for the line; if so its contact starts."""
+    def takes(self, r: Resident, extra_share: float = 0.0) -> bool:
+        """Whether the resident's new crisis (``r.crises``) reaches for the line; if so its contact starts.
+        ``extra_share`` is added to the share (trust dynamics: lost trust in police, gained trust in services)."""
         u = self.uniforms(r.idx, r.crises)
         cl = self.cfg
-        if u[L["choose"]] >= (cl.share_connected if r.engaged else cl.share):
+        if u[L["choose"]] >= (cl.share_connected if r.engaged else cl.share) + extra_share:
             return False
         call = self.model._new_mh_call(r)  # the crisis's own latent row, as a 911 call would use it (CRN)
         call.channel = CH_LINE

@@ -40,6 +40,7 @@ from crisis_sim.model.places import Places
 from crisis_sim.model.residents import ResidentClocks
 from crisis_sim.model.scene_consult import SceneConsult
 from crisis_sim.model.staffing import Staffing
+from crisis_sim.model.trust import TrustDynamics
 from crisis_sim.scenario.schema import Scenario
 
 COUNTERS = (
@@ -135,6 +136,8 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.mh_scene = scalar_sampler(scenario.dispositions.mh_on_scene)
         self.travel = [scalar_sampler(d.travel_time) for d in scenario.city.districts]
         self._build_residents()
+        td = scenario.population.trust_dynamics  # trust that moves and matters (after the residents' trust draws)
+        self.trust = TrustDynamics(self) if td.enabled else None
         # residents' group attributes ([population.groups]; None when off: nothing drawn)
         self.groups = build_groups(scenario.population.groups, self.residents, root_seed, replication)
         self._start_other_calls()

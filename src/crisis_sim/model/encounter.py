@@ -59,8 +59,15 @@ class Encounters:
         """A crisis: straight to the ED (health pathway), else an MH call to police."""
         if self.health is not None and self.health.self_presents(r):
             return
-        if self.crisis_line is not None and self.crisis_line.takes(r):  # [channels.crisis_line]
-            return
+        trust = self.trust  # [population.trust_dynamics]; None when off
+        if trust is None:
+            if self.crisis_line is not None and self.crisis_line.takes(r):  # [channels.crisis_line]
+                return
+        else:  # lost trust in police (and gained trust in services) shifts crises to the line, or to nobody
+            if self.crisis_line is not None and self.crisis_line.takes(r, trust.line_extra(r)):
+                return
+            if trust.goes_uncalled(r):
+                return
         self.env.process(self._mh_call(self._new_mh_call(r)))
 
     def weapon_probability(self, t: float) -> float:
@@ -119,7 +126,10 @@ class Encounters:
         disp = dm.draw(responder, call.risk, call.substance_use, call.identified, lat[C.U_DISPOSITION])
         call.disposition = disp
         cfg = self.cfg.dispositions
-        call.force = lat[C.U_FORCE] < dm.force_probability(responder, call.risk, disp, call.weapon)
+        p_force = dm.force_probability(responder, call.risk, disp, call.weapon)
+        if self.trust is not None:  # lost trust in police raises the odds of escalation
+            p_force = self.trust.force_probability(p_force, self.residents[call.resident])
+        call.force = lat[C.U_FORCE] < p_force
         if call.force:
             call.subject_injury = lat[C.U_SUBJECT_INJURY] < cfg.subject_injury_given_force
             call.officer_injury = lat[C.U_OFFICER_INJURY] < cfg.officer_injury_given_force
@@ -172,6 +182,8 @@ class Encounters:
             self.adjust_trust(r, police=-loss, services=-loss / 2 if disp == INVOLUNTARY else 0.0)
             if r.engaged and lat[C.U_DISENGAGE] < cfg.coercion_disengage:
                 self.set_engaged(r, False, call.t_received)
+        if self.trust is not None:  # coercion recorded, or trust raised after a helpful contact
+            self.trust.after_encounter(call, r)
         if disp == INVOLUNTARY and call.destination != "respite":  # a hold taken to respite is not admitted
             call.admitted = lat[C.U_ADMIT] < cfg.hold_admission_share
             if call.admitted and self.health is not None:  # away for the stay
@@ -212,6 +224,8 @@ class Encounters:
         if lat[C.U_ATTEND] < p_attend:
             ref.attended = True
             self.counters["connected_to_services"] += 1
+            if self.trust is not None:
+                self.trust.after_connection(r)
             duration = -pop.engagement_mean_days * DAY_MIN * math.log1p(-min(lat[C.U_ENGAGEMENT], 1 - 1e-12))
             self.set_engaged(r, True, self.env.now, duration)
 

@@ -18,6 +18,7 @@ from crisis_sim.scenario.groups import PopulationGroups
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.programs_schema import ProgramsConfig
 from crisis_sim.scenario.timeline import TimelineEvents, check_timeline
+from crisis_sim.scenario.trust import TrustDynamics
 from crisis_sim.scenario.types import (  # noqa: F401  (re-exported)
     DISPOSITIONS,
     RISK_LEVELS,
@@ -246,6 +247,7 @@ class Population(Strict):
         range=(2.0, 15.0),
     )
     groups: PopulationGroups = PopulationGroups()  # [population.groups]: attributes, by_group (off by default)
+    trust_dynamics: TrustDynamics = TrustDynamics()  # [population.trust_dynamics]: trust that moves (off)
 
 
 # --- police --------------------------------------------------------------------------------------------------
