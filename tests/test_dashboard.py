@@ -720,6 +720,9 @@ def test_a_run_with_goals_and_what_we_dont_know_completes(server):
          "mh_calls"),
         (SMALL, {"kind": "demand_trend", "month": 2, "percent": 10, "other_calls": True},
          [{"type": "demand_trend", "day": 60, "annual_change": 0.1, "district": None, "non_mh": True}], "mh_calls"),
+        (SMALL, {"kind": "demand_surge", "month": 2, "percent": 20, "other_calls": True, "duration_months": 2},
+         [{"type": "demand_surge", "day": 60, "factor": 1.2, "non_mh": True},
+          {"type": "demand_surge", "day": 120, "factor": 1.0, "non_mh": True}], "mh_calls"),
         (OUTREACH, {"kind": "turnover", "month": 2, "percent": 30, "staff": "crpo", "district": "station_b",
                     "hiring_months": 3},
          [{"type": "turnover", "day": 60, "role": "crpo", "district": "station_b", "annual_rate": 0.3,
@@ -805,10 +808,15 @@ def test_the_other_events_are_offered_where_they_apply():
     for kind in ("lose_patrol_units", "absence", "demand_trend", "turnover"):
         assert not small["events"][kind]["not_applicable"], kind
     assert [g["id"] for g in small["staff_groups"]] == ["patrol"] and small["champions"] == []
+    with pytest.raises(RequestError, match="who: one of the community-relations officer of a district; the outreach "
+                                           "nurse, found 'psychiatrist'"):
+        build_pair({"base": OUTREACH, "events": [{"kind": "champion_strength", "month": 2, "role": "psychiatrist",
+                                                  "strength_percent": 10}]}, REPO_SCENARIOS)  # fmt: skip
     assert not scenario_info(REPO_SCENARIOS / "cit.toml")["events"]["cit_training"]["not_applicable"]
     outreach = scenario_info(REPO_SCENARIOS / OUTREACH)
     assert {"patrol", "crpo", "outreach:nurse"} <= {g["id"] for g in outreach["staff_groups"]}
-    assert "crpo" in {c["role"] for c in outreach["champions"]} and outreach["champion_now"] == 100
+    assert [c["role"] for c in outreach["champions"]] == ["crpo", "nurse"]  # the psychiatrist's drive is read by nothing
+    assert outreach["champion_now"] == {"crpo": 100.0, "nurse": 100.0}
     assert not outreach["events"]["champion_strength"]["not_applicable"]
     assert all("_" not in g["words"] for g in outreach["staff_groups"])
 

@@ -364,23 +364,20 @@ def staff_groups(base: Any) -> dict[str, tuple[str, str | None, str]]:
 
 
 def champion_roles(base: Any) -> dict[str, str]:
-    """Champions whose drive a change may set (scenario.timeline.champion): role -> plain words."""
+    """Champions whose drive a change may set (scenario.timeline.champion): role -> plain words. The community-
+    relations officer's and the outreach nurse's drive scale the station visits' gain (programs/outreach.py); the
+    psychiatrist's drive is read by nothing, so it is not offered."""
     if not program_on(base, "outreach"):
         return {}
-    from crisis_sim.scenario.timeline.base import program_roles
-
-    roles = program_roles(base, "outreach") or {"nurse"}
-    out = {"crpo": "the community-relations officer of a district"}
-    out.update({r: f"the outreach {r}" for r in ("nurse", "psychiatrist") if r in roles})
-    return out
+    return {"crpo": "the community-relations officer of a district", "nurse": "the outreach nurse"}
 
 
-def champion_now(base: Any) -> float | None:
-    """A community-relations officer's champion strength in ``base`` (outreach), in %."""
+def champion_now(base: Any) -> dict[str, float]:
+    """The champions' drive in ``base`` (outreach), in %: the CRPOs' from the scenario, the nurse's 100%."""
     cfg = getattr(base.programs, "outreach", None)
-    value = getattr(cfg, "crpo_champion_strength", None) if program_on(base, "outreach") else None
-    return None if value is None else 100 * float(value)
-
+    if not program_on(base, "outreach"):
+        return {}
+    return {"crpo": 100 * float(cfg.crpo_champion_strength), "nurse": 100.0}
 
 def _optional(ev: dict[str, Any], key: str) -> Any:
     value = ev.get(key)
@@ -457,6 +454,17 @@ def _staff(ev: dict[str, Any], where: str, base: Any) -> tuple[str, str | None, 
     if not isinstance(who, str) or who not in groups:
         raise RequestError(f"{where}, who: one of {'; '.join(g[2] for g in groups.values())}, found {_shown(who)}")
     return groups[who]
+
+
+def _other_calls(ev: dict[str, Any], where: str, district: str | None) -> bool:
+    """A surge's or trend's "other police calls too" (``non_mh``): city-wide only."""
+    other = ev.get("other_calls", False)
+    if not isinstance(other, bool):
+        raise RequestError(f"{where}, other police calls too: true or false, found {_shown(other)}")
+    if other and district:
+        raise RequestError(f"{where}: other police calls change city-wide only; choose every district or untick "
+                           "'other police calls too'")  # fmt: skip
+    return other
 
 
 def _running_program(ev: dict[str, Any], where: str, base: Any) -> str:
@@ -556,13 +564,8 @@ def _new_event(kind: str, ev: dict[str, Any], where: str, month: int, day: int, 
     pct = check_number(ev.get("percent", 5), f"{where}, change each year (%)", -50, 100, integer=False)
     if pct == 0:
         raise RequestError(f"{where}, change each year (%): not 0 (e.g. 5 for 5% more calls a year, -5 for fewer)")
-    other = ev.get("other_calls", False)
-    if not isinstance(other, bool):
-        raise RequestError(f"{where}, other police calls too: true or false, found {_shown(other)}")
     district = _district(ev, where, names, everywhere=True)
-    if other and district:
-        raise RequestError(f"{where}: other police calls change city-wide only; choose every district or untick "
-                           "'other police calls too'")  # fmt: skip
+    other = _other_calls(ev, where, district)
     out = {"type": "demand_trend", "day": day, "annual_change": pct / 100, "non_mh": other}
     if district:
         out["district"] = district
@@ -661,14 +664,17 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
         pct = check_number(ev.get("percent", 20), f"{where}, more calls (%)", 1, 100, integer=False)
         names = [d.name for d in base.city.districts]
         district = _district(ev, where, names, everywhere=True)
+        other = _other_calls(ev, where, district)
         place = f"in {district}" if district else "in every district"
         text = f"mental-health calls rise by {pct:g}% {place} from month {month}"
-        events = [{"type": "demand_surge", "day": day, "factor": 1 + pct / 100, "district": district}]
+        text += " (other police calls too)" if other else ""
+        events = [{"type": "demand_surge", "day": day, "factor": 1 + pct / 100, "district": district,
+                   "non_mh": other}]  # fmt: skip
         duration = _optional(ev, "duration_months")
         if duration is not None:
             duration = _month(ev, "duration_months", f"{where}, for how many months", 1, MAX_MONTH)
             events.append({"type": "demand_surge", "day": (month + duration) * month_days, "factor": 1.0,
-                           "district": district})  # fmt: skip
+                           "district": district, "non_mh": other})  # fmt: skip
             text += f" for {duration} months"
         else:
             text += ", for good"
