@@ -687,3 +687,153 @@ def test_a_run_with_goals_and_what_we_dont_know_completes(server):
     for g in goals.values():
         assert 0 <= g["change"]["met_probability"] <= 1 and g["change_psa"]["replications"] == 8
         assert g["sentence"].startswith("Goal: ") and "including what we don't know" in g["sentence"]
+
+
+# --- the rest of the schema's timeline events (issue 14 item 2: absence, patrol units by count and shift, CIT
+# courses, budget cut, program end, champion's drive, demand trend, turnover of other staff) -----------------------
+@pytest.mark.parametrize(
+    ("base", "event", "expected", "charted"),
+    [
+        (SMALL, {"kind": "lose_patrol_units", "month": 2, "count": 2, "district": "north", "shift": "day",
+                 "duration_months": 3},
+         [{"type": "lose_patrol", "day": 60, "count": 2, "district": "north", "shift": "day",
+           "duration_days": 90.0}], "median_response_mh_min"),
+        (SMALL, {"kind": "absence", "month": 2, "percent": 20, "district": "south", "duration_months": 2},
+         [{"type": "absence", "day": 60, "role": "patrol", "district": "south", "share": 0.2},
+          {"type": "absence", "day": 120, "role": "patrol", "district": "south", "share": 0.0}],
+         "staff_in_post_patrol"),
+        (OUTREACH, {"kind": "absence", "month": 2, "percent": 10, "staff": "outreach:nurse"},
+         [{"type": "absence", "day": 60, "role": "nurse", "program": "outreach", "share": 0.1}],
+         "staff_in_post_nurse"),
+        ("cit.toml", {"kind": "cit_training", "month": 2, "seats": 5, "district": "north"},
+         [{"type": "cit_training", "day": 60, "seats_per_quarter": 5, "district": "north"}], "cit_calls"),
+        ("mobile_crisis.toml", {"kind": "scale_program", "month": 2, "program": "mobile_crisis", "percent": 50},
+         [{"type": "scale_program", "day": 60, "program": "mobile_crisis", "cut_share": 0.5}], "mobile_crisis_calls"),
+        (OUTREACH, {"kind": "end_program", "month": 2, "program": "outreach"},
+         [{"type": "end_program", "day": 60, "program": "outreach"}], "outreach_referrals"),
+        (OUTREACH, {"kind": "champion_strength", "month": 2, "role": "crpo", "district": "station_b",
+                    "strength_percent": 20},
+         [{"type": "champion", "day": 60, "role": "crpo", "district": "station_b", "strength": 0.2}],
+         "officer_awareness"),
+        (OUTREACH, {"kind": "champion_strength", "month": 2, "role": "nurse", "strength_percent": 0},
+         [{"type": "champion", "day": 60, "role": "nurse", "strength": 0.0}], "outreach_referrals"),
+        (SMALL, {"kind": "demand_trend", "month": 2, "percent": -10, "district": "north"},
+         [{"type": "demand_trend", "day": 60, "annual_change": -0.1, "district": "north", "non_mh": False}],
+         "mh_calls"),
+        (SMALL, {"kind": "demand_trend", "month": 2, "percent": 10, "other_calls": True},
+         [{"type": "demand_trend", "day": 60, "annual_change": 0.1, "district": None, "non_mh": True}], "mh_calls"),
+        (SMALL, {"kind": "demand_surge", "month": 2, "percent": 20, "other_calls": True, "duration_months": 2},
+         [{"type": "demand_surge", "day": 60, "factor": 1.2, "non_mh": True},
+          {"type": "demand_surge", "day": 120, "factor": 1.0, "non_mh": True}], "mh_calls"),
+        (OUTREACH, {"kind": "turnover", "month": 2, "percent": 30, "staff": "crpo", "district": "station_b",
+                    "hiring_months": 3},
+         [{"type": "turnover", "day": 60, "role": "crpo", "district": "station_b", "annual_rate": 0.3,
+           "hiring_lag_days": 90.0, "training_days": 0.0}], "staff_in_post_crpo"),
+        ("mixed_city.toml", {"kind": "turnover", "month": 2, "percent": 30, "staff": "mobile_crisis:social_worker"},
+         [{"type": "turnover", "day": 60, "role": "social_worker", "program": "mobile_crisis", "annual_rate": 0.3,
+           "training_days": 0.0}], "mobile_crisis_calls"),
+    ],
+)  # fmt: skip
+def test_the_other_timeline_events_build_their_schema_events(base, event, expected, charted):
+    from crisis_sim.dashboard.app import chosen_outcomes, outcome_words
+
+    spec, meta = build_pair({"base": base, "years": 1, "events": [event]}, REPO_SCENARIOS)
+    added = [e.model_dump() for e in spec.scenarios[1].scenario.timeline][-len(expected):]
+    for got, want in zip(added, expected, strict=True):
+        assert {k: got[k] for k in want} == want
+    assert all(label and "_" not in label.replace("station_b", "") for label in meta["event_sentences"])
+    charts = chosen_outcomes(meta)
+    assert charted in charts
+    assert all(outcome_words(m)[1] for m in charts)  # every charted outcome has words and a unit
+    assert spec.scenarios[0].scenario.timeline == load_base(base).timeline
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"base": SMALL, "events": [{"kind": "lose_patrol_units", "month": 2, "count": 99, "district": "north",
+                                     "shift": "night"}]},
+         "a number of patrol units is lost (by district and shift), how many units (the night shift in north has "),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol_units", "month": 2, "count": ""}]},
+         "how many units (every shift in every district has "),
+        ({"base": SMALL, "events": [{"kind": "lose_patrol_units", "month": 2, "shift": "noon"}]},
+         "shift: every shift or one of day, evening, night, found 'noon'"),
+        ({"base": SMALL, "events": [{"kind": "absence", "month": 2, "percent": 60}]},
+         "staff are absent more often (sickness, leave), share of days each person is away (%): a number from 1 "
+         "to 50, found 60"),
+        ({"base": SMALL, "events": [{"kind": "absence", "month": 2, "staff": "outreach:nurse"}]},
+         "staff are absent more often (sickness, leave), who: one of patrol officers, found 'outreach:nurse'"),
+        ({"base": SMALL, "events": [{"kind": "cit_training", "month": 2}]},
+         "CIT courses train more officers each quarter: needs Crisis Intervention Team"),
+        ({"base": "cit.toml", "events": [{"kind": "cit_training", "month": 2, "seats": 0}]},
+         "officers trained each quarter: a whole number from 1 to 200, found 0"),
+        ({"base": SMALL, "events": [{"kind": "scale_program", "month": 2}]}, "this scenario runs no program"),
+        ({"base": "mobile_crisis.toml", "events": [{"kind": "scale_program", "month": 2, "percent": 100}]},
+         "a program's budget is cut (fewer hours, teams or beds), cut (%): a number from 1 to 99, found 100"),
+        ({"base": "mobile_crisis.toml", "events": [{"kind": "end_program", "month": 2, "program": "outreach"}]},
+         "a program ends, program: one of the programs this scenario runs"),
+        ({"base": OUTREACH, "events": [{"kind": "champion_strength", "month": 2}]},
+         "a champion's drive changes, drive (% of the strongest champion): a number from 0 to 100; the field is "
+         "blank"),
+        ({"base": OUTREACH, "events": [{"kind": "champion_strength", "month": 2, "strength_percent": 50,
+                                       "role": "crpo"}]},
+         "a champion's drive changes, district: one of"),
+        ({"base": OUTREACH, "events": [{"kind": "champion_strength", "month": 2, "strength_percent": 50,
+                                       "role": {"x": 1}}]},
+         "a champion's drive changes, who: one of"),
+        ({"base": SMALL, "events": [{"kind": "demand_trend", "month": 2, "percent": 0}]}, "change each year (%): not 0"),
+        ({"base": SMALL, "events": [{"kind": "demand_trend", "month": 2, "percent": 101}]},
+         "change each year (%): a number from -50 to 100, found 101"),
+        ({"base": SMALL, "events": [{"kind": "demand_trend", "month": 2, "other_calls": True, "district": "north"}]},
+         "other police calls change city-wide only"),
+        ({"base": SMALL, "events": [{"kind": "demand_trend", "month": 2, "other_calls": 1}]},
+         "other police calls too: true or false, found 1"),
+        ({"base": OUTREACH, "events": [{"kind": "turnover", "month": 2, "staff": "crpo", "percent": 0}]},
+         "community-relations officers (outreach's champions) leaving each year (%): a number from 1 to 100"),
+        ({"base": "mobile_crisis_launch.toml", "years": 2,
+          "events": [{"kind": "end_program", "month": 2, "program": "mobile_crisis"}]},
+         "to be on or after the launch"),
+    ],
+)  # fmt: skip
+def test_the_other_events_are_checked_in_words(server, body, message):
+    status, reply, _ = _call(server, "POST", "/api/run", body)
+    assert status == 400 and message in reply["error"], reply
+    assert "\n" not in reply["error"] and "timeline." not in reply["error"]
+
+
+def test_the_other_events_are_offered_where_they_apply():
+    from crisis_sim.dashboard.app import scenario_info
+
+    small = scenario_info(REPO_SCENARIOS / SMALL)
+    for kind in ("cit_training", "scale_program", "end_program", "champion_strength"):
+        assert small["events"][kind]["not_applicable"], kind
+    for kind in ("lose_patrol_units", "absence", "demand_trend", "turnover"):
+        assert not small["events"][kind]["not_applicable"], kind
+    assert [g["id"] for g in small["staff_groups"]] == ["patrol"] and small["champions"] == []
+    with pytest.raises(RequestError, match="who: one of the community-relations officer of a district; the outreach "
+                                           "nurse, found 'psychiatrist'"):
+        build_pair({"base": OUTREACH, "events": [{"kind": "champion_strength", "month": 2, "role": "psychiatrist",
+                                                  "strength_percent": 10}]}, REPO_SCENARIOS)  # fmt: skip
+    assert not scenario_info(REPO_SCENARIOS / "cit.toml")["events"]["cit_training"]["not_applicable"]
+    outreach = scenario_info(REPO_SCENARIOS / OUTREACH)
+    assert {"patrol", "crpo", "outreach:nurse"} <= {g["id"] for g in outreach["staff_groups"]}
+    assert [c["role"] for c in outreach["champions"]] == ["crpo", "nurse"]  # the psychiatrist's drive is read by nothing
+    assert outreach["champion_now"] == {"crpo": 100.0, "nurse": 100.0}
+    assert not outreach["events"]["champion_strength"]["not_applicable"]
+    assert all("_" not in g["words"] for g in outreach["staff_groups"])
+
+
+def test_a_patrol_unit_loss_by_count_answers_with_response_times(server):
+    req = {"base": SMALL, "replications": 2, "days": 120,
+           "events": [{"kind": "lose_patrol_units", "month": 1, "count": 3, "shift": "day"}]}  # fmt: skip
+    status, reply, _ = _call(server, "POST", "/api/run", req)
+    assert status == 202
+    job = _wait(server, reply["id"], lambda j: j["state"] in ("done", "error", "cancelled"), timeout=300)
+    assert job["state"] == "done", job["error"]
+    result = job["result"]
+    assert result["charts"][:2] == ["median_response_mh_min", "p90_response_mh_min"]
+    assert "staff_in_post_patrol" in result["charts"]
+    assert result["headline"].startswith("If 3 patrol units of the day shift in every district are lost in month 1")
+    assert "response time" in result["headline"] and "$" in result["headline"]
+    posts = next(c for c in result["chart_details"] if c["metric"] == "staff_in_post_patrol")
+    assert posts["change"] < posts["baseline"]  # the lost units' posts are empty

@@ -148,6 +148,16 @@ EVENT_ROWS = {  # kind -> (base, a field and a bad value, the sentence the page 
     "ed_boarding": ("small_district.toml", "percent", "5", "how much longer (%): a number from 10 to 200, found 5"),
     "launch_program": ("small_district.toml", "ramp_months", "13",
                        "months until dispatch sends every eligible call: a whole number from 0 to 12, found 13"),
+    "lose_patrol_units": ("small_district.toml", "count", "", "how many units: a whole number from 1 to 200; the "
+                          "field is blank"),
+    "absence": ("small_district.toml", "percent", "60",
+                "share of days each person is away (%): a number from 1 to 50, found 60"),
+    "cit_training": ("cit.toml", "seats", "0", "officers trained each quarter: a whole number from 1 to 200, found 0"),
+    "scale_program": ("mobile_crisis.toml", "percent", "100", "cut (%): a number from 1 to 99, found 100"),
+    "champion_strength": ("outreach_echinops.toml", "strength_percent", "120",
+                          "drive (% of the strongest champion): a whole number from 0 to 100, found 120"),
+    "demand_trend": ("small_district.toml", "percent", "-60", "change each year (%): a number from -50 to 100, "
+                     "found -60"),
 }  # fmt: skip
 
 
@@ -264,3 +274,40 @@ def test_goals_and_what_we_dont_know(browser_page):
     summary = page.inner_text("#summary")
     assert "Including what we don't know (8 draws of the evidence × 1 replications)" in summary
     page.screenshot(path=str(ARTIFACTS / "dashboard-goals-psa.png"), full_page=True)
+
+
+def test_absent_nurses_and_a_weaker_champion(browser_page):
+    """Two of the events added for the rest of the schema (issue 14 item 2): outreach nurses away 30% of their days
+    and the community-relations officer of a district championing at 0%, on the outreach scenario. The answer charts
+    the nurses in post and outreach's outcomes, leads with them in the headline, and is saved
+    (dashboard-absence-champion.png)."""
+    srv, page = browser_page
+    _open(srv, page, "outreach_echinops.toml", "1")
+    page.fill("#reps", "2")
+    page.select_option("#event-kind", "absence")
+    page.click("#add-event")
+    page.select_option("[data-i='0'][data-f='staff']", "outreach:nurse")
+    page.fill("[data-i='0'][data-f='percent']", "30")
+    page.dispatch_event("[data-i='0'][data-f='percent']", "change")
+    page.fill("[data-i='0'][data-f='month']", "2")
+    page.dispatch_event("[data-i='0'][data-f='month']", "change")
+    assert page.locator("[data-i='0'][data-f='district']").count() == 0  # the nurses serve the whole program
+    page.select_option("#event-kind", "champion_strength")
+    page.click("#add-event")
+    page.fill("[data-i='1'][data-f='strength_percent']", "0")
+    page.dispatch_event("[data-i='1'][data-f='strength_percent']", "change")
+    page.fill("[data-i='1'][data-f='month']", "2")
+    page.dispatch_event("[data-i='1'][data-f='month']", "change")
+    assert "(now 100%)" in page.inner_text("#events")
+    page.click("#run")
+    page.wait_for_selector("#headline", timeout=300_000)
+    assert page.inner_text("#error") == ""
+    headline = page.inner_text("#headline")
+    assert "outreach nurses are away (sick, on leave) 30% of their days" in headline
+    assert "champions outreach at 0% of the strongest champion's drive" in headline and "$" in headline
+    charted = [el.get_attribute("data-metric") for el in page.locator("#charts figure").all()]
+    job = max(srv.app.jobs.values(), key=lambda j: int(j.id))
+    assert charted == job.result["charts"]
+    assert charted[0] == "staff_in_post_nurse" and {"outreach_referrals", "officer_awareness"} <= set(charted)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-absence-champion.png"), full_page=True)

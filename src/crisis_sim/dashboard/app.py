@@ -50,11 +50,27 @@ EVENT_KINDS = {  # kind -> plain words (the page's "add a change" list)
     "grant_ends": "a grant paying part of a program ends",
     "consent_change": "outreach consent changes (the signed form)",
     "demand_surge": "mental-health calls surge",
-    "turnover": "officers leave and are replaced (turnover)",
+    "turnover": "staff leave and are replaced (turnover)",
     "ed_boarding": "ED psychiatric assessments take longer (boarding)",
     "launch_program": "a program starts later (launch)",
     "expand_program": "a launched program reaches another district",
+    "lose_patrol_units": "a number of patrol units is lost (by district and shift)",
+    "absence": "staff are absent more often (sickness, leave)",
+    "cit_training": "CIT courses train more officers each quarter",
+    "scale_program": "a program's budget is cut (fewer hours, teams or beds)",
+    "end_program": "a program ends",
+    "champion_strength": "a champion's drive changes",
+    "demand_trend": "mental-health calls rise or fall every year (a trend)",
 }
+# Who a staffing change (absence, turnover) may concern: clinician roles by plain words (scenario.timeline.base)
+ROLE_WORDS = {"nurse": "nurses", "psychiatrist": "psychiatrists", "social_worker": "social workers",
+              "peer": "peer workers", "emt": "EMTs"}  # fmt: skip
+# What a program's budget cut shrinks (programs/*.py scale_capacity)
+SCALE_WORDS = {"outreach": "every outreach worker's weekly hours", "mobile_crisis": "the number of teams on duty",
+               "stabilization": "the number of beds", "cit": "the officers kept certified (refresher budget)",
+               "co_response": "the number of co-response units", "triage": "the clinician seats in dispatch"}  # fmt: skip
+# A program's monthly series of the people it serves (most are "<key>_calls")
+PROGRAM_SERIES = {"stabilization": "stabilization_admissions", "triage": "triage_identified_added"}
 LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # scenario.timeline.launch.LAUNCHABLE
 # Short names in sentences that repeat a program (the long registry labels are for the program list)
 SHORT_NAMES = {"mobile_crisis": "the mobile crisis team", "co_response": "co-response", "triage": "911/988 triage",
@@ -68,6 +84,17 @@ EVENT_OUTCOMES = {
     "champion_retires": OUTREACH_OUTCOMES,
     "lose_patrol": ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
                     "p90_response_other_min", "patrol_on_duty", "open_calls"),
+    "lose_patrol_units": ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
+                          "p90_response_other_min", "staff_in_post_patrol", "open_calls"),
+    "absence": ("staff_in_post_patrol", "median_response_mh_min", "p90_response_mh_min",
+                "median_response_other_min"),
+    "cit_training": ("cit_calls", "arrests", "use_of_force", "referrals", "resolved_on_scene"),
+    "scale_program": ("{program}_calls", "specialized_coverage", "arrests", "ed_transports"),
+    "end_program": ("{program}_calls", "specialized_coverage", "arrests", "ed_transports"),
+    "champion_strength": ("outreach_referrals", "officer_awareness", "outreach_consents", "outreach_visits",
+                          "connected_to_services"),
+    "demand_trend": ("mh_calls", "median_response_mh_min", "p90_response_mh_min", "specialized_coverage",
+                     "arrests", "ed_transports"),
     "grant_ends": ("{program}_calls", "specialized_coverage"),
     "consent_change": ("outreach_consents", "outreach_referrals", "outreach_visits", "connected_to_services"),
     "demand_surge": ("mh_calls", "median_response_mh_min", "p90_response_mh_min", "specialized_coverage",
@@ -83,7 +110,10 @@ EVENT_OUTCOMES = {
 BUILTIN_KINDS = {"cut_post": "cut_nurse", "champion_departs": "champion_retires", "vacancy": "lose_patrol",
                  "lose_patrol": "lose_patrol", "funding_ends": "grant_ends", "consent_change": "consent_change",
                  "demand_surge": "demand_surge", "turnover": "turnover", "ed_boarding": "ed_boarding",
-                 "launch_program": "launch_program", "expand_program": "expand_program"}  # fmt: skip
+                 "launch_program": "launch_program", "expand_program": "expand_program",
+                 "absence": "absence", "cit_training": "cit_training", "scale_program": "scale_program",
+                 "end_program": "end_program", "champion": "champion_strength",
+                 "demand_trend": "demand_trend"}  # fmt: skip
 DEFAULT_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "resolved_on_scene", "connected_to_services",
                     "repeat_calls")  # fmt: skip
 WHOLE_RUN = ("median_response_min", "p90_response_min", "open_calls", "specialized_coverage", "ed_wait_hours",
@@ -117,6 +147,10 @@ OUTCOME_WORDS = {
     "ed_wait_hours": ("hours a person waits in the ED for assessment (mean)", "h", "lower"),
     "waitlist_length": ("people waiting for services (month end)", "people", "lower"),
     "officer_hours_mh": ("officer hours on mental-health calls (whole run)", "h", "lower"),
+    "stabilization_admissions": ("people admitted to the stabilisation centre", "per month", "higher"),
+    "triage_identified_added": ("mental-health calls found by the dispatch clinicians", "per month", "higher"),
+    "staff_in_post_patrol": ("patrol posts filled, not away (month end)", "posts", "higher"),
+    "staff_in_post_crpo": ("community-relations officers in post (month end)", "people", "higher"),
 }
 TABLE_METRICS = ("mh_calls", "arrests", "use_of_force", "ed_transports", "involuntary_holds", "resolved_on_scene",
                  "connected_to_services", "repeat_callers_90d", "median_response_min", "cost_total",
@@ -125,7 +159,8 @@ REQUEST_FIELDS = ("base", "replications", "days", "years", "seed", "programs", "
                   "without_builtin", "goals", "psa_draws")  # fmt: skip
 EVENT_FIELDS = ("kind", "month", "percent", "district", "program", "duration_months", "successor_months",
                 "successor_strength", "restore_months", "consent_percent", "consent_delay_days", "hiring_months",
-                "ramp_months", "ramp_start_percent")  # fmt: skip
+                "ramp_months", "ramp_start_percent", "count", "shift", "staff", "role", "strength_percent",
+                "seats", "other_calls")  # fmt: skip
 # Bounds of what a request can set (docs/dashboard.md, "Bounds"): generous for a real city, small enough that
 # one request cannot take the computer's memory or days of CPU.
 MAX_REPLICATIONS = 50
@@ -237,6 +272,9 @@ def scenario_info(path: Path) -> dict[str, Any]:
                           "better": outcome_words(m)[2]} for m, kind in GOAL_METRICS.items()
                          if not m.startswith("outreach_") or program_on(sc, "outreach")],  # fmt: skip
         "psa": {"min": MIN_PSA_DRAWS, "max": MAX_PSA_DRAWS},
+        "staff_groups": [{"id": k, "words": v[2]} for k, v in staff_groups(sc).items()],
+        "champions": [{"role": k, "words": v} for k, v in champion_roles(sc).items()],
+        "champion_now": champion_now(sc),
     }
 
 
@@ -271,6 +309,13 @@ def not_applicable(kind: str, base: Any) -> str | None:
         return f"{EVENT_KINDS[kind]}: this scenario runs no program a grant could pay for"
     if kind == "consent_change" and not program_on(base, "outreach"):
         return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
+    if kind == "champion_strength" and not program_on(base, "outreach"):
+        return f"{EVENT_KINDS[kind]}: needs {outreach}, which this scenario does not run"
+    if kind == "cit_training" and not program_on(base, "cit"):
+        return (f"{EVENT_KINDS[kind]}: needs {PROGRAM_NAMES.get('cit', 'CIT')}, which this scenario does not run "
+                "(dispatch prefers trained officers only where the CIT program runs)")  # fmt: skip
+    if kind in ("scale_program", "end_program") and not any(program_on(base, k) for k in PROGRAM_NAMES):
+        return f"{EVENT_KINDS[kind]}: this scenario runs no program"
     if kind == "launch_program" and not launchable(base):
         return f"{EVENT_KINDS[kind]}: every program that can start late already has a launch in this scenario"
     if kind == "expand_program" and not launchable(base) and not launched(base):
@@ -293,6 +338,46 @@ def program_districts(base: Any, key: str) -> list[str]:
     covered = getattr(getattr(base.programs, key, None), "districts", None)
     return list(covered) if covered else [d.name for d in base.city.districts]
 
+
+def staff_id(role: str, program: str | None) -> str:
+    """The page's id of a group of staff: ``patrol``, ``crpo`` or ``<program>:<clinician role>``."""
+    return role if role in ("patrol", "crpo") or not program else f"{program}:{role}"
+
+
+def staff_groups(base: Any) -> dict[str, tuple[str, str | None, str]]:
+    """Staff a change (absence, turnover) may concern in ``base``: id -> (role, program, plain words). Patrol
+    always; community-relations officers when outreach runs (they are its champions); each running program's
+    clinician roles where its section names them (``roles()``)."""
+    from crisis_sim.scenario.timeline.base import program_roles
+
+    out: dict[str, tuple[str, str | None, str]] = {"patrol": ("patrol", None, "patrol officers")}
+    if program_on(base, "outreach"):
+        out["crpo"] = ("crpo", None, "community-relations officers (outreach's champions)")
+    for key in PROGRAM_NAMES:
+        if not program_on(base, key):
+            continue
+        for role in sorted(program_roles(base, key) or ()):
+            if role in ROLE_WORDS:
+                name = SHORT_NAMES.get(key, PROGRAM_NAMES[key]).removeprefix("the ")
+                out[f"{key}:{role}"] = (role, key, f"{name} {ROLE_WORDS[role]}")
+    return out
+
+
+def champion_roles(base: Any) -> dict[str, str]:
+    """Champions whose drive a change may set (scenario.timeline.champion): role -> plain words. The community-
+    relations officer's and the outreach nurse's drive scale the station visits' gain (programs/outreach.py); the
+    psychiatrist's drive is read by nothing, so it is not offered."""
+    if not program_on(base, "outreach"):
+        return {}
+    return {"crpo": "the community-relations officer of a district", "nurse": "the outreach nurse"}
+
+
+def champion_now(base: Any) -> dict[str, float]:
+    """The champions' drive in ``base`` (outreach), in %: the CRPOs' from the scenario, the nurse's 100%."""
+    cfg = getattr(base.programs, "outreach", None)
+    if not program_on(base, "outreach"):
+        return {}
+    return {"crpo": 100 * float(cfg.crpo_champion_strength), "nurse": 100.0}
 
 def _optional(ev: dict[str, Any], key: str) -> Any:
     value = ev.get(key)
@@ -353,6 +438,140 @@ def _program_event(kind: str, ev: dict[str, Any], where: str, month: int, day: i
 
 def _month(ev: dict[str, Any], key: str, words: str, lo: int, hi: int) -> int:
     return check_number(ev.get(key), words, lo, hi, integer=True)
+
+
+def _for_months(ev: dict[str, Any], where: str) -> int | None:
+    """The optional "for how many months" of a change (blank: for good)."""
+    if _optional(ev, "duration_months") is None:
+        return None
+    return _month(ev, "duration_months", f"{where}, for how many months", 1, MAX_MONTH)
+
+
+def _staff(ev: dict[str, Any], where: str, base: Any) -> tuple[str, str | None, str]:
+    groups = staff_groups(base)
+    who = _optional(ev, "staff")
+    who = "patrol" if who is None else who
+    if not isinstance(who, str) or who not in groups:
+        raise RequestError(f"{where}, who: one of {'; '.join(g[2] for g in groups.values())}, found {_shown(who)}")
+    return groups[who]
+
+
+def _other_calls(ev: dict[str, Any], where: str, district: str | None) -> bool:
+    """A surge's or trend's "other police calls too" (``non_mh``): city-wide only."""
+    other = ev.get("other_calls", False)
+    if not isinstance(other, bool):
+        raise RequestError(f"{where}, other police calls too: true or false, found {_shown(other)}")
+    if other and district:
+        raise RequestError(f"{where}: other police calls change city-wide only; choose every district or untick "
+                           "'other police calls too'")  # fmt: skip
+    return other
+
+
+def _running_program(ev: dict[str, Any], where: str, base: Any) -> str:
+    on = [k for k in PROGRAM_NAMES if program_on(base, k)]
+    program = _optional(ev, "program")
+    program = on[0] if program is None and on else program
+    if not isinstance(program, str) or program not in on:
+        raise RequestError(f"{where}, program: one of the programs this scenario runs "
+                           f"({'; '.join(PROGRAM_NAMES[k] for k in on)}), found {_shown(program)}")  # fmt: skip
+    return program
+
+
+def _new_event(kind: str, ev: dict[str, Any], where: str, month: int, day: int, base: Any,
+               month_days: int) -> list[dict[str, Any]]:  # fmt: skip
+    """The changes added for issue 14 item 2 (docs/dashboard.md, "Every timeline event"): their schema events,
+    each with a plain label."""
+    names = [d.name for d in base.city.districts]
+    if kind == "lose_patrol_units":
+        district = _district(ev, where, names, everywhere=True)
+        shifts = [sh.name for sh in base.police.shifts]
+        shift = _optional(ev, "shift")
+        shift = None if shift == "all" else shift
+        if shift is not None and (not isinstance(shift, str) or shift not in shifts):
+            raise RequestError(f"{where}, shift: every shift or one of {', '.join(shifts)}, found {_shown(shift)}")
+        units = sum(d.patrol_units.get(sh, 0) for d in base.city.districts if district in (None, d.name)
+                    for sh in shifts if shift in (None, sh))  # fmt: skip
+        place = (f"{'the ' + shift + ' shift' if shift else 'every shift'} in "
+                 f"{district if district else 'every district'}")  # fmt: skip
+        if units < 1:
+            raise RequestError(f"{where}: {place} has no patrol unit to lose")
+        count = check_number(ev.get("count", 1), f"{where}, how many units ({place} has {units})", 1, units)
+        out: dict[str, Any] = {"type": "lose_patrol", "day": day, "count": count}
+        out.update({k: v for k, v in (("district", district), ("shift", shift)) if v is not None})
+        text = (f"{count} patrol unit{'s' if count > 1 else ''} of {place} {'are' if count > 1 else 'is'} lost in "
+                f"month {month}")  # fmt: skip
+        duration = _for_months(ev, where)
+        if duration is not None:
+            out["duration_days"] = float(duration * month_days)
+            text += f" for {duration} months"
+        else:
+            text += ", for good"
+        return [{**out, "label": text}]
+    if kind == "absence":
+        role, program, words = _staff(ev, where, base)
+        pct = check_number(ev.get("percent", 10), f"{where}, share of days each person is away (%)", 1, 50,
+                           integer=False)  # fmt: skip
+        district = _district(ev, where, names, everywhere=True) if role in ("patrol", "crpo") else None
+        place = f" in {district}" if district else ""
+        scope = {k: v for k, v in (("role", role), ("program", program), ("district", district)) if v is not None}
+        text = f"from month {month}, {words}{place} are away (sick, on leave) {pct:g}% of their days"
+        events = [{"type": "absence", "day": day, **scope, "share": pct / 100}]
+        duration = _for_months(ev, where)
+        if duration is not None:
+            events.append({"type": "absence", "day": (month + duration) * month_days, **scope, "share": 0.0})
+            text += f" for {duration} months"
+        else:
+            text += ", for good"
+        return [{**e, "label": text if i == 0 else f"{words}{place} back to usual attendance"}
+                for i, e in enumerate(events)]  # fmt: skip
+    if kind == "cit_training":
+        seats = check_number(ev.get("seats", 10), f"{where}, officers trained each quarter", 1, MAX_PATROL_UNITS)
+        district = _district(ev, where, names, everywhere=True)
+        out = {"type": "cit_training", "day": day, "seats_per_quarter": seats}
+        if district:
+            out["district"] = district
+        return [{**out, "label": f"from month {month}, a CIT course each quarter trains up to {seats} officers "
+                                 f"not yet trained{' in ' + district if district else ''}"}]  # fmt: skip
+    if kind == "scale_program":
+        program = _running_program(ev, where, base)
+        pct = check_number(ev.get("percent", 25), f"{where}, cut (%)", 1, 99, integer=False)
+        what = SCALE_WORDS.get(program, "its capacity")
+        return [{"type": "scale_program", "day": day, "program": program, "cut_share": pct / 100,
+                 "label": f"the budget of {SHORT_NAMES.get(program, PROGRAM_NAMES[program])} is cut by {pct:g}% in "
+                          f"month {month} ({what} shrinks by that share)"}]  # fmt: skip
+    if kind == "end_program":
+        program = _running_program(ev, where, base)
+        return [{"type": "end_program", "day": day, "program": program,
+                 "label": f"{SHORT_NAMES.get(program, PROGRAM_NAMES[program])} ends in month {month} (it takes no "
+                          "new cases)"}]  # fmt: skip
+    if kind == "champion_strength":
+        roles = champion_roles(base)
+        role = _optional(ev, "role")
+        role = "crpo" if role is None else role
+        if not isinstance(role, str) or role not in roles:
+            raise RequestError(f"{where}, who: one of {'; '.join(roles.values())}, found {_shown(role)}")
+        pct = check_number(ev.get("strength_percent"), f"{where}, drive (% of the strongest champion)", 0, 100,
+                           integer=False)  # fmt: skip
+        out = {"type": "champion", "day": day, "role": role, "strength": pct / 100}
+        who = f"the outreach {role}"
+        if role == "crpo":
+            district = _district(ev, where, names, everywhere=False)
+            out["district"] = district
+            who = f"the community-relations officer in {district}"
+        return [{**out, "label": f"from month {month}, {who} champions outreach at {pct:g}% of the strongest "
+                                 "champion's drive"}]  # fmt: skip
+    # demand_trend
+    pct = check_number(ev.get("percent", 5), f"{where}, change each year (%)", -50, 100, integer=False)
+    if pct == 0:
+        raise RequestError(f"{where}, change each year (%): not 0 (e.g. 5 for 5% more calls a year, -5 for fewer)")
+    district = _district(ev, where, names, everywhere=True)
+    other = _other_calls(ev, where, district)
+    out = {"type": "demand_trend", "day": day, "annual_change": pct / 100, "non_mh": other}
+    if district:
+        out["district"] = district
+    text = (f"from month {month}, mental-health calls {'rise' if pct > 0 else 'fall'} by {abs(pct):g}% a year "
+            f"{'in ' + district if district else 'in every district'}")  # fmt: skip
+    return [{**out, "label": text + ("; other police calls too" if other else "")}]
 
 
 def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
@@ -445,14 +664,17 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
         pct = check_number(ev.get("percent", 20), f"{where}, more calls (%)", 1, 100, integer=False)
         names = [d.name for d in base.city.districts]
         district = _district(ev, where, names, everywhere=True)
+        other = _other_calls(ev, where, district)
         place = f"in {district}" if district else "in every district"
         text = f"mental-health calls rise by {pct:g}% {place} from month {month}"
-        events = [{"type": "demand_surge", "day": day, "factor": 1 + pct / 100, "district": district}]
+        text += " (other police calls too)" if other else ""
+        events = [{"type": "demand_surge", "day": day, "factor": 1 + pct / 100, "district": district,
+                   "non_mh": other}]  # fmt: skip
         duration = _optional(ev, "duration_months")
         if duration is not None:
             duration = _month(ev, "duration_months", f"{where}, for how many months", 1, MAX_MONTH)
             events.append({"type": "demand_surge", "day": (month + duration) * month_days, "factor": 1.0,
-                           "district": district})  # fmt: skip
+                           "district": district, "non_mh": other})  # fmt: skip
             text += f" for {duration} months"
         else:
             text += ", for good"
@@ -460,18 +682,26 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
         return [{**e, "label": text if i == 0 else f"mental-health calls {place} back to usual"}
                 for i, e in enumerate(events)]  # fmt: skip
     if kind == "turnover":
-        pct = check_number(ev.get("percent", 15), f"{where}, officers leaving each year (%)", 1, 100, integer=False)
+        role, program, words = _staff(ev, where, base)
+        people = "officers" if role == "patrol" else words
+        pct = check_number(ev.get("percent", 15), f"{where}, {people} leaving each year (%)", 1, 100, integer=False)
         names = [d.name for d in base.city.districts]
-        district = _district(ev, where, names, everywhere=True)
-        out = {"type": "turnover", "day": day, "role": "patrol", "annual_rate": pct / 100}
-        text = f"from month {month}, {pct:g}% of patrol officers {'in ' + district if district else ''} leave each year"
+        district = _district(ev, where, names, everywhere=True) if role in ("patrol", "crpo") else None
+        out = {"type": "turnover", "day": day, "role": role, "annual_rate": pct / 100}
+        if program:
+            out["program"] = program
+        text = f"from month {month}, {pct:g}% of {words} {'in ' + district if district else ''} leave each year"
+        trained = role == "patrol"  # police academy for a new officer; others start at once (training_days = 0)
+        if not trained:
+            out["training_days"] = 0.0
         hiring = _optional(ev, "hiring_months")
         if hiring is not None:
             hiring = check_number(hiring, f"{where}, months to hire a replacement", 0, 24)
             out["hiring_lag_days"] = float(hiring * month_days)
-            text += f"; a replacement is hired after {hiring} months, then trained"
+            text += f"; a replacement is hired after {hiring} months" + (", then trained" if trained else "")
         else:
-            text += "; a replacement is hired after about 4.5 months, then trained (about 4.7 months)"
+            text += ("; a replacement is hired after about 4.5 months" +
+                     (", then trained (about 4.7 months)" if trained else ""))  # fmt: skip
         if district:
             out["district"] = district
         return [{**out, "label": " ".join(text.split())}]
@@ -481,6 +711,9 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
                  "label": f"from month {month}, ED psychiatric assessments take {pct:g}% longer"}]  # fmt: skip
     if kind in ("launch_program", "expand_program"):
         return _program_event(kind, ev, where, month, day, base, launches)
+    if kind in ("lose_patrol_units", "absence", "cit_training", "scale_program", "end_program",
+                "champion_strength", "demand_trend"):
+        return _new_event(kind, ev, where, month, day, base, month_days)
     on = [k for k in PROGRAM_NAMES if program_on(base, k)]
     program = ev.get("program")
     if program is None:
@@ -742,12 +975,16 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
             "warmup_months": math.ceil(base.simulation.warmup_days / month_days),
             "kinds": [ev["kind"] for ev in raw_events],
             "programs": [next((e["program"] for e in events if e["type"] in ("funding_ends", "launch_program",
-                                                                              "expand_program")
+                                                                              "expand_program", "scale_program",
+                                                                              "end_program")
                                and e.get("_change") == i), None) for i in range(len(raw_events))],
+            "staff": [next((staff_id(e["role"], e.get("program")) for e in events if e["type"] in ("absence",
+                            "turnover") and e.get("_change") == i), None) for i in range(len(raw_events))],
             "builtin": [own_event_words(e, month_days) for e in builtin] if without_builtin else [],
             "builtin_events": [{"day": e.day, "label": e.label} for e in builtin] if without_builtin else [],
-            "builtin_kinds": [(BUILTIN_KINDS[e.type], getattr(e, "program", None)) for e in builtin
-                              if e.type in BUILTIN_KINDS] if without_builtin else [],
+            "builtin_kinds": [(BUILTIN_KINDS[e.type], getattr(e, "program", None),
+                               staff_id(e.role, e.program) if e.type in ("absence", "turnover") else None)
+                              for e in builtin if e.type in BUILTIN_KINDS] if without_builtin else [],
             "event_sentences": [e["label"] for e in events], "goals": goals, "psa": None,
             "base_events": [plain_sentence(describe_event(e, month_days)) for e in builtin]}  # fmt: skip
     for e in events:
@@ -958,17 +1195,42 @@ class DashboardApp:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def outcomes_for(kind: str, program: str | None, staff: str | None = None) -> list[str]:
+    """The outcomes one change acts on: EVENT_OUTCOMES of its kind, with its program's series for ``{program}``;
+    for the staff changes (absence, turnover) of community-relations officers or a program's clinicians, the
+    people in post and that program's outcomes instead of patrol's."""
+    if kind in ("scale_program", "end_program") and program == "outreach":
+        return list(OUTREACH_OUTCOMES)
+    if kind in ("absence", "turnover") and staff not in (None, "patrol"):
+        key, _, role = staff.rpartition(":")
+        if role == "crpo" or key == "outreach":
+            return [f"staff_in_post_{role}", *OUTREACH_OUTCOMES]
+        return [f"staff_in_post_{role}", *(f"{program_series(key)}", "specialized_coverage")]
+    out = []
+    for m in EVENT_OUTCOMES[kind]:
+        if "{program}" in m:
+            if not program:
+                continue
+            m = program_series(program) if m == "{program}_calls" else m.format(program=program)
+        out.append(m)
+    return out
+
+
+def program_series(key: str | None) -> str:
+    """The monthly series of the people a program serves (``<key>_calls`` for most)."""
+    return PROGRAM_SERIES.get(key or "", f"{key}_calls")
+
+
 def chosen_outcomes(meta: dict[str, Any]) -> list[str]:
-    """The outcomes the request's changes act on (EVENT_OUTCOMES), in order, without repeats; the general ones
-    (DEFAULT_OUTCOMES) when the request changes only programs or staffing."""
+    """The outcomes the request's changes act on (:func:`outcomes_for`), in order, without repeats; the general
+    ones (DEFAULT_OUTCOMES) when the request changes only programs or staffing."""
     out: list[str] = []
-    pairs = [*meta.get("builtin_kinds", []), *zip(meta.get("kinds", []), meta.get("programs", []), strict=False)]
-    for kind, program in pairs:
-        for m in EVENT_OUTCOMES[kind]:
-            if "{program}" in m:
-                if not program:
-                    continue
-                m = m.format(program=program)
+    kinds = meta.get("kinds", [])
+    staff = meta.get("staff") or [None] * len(kinds)
+    triples = [*(t if len(t) == 3 else (*t, None) for t in meta.get("builtin_kinds", [])),
+               *zip(kinds, meta.get("programs", []), staff, strict=False)]  # fmt: skip
+    for kind, program, who in triples:
+        for m in outcomes_for(kind, program, who):
             if m not in out:
                 out.append(m)
     return out or list(DEFAULT_OUTCOMES)
@@ -978,6 +1240,8 @@ def outcome_words(metric: str) -> tuple[str, str, str]:
     """(plain name, unit, better direction) of an outcome; a program's ``<key>_calls`` series by its label."""
     if metric in OUTCOME_WORDS:
         return OUTCOME_WORDS[metric]
+    if metric.startswith("staff_in_post_") and metric.removeprefix("staff_in_post_") in ROLE_WORDS:
+        return (f"{ROLE_WORDS[metric.removeprefix('staff_in_post_')]} in post (month end)", "people", "higher")
     key = metric.removesuffix("_calls")
     if key in PROGRAM_NAMES:
         return (f"calls answered by {SHORT_NAMES.get(key, PROGRAM_NAMES[key])}", "per month", "higher")
