@@ -64,15 +64,18 @@ def _level(metric: str, x: float | None) -> str:
     return f"{x:.0%}" if ("coverage" in metric or "rate" in metric or "share" in metric) and x <= 1 else f"{x:g}"
 
 
-def load_goals(path: str | Path) -> list[Goal]:
-    path = Path(path)
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A goals file as parsed TOML; a missing or unreadable file is one :class:`GoalError` line."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError:
         raise GoalError(f"{path}: no such file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise GoalError(f"{path}: not a TOML file ({exc})") from None
-    return parse_goals(raw, str(path))
+
+
+def load_goals(path: str | Path) -> list[Goal]:
+    return parse_goals(_read_toml(Path(path)), str(path))
 
 
 def parse_goals(raw: Mapping[str, Any], source: str = "goals", stated_in: str | None = None) -> list[Goal]:
@@ -120,12 +123,7 @@ def load_weights(path: str | Path) -> dict[str, Any] | None:
     """The ``[weights]`` table of a goals file (None when it has none); checked by
     :func:`crisis_sim.report.decision.parse_weights`."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise GoalError(f"{path}: no such file") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise GoalError(f"{path}: not a TOML file ({exc})") from None
+    raw = _read_toml(path)
     weights = raw.get("weights")
     if weights is not None and not isinstance(weights, Mapping):
         raise GoalError(f"{path}: weights: expected a table of metric = weight, found {weights!r}")
