@@ -60,14 +60,11 @@ class Encounters:
         if self.health is not None and self.health.self_presents(r):
             return
         trust = self.trust  # [population.trust_dynamics]; None when off
-        if trust is None:
-            if self.crisis_line is not None and self.crisis_line.takes(r):  # [channels.crisis_line]
-                return
-        else:  # lost trust in police (and gained trust in services) shifts crises to the line, or to nobody
-            if self.crisis_line is not None and self.crisis_line.takes(r, trust.line_extra(r)):
-                return
-            if trust.goes_uncalled(r):
-                return
+        # [channels.crisis_line]; lost trust in police (and gained trust in services) shifts crises to the line
+        if self.crisis_line is not None and self.crisis_line.takes(r, trust.line_extra(r) if trust else 0.0):
+            return
+        if trust is not None and trust.goes_uncalled(r):  # ... or to nobody
+            return
         self.env.process(self._mh_call(self._new_mh_call(r)))
 
     def weapon_probability(self, t: float) -> float:

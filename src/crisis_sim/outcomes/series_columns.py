@@ -124,7 +124,7 @@ def add_cost_series(
     }
     programs = {f"cost_{key}": _spread(total, daily, key, day_end, scenario.simulation.warmup_days)
                 for key, total in program_costs.items()}  # fmt: skip
-    other = _spread(other_cost, daily, "", day_end, scenario.simulation.warmup_days)
+    other = _spread(other_cost, daily, None, day_end, scenario.simulation.warmup_days)
     total = sum(parts.values()) + sum(programs.values(), np.zeros(n)) + other
     new = {**parts, **programs, "cost_programs": sum(programs.values(), np.zeros(n)), "cost_other": other,
            "cost_total": total}
@@ -135,11 +135,12 @@ def add_cost_series(
     return out
 
 
-def _spread(total: float, daily: pd.DataFrame, key: str, day_end: np.ndarray, warmup_days: int) -> np.ndarray:
-    """A program's run cost over the months, in proportion to its operating share on each counted day."""
+def _spread(total: float, daily: pd.DataFrame, key: str | None, day_end: np.ndarray, warmup_days: int) -> np.ndarray:
+    """A program's run cost over the months, in proportion to its operating share on each counted day (``key``
+    None: evenly over the counted days)."""
     n_days = len(daily) - 1  # row i = end of day i; day i runs from row i-1 to row i
     days = np.arange(1, n_days + 1)
-    col = f"program_active_{key}"
+    col = f"program_active_{key}" if key is not None else None
     share = daily[col].to_numpy(float)[:-1] if col in daily else np.ones(n_days)  # the state the day starts in
     weight = np.where(days > warmup_days, share, 0.0)
     if weight.sum() <= 0:
