@@ -26,6 +26,8 @@ STREAMS: dict[str, int] = {
     "places": 13,  # sobering centre and respite beds: per-(resident, crisis) rows (model/places.py)
     "channels": 14,  # ways in besides 911: per-(resident, crisis) rows (model/crisis_line.py)
     "trust": 15,  # trust that moves: per-(resident, crisis) rows (model/trust.py)
+    "referrals": 16,  # community referrals into outreach: candidate arrivals, then case rows (programs/outreach_referrals.py)
+    "initiator": 17,  # who initiated each MH call: per-(resident, crisis) rows (model/initiator.py)
 }
 
 

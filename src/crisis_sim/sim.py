@@ -63,6 +63,7 @@ class RunResult:
     referrals: pd.DataFrame = field(default_factory=pd.DataFrame)
     health: pd.DataFrame = field(default_factory=pd.DataFrame)  # health-pathway events (empty when it is off)
     line: pd.DataFrame = field(default_factory=pd.DataFrame)  # crisis-line contacts (empty when it is off)
+    outreach: pd.DataFrame = field(default_factory=pd.DataFrame)  # outreach cases and their way in (empty: no outreach)
 
 
 def simulate(
@@ -134,7 +135,12 @@ def simulate(
             if name not in series:
                 series[name] = zero
     series = add_cost_series(series, daily, ledger, scenario, costs, switch_costs)  # monthly costs (discounting)
-    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health, line)
+    outreach = pd.DataFrame()
+    for program in model.programs:
+        if hasattr(program, "case_columns"):  # outreach: one row per case with its source (issue 13, item 6)
+            outreach = pd.DataFrame(program.case_columns())
+    result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health, line,
+                       outreach)  # fmt: skip
     return model, result
 
 

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="simulate one scenario once and summarise it",
         description="Simulate one replication of a scenario. Prints a summary (or one JSON object with --json). "
         "With --out DIR writes ledger.parquet (one row per call), timeseries.parquet (one row per month) and "
-        "summary.json, and writes nothing if the run fails. The summary records the crisis_sim version and "
+        "summary.json (plus outreach_cases.parquet, one row per case with its way in, when the scenario has "
+        "outreach), and writes nothing if the run fails. The summary records the crisis_sim version and "
         "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them).",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file or built-in scenario name")
@@ -41,14 +42,14 @@ def _run(args: argparse.Namespace) -> int:
         "provenance": provenance(),
     }
     if args.out:
-        write_atomically(
-            args.out,
-            {
-                "ledger.parquet": lambda p: result.ledger.to_parquet(p, index=False),
-                "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
-                "summary.json": lambda p: p.write_text(dumps(summary) + "\n"),
-            },
-        )
+        files = {
+            "ledger.parquet": lambda p: result.ledger.to_parquet(p, index=False),
+            "timeseries.parquet": lambda p: result.timeseries.to_parquet(p, index=False),
+            "summary.json": lambda p: p.write_text(dumps(summary) + "\n"),
+        }
+        if not result.outreach.empty:  # one row per outreach case, with its source (issue 13, item 6)
+            files["outreach_cases.parquet"] = lambda p: result.outreach.to_parquet(p, index=False)
+        write_atomically(args.out, files)
     if args.json:
         print(json.dumps(jsonable(summary)))
     else:
@@ -92,6 +93,14 @@ def format_summary(s: dict, days: int) -> str:
             f"not answered {s['line_unanswered']:,}, line closed {s['line_closed']:,}); mean wait "
             f"{_num(s['line_wait_min_mean'], '.1f')} min; MH calls reaching 911 {s['mh_calls_911']:,}; "
             f"seats ${_num(s['cost_crisis_line'])} (in the total)"
+        )
+    if "outreach_community_referrals" in s:  # [programs.outreach.community_referrals] on: cases by way in
+        cases, conn = s["outreach_cases_by_source"], s["outreach_connected_by_source"]
+        made = s["outreach_community_referrals"]
+        lines.append(
+            "  outreach by way in (cases / connected to services): "
+            + "; ".join(f"{k} {cases[k]:,}/{conn[k]:,}" for k in cases if cases[k] or conn[k])
+            + f"; community referrals made: family {made['family']:,}, provider {made['provider']:,}"
         )
     if "crises_uncalled" in s:  # [population.trust_dynamics] on
         lines.append(

@@ -13,6 +13,8 @@ import pandas as pd
 
 from crisis_sim.model.crisis_line import CHANNELS
 from crisis_sim.model.dispositions import DISPOSITION_LABELS
+from crisis_sim.model.initiator import initiator_codes
+from crisis_sim.scenario.channels import INITIATORS
 from crisis_sim.scenario.schema import RISK_LEVELS
 
 if TYPE_CHECKING:
@@ -128,7 +130,8 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
         "in_warmup": t_received < warm,
     }
     columns = LEDGER_COLUMNS
-    if getattr(model, "crisis_line", None) is not None:  # [channels.crisis_line] on: the way in of each call
+    record = model.cfg.channels.record_initiator
+    if getattr(model, "crisis_line", None) is not None or record.enabled:  # the way in of each call
         ch_index = {name: i for i, name in enumerate(CHANNELS)}
         codes = cat(np.fromiter((ch_index[c.channel] for c in mh), np.int64, n), np.zeros(k, np.int64))
         data["channel"] = pd.Categorical.from_codes(codes[order], list(CHANNELS))
@@ -136,6 +139,11 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
     if getattr(model, "scene_consult", None) is not None:  # [channels.scene_consult] on: officers phoned a clinician
         data["scene_consult"] = cat(np.fromiter((c.scene_consult for c in mh), bool, n), np.zeros(k, bool))[order]
         columns = [*columns, "scene_consult"]
+    if record.enabled:  # [channels.record_initiator] on: who initiated each MH call ("" for other calls)
+        codes = cat(initiator_codes(record, mh, len(model.residents), model.root_seed, model.replication),
+                    np.full(k, len(INITIATORS), np.int64))  # fmt: skip
+        data["initiator"] = pd.Categorical.from_codes(codes[order], [*INITIATORS, ""])
+        columns = [*columns, "initiator"]
     return pd.DataFrame(data, columns=columns)
 
 

@@ -25,6 +25,7 @@ from crisis_sim.model.destinations import DAY_MIN, WEEK_MIN
 from crisis_sim.model.dispositions import REPORT
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.programs.base import Program
+from crisis_sim.programs.outreach_referrals import CommunityReferralProcess
 from crisis_sim.rng import ChunkedUniform, program_stream
 from crisis_sim.scenario.program_sections.outreach import OutreachConfig
 
@@ -121,6 +122,7 @@ class OutreachCase:
     visits: list[int] = field(default_factory=list)
     req: Any = None  # the caseload request (a wind-down releases it)
     in_caseload: bool = False
+    source: str = "patrol"  # way in: "patrol" (report), "list" (frequent contact), "family", "provider"
 
 
 class _StepDownReferral:
@@ -237,6 +239,14 @@ class OutreachProgram(Program):
         self.frequent = cfg.selection == "frequent_contact"
         if self.frequent:
             env.process(self._contact_list())
+        # --- community referrals (issue 13, item 6): family and providers refer without a police call ---------
+        self.community: CommunityReferralProcess | None = None
+        self._skipped = {"not_covered": 0, "already_open": 0}  # community referrals that opened no case
+        self._intake_refs: list[tuple[str, Referral]] = []  # (case source, step-down referral) at intake
+        self._stepdown_source: dict[int, str] = {}  # resident -> source of the case that stepped down last
+        if cfg.community_referrals.enabled:
+            self.community = CommunityReferralProcess(self, cfg.community_referrals)
+            self.community.start()
         if cfg.station_visits_per_month > 0:
             stations = [d for d in range(len(model.crpos)) if self.participating[d]]
             for i, d in enumerate(stations):
@@ -454,12 +464,37 @@ class OutreachProgram(Program):
             if counted:
                 self.counted["suspended"] += 1
             return False
-        self._open_case(r, call, now)
+        self._open_case(r, call, now, "list")
         return True
 
-    def _open_case(self, r: Any, call: Call, now: float) -> None:
+    def _open_case(self, r: Any, call: Call, now: float, source: str = "patrol") -> None:
         case = OutreachCase(len(self.cases), r.idx, call.district, call.call_id, call.crisis, call.unit, now,
-                            call.latents)  # fmt: skip
+                            call.latents, source=source)  # fmt: skip
+        self._register(case, r, now)
+
+    def community_referral(self, r: Any, source: str, process: CommunityReferralProcess) -> None:
+        """A family member or provider refers the resident (no police call): the case opens as a patrol
+        referral's does, under the same conditions (district taking part, no open case, CRPO in post, program
+        not suspended there). No call: ``call_id``, ``crisis`` and ``officer`` are -1."""
+        now = self.env.now
+        counted = now >= self.warm
+        d = r.district
+        if not self.participating[d] or r.program_flags.get(self.key) is not None:
+            if counted:
+                self._skipped["not_covered" if not self.participating[d] else "already_open"] += 1
+            return
+        if not self.model.crpos[d].in_post:
+            if counted:
+                self.counted["no_crpo"] += 1
+            return
+        if self.is_suspended(d):
+            if counted:
+                self.counted["suspended"] += 1
+            return
+        case = OutreachCase(len(self.cases), r.idx, d, -1, -1, -1, now, process.latent_row(), source=source)
+        self._register(case, r, now)
+
+    def _register(self, case: OutreachCase, r: Any, now: float) -> None:
         self.cases.append(case)
         r.program_flags[self.key] = case
         self.totals["referrals"] += 1
@@ -607,6 +642,7 @@ class OutreachProgram(Program):
         ):
             model.set_engaged(r, False, env.now)
         counted = env.now >= self.warm
+        self._stepdown_source[case.resident] = case.source
         if not model.refer(_StepDownReferral(case, env.now), priority=0, source=self.key) and counted:
             self.counted["stepdown_not_referred"] += 1  # already on the waitlist or engaged elsewhere
         if counted:
@@ -729,6 +765,7 @@ class OutreachProgram(Program):
     def at_intake(self, referral: Referral) -> None:
         if referral.source == self.key and self.env.now >= self.warm:
             self.counted["intakes"] += 1
+            self._intake_refs.append((self._stepdown_source.get(referral.resident, "patrol"), referral))
             self._stepdown_wait_min += self.env.now - referral.t_referred
 
     # ------------------------------------------------------------------------------------------------------
@@ -800,7 +837,59 @@ class OutreachProgram(Program):
             },
             "cost": cost,
             "staff_utilisation": util(self.nurse) or 0.0,
-        } | peer
+        } | peer | self.by_source()
+
+    def by_source(self) -> dict[str, Any]:
+        """Cases, consents, first home visits and connections (step-down intake attended) after warm-up, by the
+        case's way in; with community referrals on, also the referrals made and those that opened no case."""
+        warm = self.warm
+        sources = ("patrol", "list", "family", "provider")
+        cases = dict.fromkeys(sources, 0)
+        consents = dict.fromkeys(sources, 0)
+        for c in self.cases:
+            if c.t_report >= warm:
+                cases[c.source] += 1
+            if c.consented and c.t_consent >= warm:
+                consents[c.source] += 1
+        first = dict.fromkeys(sources, 0)
+        seen: set[int] = set()
+        for v in self.visits:
+            if v["case"] not in seen:
+                seen.add(v["case"])
+                if v["t_start"] >= warm:
+                    first[self.cases[v["case"]].source] += 1
+        connected = dict.fromkeys(sources, 0)
+        for src, ref in self._intake_refs:
+            connected[src] += ref.attended
+        out: dict[str, Any] = {
+            "outreach_cases_by_source": cases,
+            "outreach_consents_by_source": consents,
+            "outreach_first_visits_by_source": first,
+            "outreach_connected_by_source": connected,
+        }
+        if self.community is not None:
+            out["outreach_community_referrals"] = dict(self.community.made_counted)
+            out["outreach_community_not_opened"] = dict(self._skipped)
+        return out
+
+    def case_columns(self) -> dict[str, list[Any]]:
+        """One row per case (the run's ``outreach`` frame): its way in, consent, status and first home visit."""
+        first: dict[int, float] = {}
+        for v in self.visits:
+            first.setdefault(v["case"], v["t_start"])
+        cs = self.cases
+        return {
+            "case": [c.case_id for c in cs],
+            "resident": [c.resident for c in cs],
+            "district": [c.district for c in cs],
+            "source": [c.source for c in cs],
+            "call_id": [c.call_id for c in cs],
+            "t_referred": [c.t_report for c in cs],
+            "consented": [c.consented for c in cs],
+            "t_consent": [c.t_consent for c in cs],
+            "t_first_visit": [first.get(c.case_id, math.nan) for c in cs],
+            "status": [c.status for c in cs],
+        }
 
     def reporters(self) -> dict[str, Any]:
         return {

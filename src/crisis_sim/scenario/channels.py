@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
@@ -157,8 +157,51 @@ class SceneConsult(Strict):
     )
 
 
+INITIATORS = ("self", "family", "bystander", "provider", "officer_on_view")
+LINE_INITIATORS = ("self", "family", "provider")
+InitiatorShares911 = dict[Literal["self", "family", "bystander", "provider", "officer_on_view"], Share]
+InitiatorSharesLine = dict[Literal["self", "family", "provider"], Share]
+
+
+def _check_shares(name: str, shares: dict[str, float], keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in shares]
+    if missing:
+        raise ValueError(f"{name} to give {', '.join(keys)}, missing {missing}")
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{name} shares to sum to 1, found {total:.6g}")
+
+
+class RecordInitiator(Strict):
+    """[channels.record_initiator]: the ledger records each MH call's way in (``channel``) and who initiated it
+    (``initiator``). Descriptive only: the initiator changes nothing in the run (off by default)."""
+
+    enabled: bool = Field(False, description="switch: on adds the ledger columns channel and initiator")
+    by_911: InitiatorShares911 = param(
+        {"self": 0.3, "family": 0.35, "bystander": 0.2, "provider": 0.1, "officer_on_view": 0.05},
+        source="assumption: who starts an MH police call (the person, a relative, a bystander, a provider, an "
+        "officer on view); no published breakdown of callers for MH 911 calls found",
+        unit="shares (sum 1)",
+        range=(0.02, 0.6),
+    )
+    by_line: InitiatorSharesLine = param(
+        {"self": 0.75, "family": 0.2, "provider": 0.05},
+        source="assumption: who contacts the crisis line about the crisis (most line contacts are the person "
+        "themself; no local count found)",
+        unit="shares (sum 1)",
+        range=(0.02, 0.9),
+    )
+
+    @model_validator(mode="after")
+    def _shares(self) -> RecordInitiator:
+        _check_shares("by_911", self.by_911, INITIATORS)
+        _check_shares("by_line", self.by_line, LINE_INITIATORS)
+        return self
+
+
 class Channels(Strict):
     """[channels]: ways in besides 911, and help by phone from the scene."""
 
     crisis_line: CrisisLine = CrisisLine()
     scene_consult: SceneConsult = SceneConsult()
+    record_initiator: RecordInitiator = RecordInitiator()

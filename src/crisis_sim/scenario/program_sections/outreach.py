@@ -82,6 +82,77 @@ class FrequentContactList(Strict):
     )
 
 
+class ReferralSources(Strict):
+    """Who makes a community referral (shares sum to 1). School referrals are not modelled separately: residents
+    have no age unless ``[population.groups]`` names one, so a school's referral counts as a provider's."""
+
+    family: Share = param(
+        0.6,
+        source="assumption: relatives are the usual non-police referrers of people who do not seek care (no count "
+        "found)",
+        unit="share of community referrals",
+        range=(0.3, 0.8),
+    )
+    provider: Share = param(
+        0.4,
+        source="assumption: GPs, ED staff, housing and social workers, and schools (no count found)",
+        unit="share of community referrals",
+        range=(0.2, 0.7),
+    )
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> ReferralSources:
+        total = self.family + self.provider
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"family + provider to sum to 1, found {total:.6g}")
+        return self
+
+
+class CommunityReferrals(Strict):
+    """[programs.outreach.community_referrals]: referrals into the pathway that do not come from a police call
+    (family, providers). Off by default: clients come from patrol reports (or the frequent-contact list) only."""
+
+    enabled: bool = Field(False, description="switch: off keeps police reports (or the list) as the only way in")
+    rate_elevated: Annotated[float, Field(ge=0.0, le=12.0)] = param(
+        0.2,
+        source="assumption: referrals per resident-year during an elevated-distress episode, for residents not "
+        "engaged in care (about one referral in five episode-years; no published rate found)",
+        unit="referrals per resident-year",
+        range=(0.05, 0.6),
+    )
+    rate_stable: Annotated[float, Field(ge=0.0, le=12.0)] = param(
+        0.01,
+        source="assumption: the same outside an elevated-distress episode",
+        unit="referrals per resident-year",
+        range=(0.0, 0.05),
+    )
+    engaged_ratio: Annotated[float, Field(ge=0.0, le=10.0)] = param(
+        0.0,
+        source="assumption: rate multiplier for residents engaged in care (0: their own clinicians act instead)",
+        unit="multiplier",
+        range=(0.0, 0.5),
+    )
+    severity_ratio: dict[Literal["mild", "moderate", "severe"], Annotated[float, Field(ge=0.0, le=10.0)]] = param(
+        {"mild": 0.5, "moderate": 1.0, "severe": 2.0},
+        source="assumption: rate multiplier by severity (families and providers notice the severely ill sooner)",
+        unit="multiplier",
+        range=(0.25, 3.0),
+    )
+    sources: ReferralSources = ReferralSources()
+
+    @model_validator(mode="after")
+    def _all_severities(self) -> CommunityReferrals:
+        missing = [s for s in ("mild", "moderate", "severe") if s not in self.severity_ratio]
+        if missing:
+            raise ValueError(f"severity_ratio to give mild, moderate and severe, missing {missing}")
+        return self
+
+    def max_rate(self) -> float:
+        """Highest per-resident rate any state reaches (referrals per resident-year): the thinning bound."""
+        state = max(self.rate_elevated, self.rate_stable) * max(1.0, self.engaged_ratio)
+        return state * max(self.severity_ratio.values())
+
+
 class OutreachConfig(Strict):
     """Police report → CRPO referral → signed consent → nurse assessment → weekly meeting → home visits."""
 
@@ -95,6 +166,7 @@ class OutreachConfig(Strict):
         unit="mode",
     )
     frequent_contact: FrequentContactList = FrequentContactList()
+    community_referrals: CommunityReferrals = CommunityReferrals()  # family/provider referrals (issue 13, item 6)
     districts: list[str] | None = param(
         None,
         source=f"{S000} §1: three participating police stations; §2.5 expansion was held back by staffing. "
