@@ -136,6 +136,10 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
     if getattr(model, "scene_consult", None) is not None:  # [channels.scene_consult] on: officers phoned a clinician
         data["scene_consult"] = cat(np.fromiter((c.scene_consult for c in mh), bool, n), np.zeros(k, bool))[order]
         columns = [*columns, "scene_consult"]
+    for program in model.programs:  # columns a program adds while a switch of its is on (e.g. secondary_team)
+        for name, ids in program.ledger_flags().items():
+            data[name] = cat(np.fromiter((c.call_id in ids for c in mh), bool, n), np.zeros(k, bool))[order]
+            columns = [*columns, name]
     return pd.DataFrame(data, columns=columns)
 
 
