@@ -61,6 +61,11 @@ def test_hand_overs_only_on_eligible_police_calls_within_hours():
         assert c.risk <= mc.max_risk and not c.weapon  # safe on scene: true risk and weapon
         assert north_only is None or c.district in north_only
         assert c.disposition != ARREST  # the team's odds: no arrest without police
+        # the officers were released at the hand-over: their time covers travel, securing and the wait, and ends
+        # before the call (the team's scene time and hand-off) does
+        per_unit = c.officer_min / model.cfg.police.officers_per_unit
+        assert c.t_arrived - c.t_dispatched + mc.config.secondary_secure_min - 1e-6 <= per_unit
+        assert per_unit < c.t_cleared - c.t_dispatched
     for _cid, _counted, served, t, _saved, _team in mc.secondary_records:
         if served:
             assert mc.in_hours(t % DAY), t

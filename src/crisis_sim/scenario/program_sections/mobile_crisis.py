@@ -169,7 +169,7 @@ class MobileCrisisConfig(Strict):
         source="assumption, weak evidence: odds ratio on attending the services intake after a referral made "
         "by a team whose partner is a peer (partner_role = \"peer\", in post), and on the 72-hour follow-up "
         "linking the person (no effect with an EMT partner); the default is the middle of the range: peer-support "
-        "reviews find small, uncertain effects on engagement; set 1.0 for none",
+        "reviews find weak, mixed evidence on engagement ([chinman2014], [lloydevans2014]); set 1.0 for none",
         unit="odds ratio",
         range=(1.0, 1.5),
     )
