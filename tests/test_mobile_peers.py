@@ -115,3 +115,22 @@ def test_bad_values_are_one_line_naming_the_key(path, value, expect):
         with_overrides(load_scenario("mobile_crisis"), {path: value})
     text = str(exc.value)
     assert expect in text and "\n" not in text.strip()
+
+
+def test_partner_paid_apart_only_while_in_post():
+    cost = {f"{MC}.partner_hour_cost": 40.0}
+    model, res = run(**PEER, **cost)
+    s = res.summary
+    team_h, partner_h = s["mobile_crisis_team_hours"], s["mobile_crisis_partner_hours"]
+    assert partner_h == pytest.approx(team_h)
+    team_cost = program(model).config.team_hour_cost
+    assert s["program_cost"]["mobile_crisis"] == pytest.approx(team_h * team_cost + partner_h * 40.0)
+    # the clinician goes alone after the peer's post falls vacant: the partner's hours stop, the team's go on
+    alone = {**cost, f"{MC}.without_partner": "clinician_alone"}
+    _m, res2 = run(**PEER, **alone, timeline=vacancy("peer"))
+    s2 = res2.summary
+    assert s2["mobile_crisis_team_hours"] == pytest.approx(team_h)
+    assert 0 < s2["mobile_crisis_partner_hours"] < 0.6 * s2["mobile_crisis_team_hours"]
+    # unset: the team-hour pays both, as before
+    _m, res3 = run(**PEER)
+    assert "mobile_crisis_partner_hours" not in res3.summary

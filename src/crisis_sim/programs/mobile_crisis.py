@@ -77,6 +77,9 @@ class MobileCrisis(Program):
         self.clinician_injuries = 0  # all, warm-up included (risk_based_safety only)
         self.on_duty = 0
         self.duty_min = 0.0
+        self.partner_min = 0.0  # on-duty minutes of teams whose partner is in post
+        self._partnered = 0
+        self._partner_at_warmup = 0.0
         self.busy_min = 0.0
         self._last = 0.0
         self._duty_at_warmup = 0.0
@@ -140,11 +143,17 @@ class MobileCrisis(Program):
     def _account(self) -> None:
         now = self.env.now
         self.duty_min += self.on_duty * (now - self._last)
+        self.partner_min += self._partnered * (now - self._last)
         self._last = now
+
+    def _recount(self) -> None:
+        """Teams on duty with their partner in post (paid at ``partner_hour_cost`` when it is set)."""
+        self._partnered = sum(1 for t in self.teams if t.on_duty and t.members[1].in_post)
 
     def _snapshot_warmup(self, _ev: Any) -> None:
         self._account()
         self._duty_at_warmup = self.duty_min
+        self._partner_at_warmup = self.partner_min
 
     def _start_shift(self) -> None:
         self._account()
@@ -157,6 +166,7 @@ class MobileCrisis(Program):
                 team.on_duty = True
                 self.on_duty += 1
                 self.store.put(team)
+        self._recount()
 
     def _end_shift(self) -> None:
         self._account()
@@ -170,6 +180,7 @@ class MobileCrisis(Program):
                 self.on_duty -= 1
             else:
                 team.off_when_free = True
+        self._recount()
 
     def _shifts(self):
         if self.in_hours(0.0):
@@ -218,6 +229,7 @@ class MobileCrisis(Program):
                     self.on_duty -= 1
                 else:
                     team.off_when_free = True
+        self._recount()
         if self.in_hours(self.env.now % DAY_MIN):
             self._start_shift()
 
@@ -245,6 +257,7 @@ class MobileCrisis(Program):
             team.on_duty = False
             team.off_when_free = False
             self.on_duty -= 1
+            self._recount()
         else:
             self.store.put(team)
 
@@ -494,6 +507,10 @@ class MobileCrisis(Program):
             "backup_requests": sum(1 for b in self.backups if b["counted"]),
             "mobile_crisis_team_hours": counted_duty / 60.0,
         }
+        if self.config.partner_hour_cost is not None:  # the partner paid apart from the team-hour
+            partner_h = (self.partner_min - self._partner_at_warmup) / 60.0
+            out["cost"] += partner_h * self.config.partner_hour_cost
+            out["mobile_crisis_partner_hours"] = partner_h
         if self.config.follow_up_share > 0.0:
             out.update(self._follow_up_summary())
         if self.config.secondary_response:

@@ -193,6 +193,14 @@ class MobileCrisisConfig(Strict):
         unit="min",
         range=(5.0, 20.0),
     )
+    partner_hour_cost: NonNegative | None = param(
+        None,
+        source="assumption: unset = the partner is paid within team_hour_cost; set = team_hour_cost pays the "
+        "clinician and vehicle, and the partner is paid this loaded USD per hour on duty in post (so a peer and "
+        "an EMT can cost differently, and a clinician going alone costs less)",
+        unit="USD/h",
+        range=(25.0, 70.0),
+    )
     team_hour_cost: NonNegative = param(
         150.0,
         source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "
