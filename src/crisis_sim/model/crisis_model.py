@@ -145,6 +145,8 @@ class CoreModel(ResidentClocks, Encounters, OtherCalls, Staffing, mesa.Model):
         self.programs: list[ProgramHooks] = list(programs)  # in the registry's order (crisis_sim.programs)
         for program in self.programs:
             program.attach(self)
+        # programs that take requests from the scene (a team asked for by the officers); empty unless switched on
+        self.scene_requesters = [p for p in self.programs if p.takes_scene_requests()]
         self.env.process(self._shifts())
         # dated events (crisis_sim.timeline); an empty timeline schedules nothing
         self.timeline: TimelineHooks = _NoTimeline() if timeline is None else timeline(self)

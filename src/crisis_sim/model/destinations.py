@@ -97,6 +97,7 @@ class Referral:
     latents: Any = None  # the crisis's latent row (attendance and engagement draws)
     t_intake: float = math.nan
     attended: bool = False
+    attend_or: float = 1.0  # odds ratio on attending intake, set by a program's at_intake hook (1.0: none)
 
 
 class Waitlist:

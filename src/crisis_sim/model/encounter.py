@@ -106,13 +106,28 @@ class Encounters:
         lat = call.latents
         travel = self.travel[call.district](lat[C.U_TRAVEL])
         call.t_arrived = env.now + travel
-        yield env.timeout(travel + self.mh_scene(lat[C.U_SCENE]))
+        scene = self.mh_scene(lat[C.U_SCENE])
+        handover = None
+        for program in self.scene_requesters:  # programs taking requests from the scene (none unless switched on)
+            handover = program.scene_request(call, responder, travel, scene)
+            if handover is not None:
+                break
+        if handover is None:
+            yield env.timeout(travel + scene)
+        elif (yield from handover(call, lambda: self._release_officer(call, officer))):
+            return  # a team took the call over on scene; the officers were released at the hand-over
         if self.scene_consult is not None:  # [channels.scene_consult]: the officers may phone a clinician
             self.resolve_on_scene(call, (yield from self.scene_consult.consult(call, responder)))
         else:
             self.resolve_on_scene(call, responder)
         yield from self.handoff(call)
         busy = env.now - call.t_dispatched
+        call.officer_min += busy * self.cfg.police.officers_per_unit
+        self.patrol[officer.district].release(officer, busy)
+
+    def _release_officer(self, call: C.Call, officer: PatrolOfficer) -> None:
+        """The officers hand the call over on scene (secondary response) and clear."""
+        busy = self.env.now - call.t_dispatched
         call.officer_min += busy * self.cfg.police.officers_per_unit
         self.patrol[officer.district].release(officer, busy)
 
@@ -218,6 +233,9 @@ class Encounters:
         p_attend = min(
             1.0, cs.attendance_at_mean_trust * r.trust_services / max(pop.trust_services_mean, 1e-9)
         )
+        k = ref.attend_or  # odds ratio a program set at intake (e.g. a peer on the team); 1.0 = none
+        if k != 1.0:
+            p_attend = p_attend * k / (1.0 - p_attend + p_attend * k)
         if lat[C.U_ATTEND] < p_attend:
             ref.attended = True
             self.counters["connected_to_services"] += 1

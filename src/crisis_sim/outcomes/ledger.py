@@ -144,6 +144,10 @@ def build_ledger(model: CrisisModel) -> pd.DataFrame:
                     np.full(k, len(INITIATORS), np.int64))  # fmt: skip
         data["initiator"] = pd.Categorical.from_codes(codes[order], [*INITIATORS, ""])
         columns = [*columns, "initiator"]
+    for program in model.programs:  # columns a program adds while a switch of its is on (e.g. secondary_team)
+        for name, ids in program.ledger_flags().items():
+            data[name] = cat(np.fromiter((c.call_id in ids for c in mh), bool, n), np.zeros(k, bool))[order]
+            columns = [*columns, name]
     return pd.DataFrame(data, columns=columns)
 
 

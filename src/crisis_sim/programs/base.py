@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from crisis_sim.model.destinations import Referral
 
 Handler = Callable[["Call"], Generator[Any, Any, None]]
+SceneHandover = Callable[["Call", Callable[[], None]], Generator[Any, Any, bool]]
 
 
 class Program:
@@ -144,6 +145,25 @@ class Program:
         """A 988/crisis-line counsellor asks for this program's responders (model/crisis_line.py): a handler if
         the program can go now, else None."""
         return None
+
+    def takes_scene_requests(self) -> bool:
+        """Whether officers on scene may ask this program for its responders (:meth:`scene_request`); read once
+        after attach, so a program that never does costs the encounter pipeline nothing."""
+        return False
+
+    def scene_request(self, call: Call, responder: str, travel: float, scene: float) -> SceneHandover | None:
+        """Officers (``responder``, e.g. patrol or cit) are dispatched to an MH call they will reach in ``travel``
+        minutes and would stay on for ``scene`` minutes: return a hand-over generator function if they will ask
+        this program to take over from the scene, else None. The generator is called with the call and a
+        function that releases the officers; it runs the officers' time on scene and returns True if the program
+        took the call over (it then gives the disposition and the hand-off and releases the officers), False if
+        the officers carry on alone (they then decide as usual)."""
+        return None
+
+    def ledger_flags(self) -> dict[str, set[int]]:
+        """Boolean ledger columns the program adds: column name -> ids of the MH calls that are True (add a
+        column only while a switch of the program is on)."""
+        return {}
 
     def handoff(self, call: Call) -> Generator[Any, Any, None] | None:
         """Take a transported person somewhere other than the ED, or None."""

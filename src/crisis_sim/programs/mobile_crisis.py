@@ -17,7 +17,8 @@ from crisis_sim.model.agents import Clinician
 from crisis_sim.model.dispositions import ARREST, INVOLUNTARY, RESOLVED, VOLUNTARY
 from crisis_sim.model.durations import scalar_sampler
 from crisis_sim.model.health import FOLLOW_UP_WINDOW_MIN, HEALTH_COLUMNS
-from crisis_sim.programs.base import Handler, Program
+from crisis_sim.programs.base import Handler, Program, SceneHandover
+from crisis_sim.rng import ChunkedUniform, program_stream
 from crisis_sim.scenario.program_sections.mobile_crisis import MobileCrisisConfig
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ U_BACKUP = rng.latent("mobile_crisis", "backup")
 U_TEAM_SCENE = rng.latent("mobile_crisis", "team_scene")
 U_CLINICIAN_INJURY = rng.latent("mobile_crisis", "clinician_injury")
 DAY_MIN = 24 * 60
+SECONDARY_KEY = 1  # substream of the program's stream for secondary responses from the scene (request, travel)
+SECONDARY_FROM = ("patrol", "cit")  # officers who may ask for the team from the scene
 RESPONDER = "mobile_crisis"
 BACKUP_RESPONDER = "mobile_crisis_backup"  # disposition odds once police have joined (patrol's)
 RISK_INDEX = {"low": 0, "medium": 1}
@@ -74,11 +77,23 @@ class MobileCrisis(Program):
         self.clinician_injuries = 0  # all, warm-up included (risk_based_safety only)
         self.on_duty = 0
         self.duty_min = 0.0
+        self.partner_min = 0.0  # on-duty minutes of teams whose partner is in post
+        self._partnered = 0
+        self._partner_at_warmup = 0.0
         self.busy_min = 0.0
         self._last = 0.0
         self._duty_at_warmup = 0.0
         # 72-hour follow-up (follow_up_share > 0): (call id, counted, call cleared, team assigned, done, linked)
         self.follow_up_records: list[tuple[int, bool, float, float, float, bool]] = []
+        # secondary response from the scene (secondary_response): one record per request made by officers:
+        # (call id, counted, served, request time, officer scene minutes saved, team minutes); ids of calls handed
+        # over to the team
+        self.secondary_records: list[tuple[int, bool, bool, float, float, float]] = []
+        self.secondary_calls: set[int] = set()
+        self.secondary_requests = 0  # all, warm-up included (the monthly series is cumulative)
+        # calls (team's own or taken over) attended with a peer partner in post (partner_role = "peer")
+        self.peer_calls: set[int] = set()
+        self.peer_counted = 0  # of them, received after the warm-up
 
     # --- setup -------------------------------------------------------------------------------------------
     def attach(self, model: ModelContext) -> None:
@@ -86,6 +101,14 @@ class MobileCrisis(Program):
         cfg = self.config
         self.env = model.env
         self.store = simpy.Store(model.env)
+        alone = cfg.without_partner == "clinician_alone"
+        self.required = 1 if alone else 2  # members in post a team needs to go out (clinician first)
+        self.peer_partner = cfg.partner_role == "peer"
+        self.peer_or = cfg.peer_engagement_or if self.peer_partner else 1.0
+        if cfg.secondary_response:
+            self._sec_u = ChunkedUniform(
+                program_stream(model.root_seed, model.replication, self.stream_key, SECONDARY_KEY), chunk=1024
+            )
         self.teams = [
             Team(
                 [Clinician(model, cfg.clinician_role, self.key), Clinician(model, cfg.partner_role, self.key)]
@@ -120,11 +143,17 @@ class MobileCrisis(Program):
     def _account(self) -> None:
         now = self.env.now
         self.duty_min += self.on_duty * (now - self._last)
+        self.partner_min += self._partnered * (now - self._last)
         self._last = now
+
+    def _recount(self) -> None:
+        """Teams on duty with their partner in post (paid at ``partner_hour_cost`` when it is set)."""
+        self._partnered = sum(1 for t in self.teams if t.on_duty and t.members[1].in_post)
 
     def _snapshot_warmup(self, _ev: Any) -> None:
         self._account()
         self._duty_at_warmup = self.duty_min
+        self._partner_at_warmup = self.partner_min
 
     def _start_shift(self) -> None:
         self._account()
@@ -137,6 +166,7 @@ class MobileCrisis(Program):
                 team.on_duty = True
                 self.on_duty += 1
                 self.store.put(team)
+        self._recount()
 
     def _end_shift(self) -> None:
         self._account()
@@ -150,6 +180,7 @@ class MobileCrisis(Program):
                 self.on_duty -= 1
             else:
                 team.off_when_free = True
+        self._recount()
 
     def _shifts(self):
         if self.in_hours(0.0):
@@ -169,9 +200,16 @@ class MobileCrisis(Program):
 
     # --- timeline hooks (crisis_sim.scenario.timeline) ----------------------------------------------------------------
     def _available(self, team: Team) -> bool:
-        """Funded, program not ended, and every member in post."""
+        """Funded, program not ended, and every member in post (``without_partner = "clinician_alone"``: the
+        clinician in post; the partner may be out)."""
         funded = not self.ended and self.teams.index(team) < self.n_active
-        return funded and all(member.in_post for member in team.members)
+        return funded and all(member.in_post for member in team.members[: self.required])
+
+    def _note_peer(self, call: C.Call, team: Team) -> None:
+        """Remember a call attended with a peer partner in post (the peer odds ratio acts on its referrals)."""
+        if self.peer_partner and team.members[1].in_post:
+            self.peer_calls.add(call.call_id)
+            self.peer_counted += call.t_received >= self.warm_min
 
     def covers(self, district: int) -> bool:
         return self.covered is None or district in self.covered
@@ -191,6 +229,7 @@ class MobileCrisis(Program):
                     self.on_duty -= 1
                 else:
                     team.off_when_free = True
+        self._recount()
         if self.in_hours(self.env.now % DAY_MIN):
             self._start_shift()
 
@@ -218,6 +257,7 @@ class MobileCrisis(Program):
             team.on_duty = False
             team.off_when_free = False
             self.on_duty -= 1
+            self._recount()
         else:
             self.store.put(team)
 
@@ -297,6 +337,7 @@ class MobileCrisis(Program):
         call.responder = RESPONDER
         call.program = self.key
         call.unit = team.unit
+        self._note_peer(call, team)
         lat = call.latents
         u_travel = float(lat[C.U_TRAVEL])  # same quantile a patrol car would have had (CRN)
         travel = model.travel[call.district](u_travel) * cfg.travel_factor
@@ -348,10 +389,77 @@ class MobileCrisis(Program):
         if team is not None:
             self._release(team, env.now - t0)
 
+    # --- secondary response from the scene ---------------------------------------------------------------------
+    def takes_scene_requests(self) -> bool:
+        return self.config.secondary_response
+
+    def scene_request(self, call: C.Call, responder: str, travel: float, scene: float) -> SceneHandover | None:
+        """Officers dispatched to an MH call the team could take (covered district, staffed, within hours, and on
+        scene: true risk within ``max_assessed_risk``, no weapon) ask for the team with probability
+        ``secondary_request_share`` (times the routing share while a launch ramps up) once they have secured the
+        scene (``secondary_secure_min`` after arrival). Two uniforms of the program's secondary substream per
+        such encounter, drawn whatever happens next."""
+        if responder not in SECONDARY_FROM or call.weapon or call.risk > self.max_risk:
+            return None
+        if not self.covers(call.district) or self.is_suspended(call.district):
+            return None
+        if not self.in_hours(self.env.now % DAY_MIN):
+            return None
+        u_request, u_travel = self._sec_u(), self._sec_u()
+        secure = self.config.secondary_secure_min
+        if scene <= secure or u_request >= self.config.secondary_request_share * self.routing_share(self.env.now):
+            return None
+
+        def handover(call: C.Call, release_officers):
+            return self._secondary(call, release_officers, travel, scene, u_travel)
+
+        return handover
+
+    def _secondary(self, call: C.Call, release_officers, travel: float, scene: float, u_travel: float):
+        """The officers' side: travel, secure the scene, ask; a free team on duty travels while they wait, then
+        takes over (its own scene time, dispositions and hand-off). No team free (or the shift ended, or the
+        program stopped): the officers carry on alone. Returns whether the team took over."""
+        model, env, cfg = self.model, self.env, self.config
+        secure = cfg.secondary_secure_min
+        yield env.timeout(travel + secure)
+        self.secondary_requests += 1
+        counted = call.t_received >= self.warm_min
+        if not self.store.items or self.is_suspended(call.district) or not self.in_hours(env.now % DAY_MIN):
+            self.secondary_records.append((call.call_id, counted, False, float(env.now), 0.0, 0.0))
+            yield env.timeout(scene - secure)
+            return False
+        team = yield self.store.get()  # idle: granted at once
+        t0 = env.now
+        team.calls += 1
+        self.secondary_calls.add(call.call_id)
+        self._note_peer(call, team)
+        wait = model.travel[call.district](u_travel) * cfg.travel_factor
+        yield env.timeout(wait)  # the officers wait for the team
+        release_officers()
+        saved = (scene - secure - wait) * model.cfg.police.officers_per_unit
+        yield env.timeout(self.scene(float(call.latents[U_TEAM_SCENE])))
+        model.resolve_on_scene(call, RESPONDER)
+        if call.disposition == ARREST:  # zero-odds outcome reachable only through float rounding at u -> 1
+            call.disposition = RESOLVED
+        yield from model.handoff(call)
+        busy = float(env.now - t0)
+        self.secondary_records.append((call.call_id, counted, True, float(t0), float(saved), busy))
+        self._release(team, busy)
+        return True
+
+    def ledger_flags(self) -> dict[str, set[int]]:
+        return {"secondary_team": self.secondary_calls} if self.config.secondary_response else {}
+
+    # --- peer partner: engagement ------------------------------------------------------------------------------
+    def at_intake(self, referral: Any) -> None:
+        """A referral made from a call attended with a peer partner: attendance odds x ``peer_engagement_or``."""
+        if self.peer_or != 1.0 and referral.call_id in self.peer_calls:
+            referral.attend_or = self.peer_or
+
     # --- 72-hour follow-up ---------------------------------------------------------------------------------
     def after_disposition(self, call: C.Call) -> None:
         share = self.config.follow_up_share
-        if share <= 0.0 or call.program != self.key or self.ended:
+        if share <= 0.0 or self.ended or (call.program != self.key and call.call_id not in self.secondary_calls):
             return
         u = self.model.health_uniforms(call.resident, call.crisis)
         v = u[H_FOLLOW_UP]
@@ -370,7 +478,11 @@ class MobileCrisis(Program):
         t0 = env.now
         yield env.timeout(self.follow_up_time(w))
         self._release(team, env.now - t0)
-        linked = u[H_FOLLOW_UP_LINK] < self.config.follow_up_link_share
+        p_link = self.config.follow_up_link_share
+        if self.peer_or != 1.0 and team.members[1].in_post:  # a peer partner: odds of linking x peer_engagement_or
+            k = self.peer_or
+            p_link = p_link * k / (1.0 - p_link + p_link * k)
+        linked = u[H_FOLLOW_UP_LINK] < p_link
         linked = linked and self.model.refer(call, priority=0, source="mobile_crisis_follow_up")
         counted = call.t_received >= self.warm_min
         self.follow_up_records.append((call.call_id, counted, cleared, t0, env.now, linked))
@@ -395,18 +507,39 @@ class MobileCrisis(Program):
             "backup_requests": sum(1 for b in self.backups if b["counted"]),
             "mobile_crisis_team_hours": counted_duty / 60.0,
         }
+        if self.config.partner_hour_cost is not None:  # the partner paid apart from the team-hour
+            partner_h = (self.partner_min - self._partner_at_warmup) / 60.0
+            out["cost"] += partner_h * self.config.partner_hour_cost
+            out["mobile_crisis_partner_hours"] = partner_h
         if self.config.follow_up_share > 0.0:
             out.update(self._follow_up_summary())
+        if self.config.secondary_response:
+            recs = [r for r in self.secondary_records if r[1]]
+            served = [r for r in recs if r[2]]
+            out.update(
+                secondary_requests=len(recs),
+                secondary_responses=len(served),
+                secondary_officer_scene_hours_saved=sum(r[4] for r in served) / 60.0,
+                secondary_team_hours=sum(r[5] for r in served) / 60.0,
+            )
+        if self.config.partner_role == "peer":
+            out["mobile_crisis_peer_calls"] = self.peer_counted
         if self.config.risk_based_safety:
             out["clinician_injuries"] = sum(1 for b in self.backups if b["counted"] and b["clinician_injury"])
         return out
 
     def reporters(self) -> dict[str, Any]:
-        return {
+        out = {
             "mobile_crisis_calls": lambda m: self.served,
             "backup_requests": lambda m: self.backup_requests,
             "mobile_crisis_teams_on_duty": lambda m: self.on_duty,
         }
+        if self.config.secondary_response:
+            out["secondary_requests"] = lambda m: self.secondary_requests
+            out["secondary_responses"] = lambda m: len(self.secondary_calls)
+        return out
 
     def cumulative(self) -> tuple[str, ...]:
+        if self.config.secondary_response:
+            return ("mobile_crisis_calls", "backup_requests", "secondary_requests", "secondary_responses")
         return ("mobile_crisis_calls", "backup_requests")

@@ -159,6 +159,48 @@ class MobileCrisisConfig(Strict):
         unit="share of follow-ups",
         range=(0.3, 0.7),
     )
+    without_partner: Literal["stand_down", "clinician_alone"] = param(
+        "stand_down",
+        source="[nyccomptroller2025] [star_pilot] teams go out in pairs, so a team whose partner post is vacant "
+        "or absent stands down; clinician_alone (the clinician goes by themself) is a scenario choice",
+    )
+    peer_engagement_or: Positive = param(
+        1.25,
+        source="assumption, weak evidence: odds ratio on attending the services intake after a referral made "
+        "by a team whose partner is a peer (partner_role = \"peer\", in post), and on the 72-hour follow-up "
+        "linking the person (no effect with an EMT partner); the default is the middle of the range: peer-support "
+        "reviews find weak, mixed evidence on engagement ([chinman2014], [lloydevans2014]); set 1.0 for none",
+        unit="odds ratio",
+        range=(1.0, 1.5),
+    )
+    secondary_response: bool = Field(
+        False,
+        description="switch: off = no secondary response; on = patrol officers at an MH call the team could "
+        "take (its districts and hours, true risk within max_assessed_risk, no weapon) may request the team "
+        "from the scene and hand over when it arrives (docs/programs/mobile_crisis.md)",
+    )
+    secondary_request_share: Share = param(
+        0.3,
+        source="assumption: share of eligible patrol-attended MH encounters in which the officers ask for the "
+        "team from the scene (B-HEARD and STAR accept requests from officers on scene, frequency unreported)",
+        unit="probability per eligible encounter",
+        range=(0.1, 0.6),
+    )
+    secondary_secure_min: NonNegative = param(
+        10.0,
+        source="assumption: minutes the officers spend making the scene safe and deciding before they ask for "
+        "the team (an encounter shorter than this ends before any request)",
+        unit="min",
+        range=(5.0, 20.0),
+    )
+    partner_hour_cost: NonNegative | None = param(
+        None,
+        source="assumption: unset = the partner is paid within team_hour_cost; set = team_hour_cost pays the "
+        "clinician and vehicle, and the partner is paid this loaded USD per hour on duty in post (so a peer and "
+        "an EMT can cost differently, and a clinician going alone costs less)",
+        unit="USD/h",
+        range=(25.0, 70.0),
+    )
     team_hour_cost: NonNegative = param(
         150.0,
         source="assumption: two clinical staff plus vehicle, loaded USD per on-duty team hour (STAR budget "
