@@ -162,7 +162,6 @@ def test_restore_post_of_patrol_brings_officers_back_untrained():
 BAD = {
     "unknown_program": ({"type": "launch_program", "program": "nope"}, "timeline.0.program"),
     "not_in_scenario": ({"type": "launch_program", "program": "outreach"}, "timeline.0.program"),
-    "not_launchable": ({"type": "launch_program", "program": "stabilization"}, "can launch late"),
     "after_horizon": ({"type": "launch_program", "program": "mobile_crisis", "day": 400}, "timeline.0.day"),
     "unknown_district": (
         {"type": "launch_program", "program": "mobile_crisis", "districts": ["east"]},
@@ -178,7 +177,7 @@ BAD = {
     ),
     "ramp_not_read": (
         {"type": "launch_program", "program": "stabilization", "ramp_months": 3, "ramp_start_share": 0.5},
-        "can launch late",
+        "ramp_months to be 0 for 'stabilization'",
     ),
     "restore_never_cut": ({"type": "restore_post", "role": "emt"}, "to follow a cut_post"),
 }

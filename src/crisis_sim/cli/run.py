@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from crisis_sim.cli.common import add_run_options, dumps, jsonable, load_for_run, write_atomically
+from crisis_sim.outcomes.pre_post import format_pre_post, pre_post
 from crisis_sim.provenance import provenance
 from crisis_sim.sim import simulate
 
@@ -18,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Simulate one replication of a scenario. Prints a summary (or one JSON object with --json). "
         "With --out DIR writes ledger.parquet (one row per call), timeseries.parquet (one row per month) and "
         "summary.json, and writes nothing if the run fails. The summary records the crisis_sim version and "
-        "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them).",
+        "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them). "
+        "A scenario whose timeline launches a program or adds posts also gets a before/after view of the monthly "
+        "series around the first such event (pre_post in the JSON; docs/events.md).",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file or built-in scenario name")
     add_run_options(p)
@@ -40,6 +43,9 @@ def _run(args: argparse.Namespace) -> int:
         **result.summary,
         "provenance": provenance(),
     }
+    view = pre_post(result.timeseries, result.ledger, scenario)
+    if view is not None:
+        summary["pre_post"] = view
     if args.out:
         write_atomically(
             args.out,
@@ -53,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(jsonable(summary)))
     else:
         print(format_summary(summary, scenario.simulation.horizon_days - scenario.simulation.warmup_days))
+        if view is not None:
+            print("\n" + format_pre_post(view))
         if args.out:
             print(f"\nwrote {Path(args.out) / 'ledger.parquet'}, timeseries.parquet, summary.json")
     return 0

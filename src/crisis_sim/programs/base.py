@@ -106,6 +106,12 @@ class Program:
         t0, start, length = self.ramp
         return start + (1.0 - start) * min(1.0, max(0.0, now - t0) / length)
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """An add_post event: create ``count`` new posts (in post, funded) and return their people. Only the
+        programs listed in ``crisis_sim.scenario.timeline.launch.GROWABLE`` override it (validation refuses the
+        others)."""
+        raise NotImplementedError(f"add_post is not supported for {self.key}")
+
     def scale_capacity(self, share: float) -> None:
         """Hours or units become ``share`` of the configured level (default: recorded only)."""
         self.capacity_share = share

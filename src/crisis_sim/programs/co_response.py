@@ -132,6 +132,20 @@ class CoResponse(Program):
         super().end_program()
         self.pool.unfund_all()
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """add_post: ``count`` new funded units in shift ``program_shift`` (ShiftedStaff.add_token)."""
+        model, home, s = self.model, min(self.covered), program_shift or 0
+        added: list[Any] = []
+        for _ in range(count):
+            clinician = Clinician(model, self.config.clinician_role, self.key, home)
+            if self.meet_at_scene:
+                people: tuple[Any, ...] = (clinician,)
+            else:
+                officer = PatrolOfficer(model, home, s, model.cfg.police.referral_awareness)
+                people = (officer, clinician)
+            added.extend(self.pool.add_token(s, people).people)
+        return added
+
     def hold_for_launch(self) -> None:
         """Before a launch no units are funded: the rostered (costed) minutes start at the launch."""
         self.pool.unfund_all()

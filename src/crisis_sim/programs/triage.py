@@ -100,6 +100,15 @@ class Triage(Program):
         super().end_program()
         self.pool.unfund_all()
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """add_post: ``count`` new funded clinician seats in shift ``program_shift`` (ShiftedStaff.add_token)."""
+        s = program_shift or 0
+        return [
+            p
+            for _ in range(count)
+            for p in self.pool.add_token(s, (Clinician(self.model, "social_worker", self.key),)).people
+        ]
+
     def hold_for_launch(self) -> None:
         """Before a launch no seats are funded: the rostered (costed) minutes start at the launch."""
         self.pool.unfund_all()
