@@ -288,3 +288,14 @@ def test_run_json_carries_the_pre_post_view(tmp_path):
 
     view = json.loads(r.stdout)["pre_post"]
     assert view["event"]["program"] == "outreach" and view["months_before"] == [2] and view["months_after"] == [3, 4]
+
+
+def test_pre_post_of_an_added_team_leaves_out_spread_costs():
+    sc = with_timeline(mobile(150), [{"day": 60, "type": "add_post", "role": "emt", "program": "mobile_crisis"}])
+    _, res = simulate(sc, 0, 3)
+    view = pre_post(res.timeseries, res.ledger, sc)
+    assert view["event"]["type"] == "add_post" and view["months_before"] == [1, 2]
+    assert view["months_after"] == [3, 4, 5]
+    assert "cost_total" not in view["metrics"] and "program_cost" in view["note"]
+    s = res.timeseries.set_index("month")
+    assert view["metrics"]["unserved_busy"]["after"] == pytest.approx(s.loc[[3, 4, 5], "unserved_busy"].mean())

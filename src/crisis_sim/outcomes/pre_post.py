@@ -20,6 +20,10 @@ NOTE = (
     "trend and chance; the launch month itself is left out. The program's effect is the paired comparison with "
     "the same scenario without the event (same random numbers: crisis-sim compare)."
 )
+ADDED_NOTE = (
+    " Program costs in the monthly series are spread over the days a program operated, so an added post's cost is "
+    "in the summary's program_cost, not in a month: total cost is left out of this view."
+)
 MARKED = ("launch_program", "add_post")  # the events a pre/post view is drawn around (the first one found)
 # the launched program -> its own monthly column (calls it answered, people it took, referrals it opened)
 PROGRAM_COLUMN = {
@@ -32,7 +36,7 @@ PROGRAM_COLUMN = {
 }
 BASE_COLUMNS = {
     "mh_calls": "MH calls received",
-    "handled_by_patrol": "MH calls answered by patrol (police)",
+    "handled_by_patrol": "MH calls answered by patrol units",
     "arrests": "arrests",
     "officer_hours_mh": "officer hours on MH calls",
     "median_response_mh_min": "median response to MH calls (min)",
@@ -83,6 +87,12 @@ def pre_post(series: pd.DataFrame, ledger: pd.DataFrame, scenario: Any) -> dict[
     columns = dict(BASE_COLUMNS)
     if program in PROGRAM_COLUMN and PROGRAM_COLUMN[program] in s:
         columns = {PROGRAM_COLUMN[program]: f"{PROGRAM_COLUMN[program]} (the {program} program)", **columns}
+    note = NOTE
+    if ev.type == "add_post":
+        del columns["cost_total"]
+        note += ADDED_NOTE
+        if program in ("mobile_crisis", "co_response"):
+            columns["unserved_busy"] = "eligible MH calls unserved because every unit was busy"
 
     def mean(rows: pd.DataFrame, col: str) -> float | None:
         values = rows[col].dropna() if col in rows else pd.Series([], dtype=float)
@@ -106,7 +116,7 @@ def pre_post(series: pd.DataFrame, ledger: pd.DataFrame, scenario: Any) -> dict[
         "months_before": [int(m) for m in before["month"]],
         "months_after": [int(m) for m in after["month"]],
         "metrics": metrics,
-        "note": NOTE,
+        "note": note,
     }
 
 
