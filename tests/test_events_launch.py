@@ -234,6 +234,13 @@ def growth_timelines(draw):
         role = draw(st.sampled_from(("social_worker", "emt", "patrol")))
         events.append({"day": cut, "type": "cut_post", "role": role, "count": 1})
         events.append({"day": draw(st.floats(cut, DAYS - 1)), "type": "restore_post", "role": role})
+    if draw(st.booleans()):  # a team added after the launch (add_post)
+        events.append({"day": draw(st.floats(launch_day, DAYS - 1)), "type": "add_post", "role": "emt",
+                       "program": "mobile_crisis", "count": draw(st.integers(1, 2))})  # fmt: skip
+    if draw(st.booleans()):  # patrol units added
+        events.append({"day": draw(DAY), "type": "add_post", "role": "patrol", "count": draw(st.integers(1, 3)),
+                       "district": draw(st.sampled_from(("north", "south"))),
+                       "shift": draw(st.sampled_from(("day", "evening", "night")))})  # fmt: skip
     if draw(st.booleans()):
         events.append(
             {
@@ -263,6 +270,12 @@ def test_random_growth_timelines_keep_invariants(events):
         if model.env.now < launch_t:
             assert mc.on_duty == 0
     assert sorted(i for _, i, _ in tl.fired) == list(range(len(events)))
+    added = sum(e["count"] for e in events if e["type"] == "add_post" and e["role"] == "emt")
+    assert len(mc.teams) == 2 + added and mc.n_active <= len(mc.teams)
+    n0 = sum(sum(d.patrol_units.values()) for d in sc.city.districts)
+    n_added = sum(e["count"] for e in events if e["type"] == "add_post" and e["role"] == "patrol")
+    assert len(tl.posts("patrol")) == n0 + n_added
+    assert all(o in model.patrol[o.district].roster[o.shift] for o in model.officers)
     calls = model.mh_calls
     assert len({c.call_id for c in calls}) == len(calls)  # one record, hence one disposition, per call
     assert all(c.t_received >= launch_t for c in calls if c.responder == "mobile_crisis")
