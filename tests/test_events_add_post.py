@@ -299,3 +299,47 @@ def test_pre_post_of_an_added_team_leaves_out_spread_costs():
     assert "cost_total" not in view["metrics"] and "program_cost" in view["note"]
     s = res.timeseries.set_index("month")
     assert view["metrics"]["unserved_busy"]["after"] == pytest.approx(s.loc[[3, 4, 5], "unserved_busy"].mean())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# ramp-ups of co-response and triage (their own uniforms, keyed by call id)
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", ["co_response", "triage"])
+def test_pooled_programs_ramp_up_after_their_launch(key):
+    days, day = 90, 10
+    sc = with_overrides(small(days), {f"programs.{key}": {}}, label="<test>")
+    ev = {"day": day, "type": "launch_program", "program": key}
+    model0, plain_launch = simulate(with_timeline(sc, [ev]), 0, 3)
+    ramped = {**ev, "ramp_months": 12.0, "ramp_start_share": 0.2}
+    model, res = simulate(with_timeline(sc, [ramped]), 0, 3)
+    p, p0 = prog(model, key), prog(model0, key)
+    assert p.routing_share(day * DAY_MIN) == pytest.approx(0.2) and p0.ramp is None
+    if key == "co_response":
+        led = res.ledger
+        held = led[led.unserved_reason == "dispatcher_bias"]
+        assert len(held) > 0 and held.t_received.min() >= day * DAY_MIN
+        n, n0 = ((r.ledger.responder == "co_response").sum() for r in (res, plain_launch))
+        assert 0 < n < 0.7 * n0
+        assert res.summary["co_response_unserved_dispatcher_bias"] > 0
+        assert "co_response_unserved_dispatcher_bias" not in plain_launch.summary
+    else:
+        assert 0 < p.screened < 0.7 * p0.screened
+
+
+def test_ramp_uniforms_are_the_calls_own_and_nested():
+    sc = with_overrides(small(), {"programs.triage": {}}, label="<test>")
+    sc = with_timeline(sc, [{"day": 0, "type": "launch_program", "program": "triage"}])
+    from types import SimpleNamespace
+
+    from crisis_sim.sim import CrisisModel
+
+    p = prog(CrisisModel(sc, replication=0, root_seed=3), "triage")
+    calls = [SimpleNamespace(call_id=k) for k in range(0, 12_000, 3)]  # spans three blocks of uniforms
+    admitted = []
+    for share in (0.2, 0.5, 0.9):
+        p.start_ramp(0.0, share, 1e12)  # the share stays at its start for the test
+        admitted.append({c.call_id for c in calls if p.ramp_admits(c)})
+        assert len(admitted[-1]) / len(calls) == pytest.approx(share, abs=0.03)
+    assert admitted[0] < admitted[1] < admitted[2]
+    p.start_ramp(0.0, 1.0, 0.0)
+    assert p.ramp is None and all(p.ramp_admits(c) for c in calls)

@@ -288,10 +288,10 @@ def test_budget_events_before_the_launch_and_ramps_not_read_are_rejected():
     cut = {"day": 10, "type": "scale_program", "program": "mobile_crisis", "cut_share": 0.5}
     with pytest.raises(ScenarioError, match="timeline.1.day to be on or after the launch"):
         with_timeline(mobile(), [launch, cut])
-    co = with_overrides(mobile(), {"programs.co_response": {}}, label="<test>")
-    ramp = {"day": 20, "type": "launch_program", "program": "co_response", "ramp_months": 2.0,
+    co = with_overrides(mobile(), {"programs.cit": {}}, label="<test>")
+    ramp = {"day": 20, "type": "launch_program", "program": "cit", "ramp_months": 2.0,
             "ramp_start_share": 0.5}  # fmt: skip
-    with pytest.raises(ScenarioError, match="ramp_months to be 0 for 'co_response'"):
+    with pytest.raises(ScenarioError, match="ramp_months to be 0 for 'cit'"):
         with_timeline(co, [ramp])
 
 

@@ -50,7 +50,7 @@ class CoResponse(Program):
         self.follow_ups = 0
         self.follow_ups_total = 0
         self.follow_up_referrals = 0
-        self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0}
+        self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0, "dispatcher_bias": 0}
         self._counted_officer_min = 0.0
 
     def attach(self, model: ModelContext) -> None:
@@ -170,6 +170,9 @@ class CoResponse(Program):
         if not call.identified:
             self._unserved(call, "misidentified")
             return None
+        if self.ramp is not None and not self.ramp_admits(call):  # launched, dispatch still learning to use it
+            self._unserved(call, "dispatcher_bias")
+            return None
         if not self.pool.store.items:
             self._unserved(call, "busy")
             return None
@@ -275,7 +278,7 @@ class CoResponse(Program):
             "co_response_unserved_busy": self.unserved["busy"],
             "co_response_unserved_off_hours": self.unserved["off_hours"],
             "co_response_unserved_misidentified": self.unserved["misidentified"],
-        }
+        } | ({"co_response_unserved_dispatcher_bias": self.unserved["dispatcher_bias"]} if self.ramp else {})
 
     def reporters(self):
         return {

@@ -120,8 +120,11 @@ class Triage(Program):
     def triage(self, call: Call) -> bool:
         if self.suspended and self.is_suspended(call.district):
             return False  # no clinician seat funded and staffed, or ended: the call-taker alone, not screened
-        token = self.pool.take()
         counted = int(call.t_received >= self.warm)
+        if self.ramp is not None and not self.ramp_admits(call):  # launched, call-takers still learning
+            self.not_screened += counted
+            return False
+        token = self.pool.take()
         if token is None:
             self.not_screened += counted
             return False

@@ -25,7 +25,7 @@ from crisis_sim.scenario.timeline.base import (
 )
 
 LAUNCHABLE = ("co_response", "mobile_crisis", "triage", "outreach", "stabilization", "cit")  # may start late
-RAMPED = ("mobile_crisis", "outreach")  # programs whose routing/referral reads the ramp-up (others: ramp_months = 0)
+RAMPED = ("mobile_crisis", "outreach", "co_response", "triage")  # read the ramp-up (others: ramp_months = 0)
 # programs whose posts add_post can add, and what one post is (the rest are refused in one line)
 GROWABLE = {
     "mobile_crisis": "a team (its clinician_role and partner_role)",
