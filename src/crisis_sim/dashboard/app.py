@@ -72,7 +72,7 @@ SCALE_WORDS = {"outreach": "every outreach worker's weekly hours", "mobile_crisi
                "co_response": "the number of co-response units", "triage": "the clinician seats in dispatch"}  # fmt: skip
 # A program's monthly series of the people it serves (most are "<key>_calls")
 PROGRAM_SERIES = {"stabilization": "stabilization_admissions", "triage": "triage_identified_added"}
-LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # scenario.timeline.launch.LAUNCHABLE
+LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # offered of scenario.timeline.launch.LAUNCHABLE
 # Short names in sentences that repeat a program (the long registry labels are for the program list)
 SHORT_NAMES = {"mobile_crisis": "the mobile crisis team", "co_response": "co-response", "triage": "911/988 triage",
                "cit": "CIT", "outreach": "outreach", "stabilization": "the stabilisation centre"}  # fmt: skip
