@@ -837,3 +837,23 @@ def test_a_patrol_unit_loss_by_count_answers_with_response_times(server):
     assert "response time" in result["headline"] and "$" in result["headline"]
     posts = next(c for c in result["chart_details"] if c["metric"] == "staff_in_post_patrol")
     assert posts["change"] < posts["baseline"]  # the lost units' posts are empty
+
+
+def test_patrol_units_added_become_an_add_post_event():
+    from crisis_sim.dashboard.app import scenario_info
+
+    spec, meta = build_pair({"base": SMALL, "years": 1, "events": [
+        {"kind": "add_patrol_units", "month": 4, "count": 2, "district": "south", "shift": "night"}]},
+        REPO_SCENARIOS)  # fmt: skip
+    base, alt = (e.scenario for e in spec.scenarios)
+    ev = alt.timeline[-1]
+    assert (ev.type, ev.role, ev.district, ev.shift, ev.count) == ("add_post", "patrol", "south", "night", 2)
+    assert base.timeline == [] or all(e.type != "add_post" for e in base.timeline)
+    assert "2 new patrol units on the night shift in south" in meta["event_sentences"][0]
+    assert not scenario_info(REPO_SCENARIOS / SMALL)["events"]["add_patrol_units"]["not_applicable"]
+    for bad, message in (({"shift": "noon"}, "shift: one of day, evening, night, found 'noon'"),
+                         ({"district": "all"}, "district: one of north, south, found 'all'"),
+                         ({"count": 101}, "how many units")):  # fmt: skip
+        event = {"kind": "add_patrol_units", "month": 4, "count": 2, "district": "south", "shift": "night", **bad}
+        with pytest.raises(RequestError, match=message):
+            build_pair({"base": SMALL, "events": [event]}, REPO_SCENARIOS)

@@ -148,6 +148,7 @@ EVENT_ROWS = {  # kind -> (base, a field and a bad value, the sentence the page 
     "ed_boarding": ("small_district.toml", "percent", "5", "how much longer (%): a number from 10 to 200, found 5"),
     "launch_program": ("small_district.toml", "ramp_months", "13",
                        "months until dispatch sends every eligible call: a whole number from 0 to 12, found 13"),
+    "add_patrol_units": ("small_district.toml", "count", "0", "how many units: a whole number from 1 to 100, found 0"),
     "lose_patrol_units": ("small_district.toml", "count", "", "how many units: a whole number from 1 to 200; the "
                           "field is blank"),
     "absence": ("small_district.toml", "percent", "60",
@@ -311,3 +312,27 @@ def test_absent_nurses_and_a_weaker_champion(browser_page):
     assert charted[0] == "staff_in_post_nurse" and {"outreach_referrals", "officer_awareness"} <= set(charted)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-absence-champion.png"), full_page=True)
+
+
+def test_patrol_units_added_in_a_district_and_shift(browser_page):
+    """add_post on the page: two evening units for north from month 2; the headline names them and the charts are
+    the response times (dashboard-add-patrol.png)."""
+    srv, page = browser_page
+    _open(srv, page, "small_district.toml", "0.5")
+    page.fill("#reps", "2")
+    page.select_option("#event-kind", "add_patrol_units")
+    page.click("#add-event")
+    page.fill("[data-i='0'][data-f='count']", "2")
+    page.dispatch_event("[data-i='0'][data-f='count']", "change")
+    page.select_option("[data-i='0'][data-f='shift']", "evening")
+    page.select_option("[data-i='0'][data-f='district']", "north")
+    page.fill("[data-i='0'][data-f='month']", "2")
+    page.dispatch_event("[data-i='0'][data-f='month']", "change")
+    page.click("#run")
+    page.wait_for_selector("#headline", timeout=300_000)
+    assert page.inner_text("#error") == ""
+    assert "2 new patrol units on the evening shift in north from month 2" in page.inner_text("#headline")
+    charted = [el.get_attribute("data-metric") for el in page.locator("#charts figure").all()]
+    assert charted[:2] == ["median_response_mh_min", "p90_response_mh_min"]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-add-patrol.png"), full_page=True)

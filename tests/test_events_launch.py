@@ -162,7 +162,6 @@ def test_restore_post_of_patrol_brings_officers_back_untrained():
 BAD = {
     "unknown_program": ({"type": "launch_program", "program": "nope"}, "timeline.0.program"),
     "not_in_scenario": ({"type": "launch_program", "program": "outreach"}, "timeline.0.program"),
-    "not_launchable": ({"type": "launch_program", "program": "stabilization"}, "can launch late"),
     "after_horizon": ({"type": "launch_program", "program": "mobile_crisis", "day": 400}, "timeline.0.day"),
     "unknown_district": (
         {"type": "launch_program", "program": "mobile_crisis", "districts": ["east"]},
@@ -178,7 +177,7 @@ BAD = {
     ),
     "ramp_not_read": (
         {"type": "launch_program", "program": "stabilization", "ramp_months": 3, "ramp_start_share": 0.5},
-        "can launch late",
+        "ramp_months to be 0 for 'stabilization'",
     ),
     "restore_never_cut": ({"type": "restore_post", "role": "emt"}, "to follow a cut_post"),
 }
@@ -235,6 +234,13 @@ def growth_timelines(draw):
         role = draw(st.sampled_from(("social_worker", "emt", "patrol")))
         events.append({"day": cut, "type": "cut_post", "role": role, "count": 1})
         events.append({"day": draw(st.floats(cut, DAYS - 1)), "type": "restore_post", "role": role})
+    if draw(st.booleans()):  # a team added after the launch (add_post)
+        events.append({"day": draw(st.floats(launch_day, DAYS - 1)), "type": "add_post", "role": "emt",
+                       "program": "mobile_crisis", "count": draw(st.integers(1, 2))})  # fmt: skip
+    if draw(st.booleans()):  # patrol units added
+        events.append({"day": draw(DAY), "type": "add_post", "role": "patrol", "count": draw(st.integers(1, 3)),
+                       "district": draw(st.sampled_from(("north", "south"))),
+                       "shift": draw(st.sampled_from(("day", "evening", "night")))})  # fmt: skip
     if draw(st.booleans()):
         events.append(
             {
@@ -264,6 +270,12 @@ def test_random_growth_timelines_keep_invariants(events):
         if model.env.now < launch_t:
             assert mc.on_duty == 0
     assert sorted(i for _, i, _ in tl.fired) == list(range(len(events)))
+    added = sum(e["count"] for e in events if e["type"] == "add_post" and e["role"] == "emt")
+    assert len(mc.teams) == 2 + added and mc.n_active <= len(mc.teams)
+    n0 = sum(sum(d.patrol_units.values()) for d in sc.city.districts)
+    n_added = sum(e["count"] for e in events if e["type"] == "add_post" and e["role"] == "patrol")
+    assert len(tl.posts("patrol")) == n0 + n_added
+    assert all(o in model.patrol[o.district].roster[o.shift] for o in model.officers)
     calls = model.mh_calls
     assert len({c.call_id for c in calls}) == len(calls)  # one record, hence one disposition, per call
     assert all(c.t_received >= launch_t for c in calls if c.responder == "mobile_crisis")
@@ -276,10 +288,10 @@ def test_budget_events_before_the_launch_and_ramps_not_read_are_rejected():
     cut = {"day": 10, "type": "scale_program", "program": "mobile_crisis", "cut_share": 0.5}
     with pytest.raises(ScenarioError, match="timeline.1.day to be on or after the launch"):
         with_timeline(mobile(), [launch, cut])
-    co = with_overrides(mobile(), {"programs.co_response": {}}, label="<test>")
-    ramp = {"day": 20, "type": "launch_program", "program": "co_response", "ramp_months": 2.0,
+    co = with_overrides(mobile(), {"programs.cit": {}}, label="<test>")
+    ramp = {"day": 20, "type": "launch_program", "program": "cit", "ramp_months": 2.0,
             "ramp_start_share": 0.5}  # fmt: skip
-    with pytest.raises(ScenarioError, match="ramp_months to be 0 for 'co_response'"):
+    with pytest.raises(ScenarioError, match="ramp_months to be 0 for 'cit'"):
         with_timeline(co, [ramp])
 
 

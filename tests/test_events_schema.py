@@ -93,7 +93,7 @@ def test_every_event_type_is_listed():
     assert len(set(EVENT_TYPES)) == len(EVENT_TYPES)
     assert {"note", "vacancy", "absence", "turnover", "lose_patrol", "cit_training", "champion_departs", "champion",
             "cut_post", "scale_program", "end_program", "funding_ends", "consent_change", "demand_surge",
-            "demand_trend", "ed_boarding", "launch_program", "expand_program", "restore_post"} == set(
+            "demand_trend", "ed_boarding", "launch_program", "expand_program", "restore_post", "add_post"} == set(
         EVENT_TYPES)  # fmt: skip
 
 

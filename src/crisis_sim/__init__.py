@@ -38,6 +38,7 @@ _EXPORTS = {
     "CrisisModel": "crisis_sim.sim",
     "run": "crisis_sim.api",
     "counted": "crisis_sim.api",
+    "pre_post": "crisis_sim.api",
     "compare": "crisis_sim.api",
     "psa": "crisis_sim.api",
     "load_evidence": "crisis_sim.analysis.evidence",

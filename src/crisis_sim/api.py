@@ -83,6 +83,29 @@ def run(scenario: ScenarioLike, replication: int = 0, seed: int = 0, days: int |
     return run_single(_as_scenario(scenario, days), int(replication), int(seed))
 
 
+def pre_post(scenario: ScenarioLike, result: RunResult) -> dict[str, Any] | None:
+    """Monthly means before and after the first ``launch_program`` or ``add_post`` event of the scenario.
+
+    Args:
+        scenario: the scenario that was run (file, built-in name or Scenario), to find the event and the warm-up.
+        result: its :class:`~crisis_sim.sim.RunResult` (``timeseries`` and ``ledger`` are read).
+
+    Returns:
+        None without such an event; else ``event``, ``event_month``, ``months_before``, ``months_after`` (full
+        months after the warm-up; the event's month left out), ``metrics`` (per monthly column: ``label``,
+        ``before``, ``after``, ``change``) and ``note`` (a pre/post difference is not the program's effect: the
+        paired comparison with the same scenario without the event is).
+
+    Example:
+        >>> sc = cs.load_scenario("outreach_launch")
+        >>> view = cs.pre_post(sc, cs.run(sc))
+        >>> view["metrics"]["arrests"]
+    """
+    from crisis_sim.outcomes.pre_post import pre_post as view
+
+    return view(result.timeseries, result.ledger, _as_scenario(scenario))
+
+
 def counted(
     ledger: pd.DataFrame, scenario: ScenarioLike | None = None, days: int | None = None
 ) -> pd.DataFrame:

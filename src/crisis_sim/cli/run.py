@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from crisis_sim.cli.common import add_run_options, dumps, jsonable, load_for_run, write_atomically
+from crisis_sim.outcomes.pre_post import format_pre_post, pre_post
 from crisis_sim.provenance import provenance
 from crisis_sim.sim import simulate
 
@@ -19,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "With --out DIR writes ledger.parquet (one row per call), timeseries.parquet (one row per month) and "
         "summary.json (plus outreach_cases.parquet, one row per case with its way in, when the scenario has "
         "outreach), and writes nothing if the run fails. The summary records the crisis_sim version and "
-        "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them).",
+        "git commit (provenance). SCENARIO is a file or a built-in name (crisis-sim scenarios lists them). "
+        "A scenario whose timeline launches a program or adds posts also gets a before/after view of the monthly "
+        "series around the first such event (pre_post in the JSON; docs/events.md).",
     )
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file or built-in scenario name")
     add_run_options(p)
@@ -41,6 +44,9 @@ def _run(args: argparse.Namespace) -> int:
         **result.summary,
         "provenance": provenance(),
     }
+    view = pre_post(result.timeseries, result.ledger, scenario)
+    if view is not None:
+        summary["pre_post"] = view
     if args.out:
         files = {
             "ledger.parquet": lambda p: result.ledger.to_parquet(p, index=False),
@@ -54,6 +60,8 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(jsonable(summary)))
     else:
         print(format_summary(summary, scenario.simulation.horizon_days - scenario.simulation.warmup_days))
+        if view is not None:
+            print("\n" + format_pre_post(view))
         if args.out:
             print(f"\nwrote {Path(args.out) / 'ledger.parquet'}, timeseries.parquet, summary.json")
     return 0

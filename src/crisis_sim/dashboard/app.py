@@ -55,6 +55,7 @@ EVENT_KINDS = {  # kind -> plain words (the page's "add a change" list)
     "launch_program": "a program starts later (launch)",
     "expand_program": "a launched program reaches another district",
     "lose_patrol_units": "a number of patrol units is lost (by district and shift)",
+    "add_patrol_units": "patrol units are added (in a district and shift)",
     "absence": "staff are absent more often (sickness, leave)",
     "cit_training": "CIT courses train more officers each quarter",
     "scale_program": "a program's budget is cut (fewer hours, teams or beds)",
@@ -71,7 +72,7 @@ SCALE_WORDS = {"outreach": "every outreach worker's weekly hours", "mobile_crisi
                "co_response": "the number of co-response units", "triage": "the clinician seats in dispatch"}  # fmt: skip
 # A program's monthly series of the people it serves (most are "<key>_calls")
 PROGRAM_SERIES = {"stabilization": "stabilization_admissions", "triage": "triage_identified_added"}
-LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # scenario.timeline.launch.LAUNCHABLE
+LAUNCHABLE_PROGRAMS = ("co_response", "mobile_crisis", "triage")  # offered of scenario.timeline.launch.LAUNCHABLE
 # Short names in sentences that repeat a program (the long registry labels are for the program list)
 SHORT_NAMES = {"mobile_crisis": "the mobile crisis team", "co_response": "co-response", "triage": "911/988 triage",
                "cit": "CIT", "outreach": "outreach", "stabilization": "the stabilisation centre"}  # fmt: skip
@@ -86,6 +87,8 @@ EVENT_OUTCOMES = {
                     "p90_response_other_min", "patrol_on_duty", "open_calls"),
     "lose_patrol_units": ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
                           "p90_response_other_min", "staff_in_post_patrol", "open_calls"),
+    "add_patrol_units": ("median_response_mh_min", "p90_response_mh_min", "median_response_other_min",
+                         "p90_response_other_min", "staff_in_post_patrol", "open_calls"),
     "absence": ("staff_in_post_patrol", "median_response_mh_min", "p90_response_mh_min",
                 "median_response_other_min"),
     "cit_training": ("cit_calls", "arrests", "use_of_force", "referrals", "resolved_on_scene"),
@@ -113,7 +116,7 @@ BUILTIN_KINDS = {"cut_post": "cut_nurse", "champion_departs": "champion_retires"
                  "launch_program": "launch_program", "expand_program": "expand_program",
                  "absence": "absence", "cit_training": "cit_training", "scale_program": "scale_program",
                  "end_program": "end_program", "champion": "champion_strength",
-                 "demand_trend": "demand_trend"}  # fmt: skip
+                 "demand_trend": "demand_trend", "add_post": "add_patrol_units"}  # fmt: skip
 DEFAULT_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "resolved_on_scene", "connected_to_services",
                     "repeat_calls")  # fmt: skip
 WHOLE_RUN = ("median_response_min", "p90_response_min", "open_calls", "specialized_coverage", "ed_wait_hours",
@@ -507,6 +510,18 @@ def _new_event(kind: str, ev: dict[str, Any], where: str, month: int, day: int, 
         else:
             text += ", for good"
         return [{**out, "label": text}]
+    if kind == "add_patrol_units":
+        district = _district(ev, where, names, everywhere=False)
+        shifts = [sh.name for sh in base.police.shifts]
+        shift = _optional(ev, "shift")
+        if not isinstance(shift, str) or shift not in shifts:
+            raise RequestError(f"{where}, shift: one of {', '.join(shifts)}, found {_shown(shift)}")
+        count = check_number(ev.get("count", 1), f"{where}, how many units", 1, 100)
+        text = (f"{count} new patrol unit{'s' if count > 1 else ''} on the {shift} shift in {district} from month "
+                f"{month} (newly hired officers, not CIT-trained; their salaries are not in the costs, which count "
+                f"officer time on calls)")  # fmt: skip
+        return [{"type": "add_post", "day": day, "role": "patrol", "district": district, "shift": shift,
+                 "count": count, "label": text}]  # fmt: skip
     if kind == "absence":
         role, program, words = _staff(ev, where, base)
         pct = check_number(ev.get("percent", 10), f"{where}, share of days each person is away (%)", 1, 50,
@@ -711,8 +726,8 @@ def _event(ev: Any, index: int, month_days: int, base: Any, months: int,
                  "label": f"from month {month}, ED psychiatric assessments take {pct:g}% longer"}]  # fmt: skip
     if kind in ("launch_program", "expand_program"):
         return _program_event(kind, ev, where, month, day, base, launches)
-    if kind in ("lose_patrol_units", "absence", "cit_training", "scale_program", "end_program",
-                "champion_strength", "demand_trend"):
+    if kind in ("lose_patrol_units", "add_patrol_units", "absence", "cit_training", "scale_program",
+                "end_program", "champion_strength", "demand_trend"):
         return _new_event(kind, ev, where, month, day, base, month_days)
     on = [k for k in PROGRAM_NAMES if program_on(base, k)]
     program = ev.get("program")

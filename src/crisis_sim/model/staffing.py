@@ -203,6 +203,17 @@ class ShiftedStaff:
         self._mark_funding()
         self.sync()
 
+    def add_token(self, s: int, people: tuple[Any, ...]) -> StaffToken:
+        """A new funded token in shift ``s`` from now (add_post); dated for costs, on duty at once if its shift
+        is on and everyone on it is in post."""
+        if not self.changes:  # the configured tokens, all funded, from the start
+            self.changes.append((0.0, [len(team) for team in self.tokens]))
+        token = StaffToken(len(self.all_tokens()), s, people)
+        self.tokens[s].append(token)
+        self._mark_funding()
+        self.sync()
+        return token
+
     def unfund_all(self) -> None:
         for token in self.all_tokens():
             token.funded = False

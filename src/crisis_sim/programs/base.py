@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from crisis_sim.rng import program_stream
+
 if TYPE_CHECKING:
     from crisis_sim.model.calls import Call
     from crisis_sim.model.context import ModelContext
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Call"], Generator[Any, Any, None]]
 SceneHandover = Callable[["Call", Callable[[], None]], Generator[Any, Any, bool]]
+RAMP_KEY = 2_000_000  # program-stream key of the ramp-up uniforms (blocks keyed by call id; see ramp_admits)
+RAMP_BLOCK = 4096  # calls per block of ramp-up uniforms
 
 
 class Program:
@@ -51,6 +55,7 @@ class Program:
         self.suspended: set[int] = set()  # districts where it takes no cases (its key staff are not in post)
         self.capacity_share = 1.0  # share of its configured hours/units left after budget cuts
         self.ramp: tuple[float, float, float] | None = None  # (launch minute, start share, ramp minutes)
+        self._ramp_blocks: dict[int, list[float]] = {}  # ramp-up uniforms by block of call ids (ramp_admits)
 
     # --- staffing and budget hooks (timeline events, crisis_sim.scenario.timeline) ---------------------------------------
     def staff(self) -> list[Any]:
@@ -101,11 +106,32 @@ class Program:
         linearly from ``start_share`` to 1 over ``ramp_min`` minutes (a launchable program reads it)."""
         self.ramp = None if ramp_min <= 0 or start_share >= 1.0 else (now, start_share, ramp_min)
 
+    def ramp_admits(self, call: Call) -> bool:
+        """Whether a launch's ramp-up lets this call through now (True without a ramp): the call's own uniform,
+        from the program's stream in blocks keyed by call id (drawn only while a ramp runs; a call has the same
+        uniform whatever the share, so the calls let through at a lower share are a subset of those at a higher
+        one), is below :meth:`routing_share`. For programs with no latent column their routing reads."""
+        if self.ramp is None:
+            return True
+        block, i = divmod(call.call_id, RAMP_BLOCK)
+        buf = self._ramp_blocks.get(block)
+        if buf is None:
+            m = self.model
+            g = program_stream(m.root_seed, m.replication, self.stream_key, RAMP_KEY, block)
+            buf = self._ramp_blocks[block] = g.random(RAMP_BLOCK).tolist()
+        return buf[i] < self.routing_share(self.model.env.now)
+
     def routing_share(self, now: float) -> float:
         if self.ramp is None:
             return 1.0
         t0, start, length = self.ramp
         return start + (1.0 - start) * min(1.0, max(0.0, now - t0) / length)
+
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """An add_post event: create ``count`` new posts (in post, funded) and return their people. Only the
+        programs listed in ``crisis_sim.scenario.timeline.launch.GROWABLE`` override it (validation refuses the
+        others)."""
+        raise NotImplementedError(f"add_post is not supported for {self.key}")
 
     def scale_capacity(self, share: float) -> None:
         """Hours or units become ``share`` of the configured level (default: recorded only)."""

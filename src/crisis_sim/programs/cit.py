@@ -47,6 +47,7 @@ class CIT(Program):
     responders = ("cit",)
     series_defaults: dict[str, int] = {}
     settings = {"trained_share": "{:.0%} of patrol officers trained"}
+    launchable = True  # a launch trains the first cohort on the day; refreshers are paid from then
 
     def __init__(self, config: CITConfig):
         super().__init__(config)
@@ -111,6 +112,27 @@ class CIT(Program):
             if officer in self.by_district[officer.district]:
                 self.by_district[officer.district].remove(officer)
         self._refresher_changes.append((self.model.env.now, n0 - len(self.lapsed)))
+
+    def hold_for_launch(self) -> None:
+        """Before a launch nobody holds the program's training (the officers of the first cohort are chosen now,
+        trained on the launch day) and no refresher is paid; the timeline keeps the program suspended, so dispatch
+        sends the first free unit and marks nothing unserved. Officers trained by earlier ``cit_training`` courses
+        keep and use their training."""
+        for officer in self.trained:
+            officer.cit_trained = False
+        self._refresher_changes.append((0.0, 0))
+
+    def launch(self) -> None:
+        """The first cohort (``trained_share`` of each district and shift, chosen at the start) completes the
+        course and is trained from today (a post vacant today gets an untrained newcomer when refilled, as
+        always); refreshers are paid from today. The course hours are counted for the whole cohort (as for a
+        program running from day 0)."""
+        if self.ended:
+            return
+        for i, officer in enumerate(self.trained):
+            if i not in self.lapsed:
+                officer.cit_trained = True
+        self._refresher_changes.append((self.model.env.now, len(self.trained) - len(self.lapsed)))
 
     def end_program(self) -> None:
         """No more dispatch preference, courses or refreshers; trained officers keep (and use) their training."""

@@ -50,7 +50,7 @@ class CoResponse(Program):
         self.follow_ups = 0
         self.follow_ups_total = 0
         self.follow_up_referrals = 0
-        self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0}
+        self.unserved = {"busy": 0, "off_hours": 0, "misidentified": 0, "dispatcher_bias": 0}
         self._counted_officer_min = 0.0
 
     def attach(self, model: ModelContext) -> None:
@@ -132,6 +132,20 @@ class CoResponse(Program):
         super().end_program()
         self.pool.unfund_all()
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """add_post: ``count`` new funded units in shift ``program_shift`` (ShiftedStaff.add_token)."""
+        model, home, s = self.model, min(self.covered), program_shift or 0
+        added: list[Any] = []
+        for _ in range(count):
+            clinician = Clinician(model, self.config.clinician_role, self.key, home)
+            if self.meet_at_scene:
+                people: tuple[Any, ...] = (clinician,)
+            else:
+                officer = PatrolOfficer(model, home, s, model.cfg.police.referral_awareness)
+                people = (officer, clinician)
+            added.extend(self.pool.add_token(s, people).people)
+        return added
+
     def hold_for_launch(self) -> None:
         """Before a launch no units are funded: the rostered (costed) minutes start at the launch."""
         self.pool.unfund_all()
@@ -155,6 +169,9 @@ class CoResponse(Program):
             return None
         if not call.identified:
             self._unserved(call, "misidentified")
+            return None
+        if self.ramp is not None and not self.ramp_admits(call):  # launched, dispatch still learning to use it
+            self._unserved(call, "dispatcher_bias")
             return None
         if not self.pool.store.items:
             self._unserved(call, "busy")
@@ -261,7 +278,7 @@ class CoResponse(Program):
             "co_response_unserved_busy": self.unserved["busy"],
             "co_response_unserved_off_hours": self.unserved["off_hours"],
             "co_response_unserved_misidentified": self.unserved["misidentified"],
-        }
+        } | ({"co_response_unserved_dispatcher_bias": self.unserved["dispatcher_bias"]} if self.ramp else {})
 
     def reporters(self):
         return {

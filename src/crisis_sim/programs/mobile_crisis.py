@@ -245,6 +245,18 @@ class MobileCrisis(Program):
     def unfunded_staff(self) -> list[Any]:
         return [m for team in self.teams[self.n_active :] for m in team.members]
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """add_post: ``count`` new funded teams (placed after the funded ones), on duty now if within hours."""
+        cfg, model = self.config, self.model
+        new = [
+            Team([Clinician(model, cfg.clinician_role, self.key), Clinician(model, cfg.partner_role, self.key)])
+            for _ in range(count)
+        ]
+        self.teams[self.n_active : self.n_active] = new
+        self.n_active += count
+        self._sync_teams()
+        return [m for team in new for m in team.members]
+
     def end_program(self) -> None:
         super().end_program()
         self._sync_teams()

@@ -157,6 +157,9 @@ class OutreachProgram(Program):
         "caseload_cap": "caseload cap {}",
         "psychiatrist_hours_per_week": "{:g} psychiatrist hours a week",
     }
+    launchable = True  # staff are paid week by week in post; a launch holds pay and work until its day
+    held = False  # launch_program: before the launch day nobody is paid or works (hold_for_launch / launch)
+    paid_from = 0.0  # minute from which peers' FTE is paid (the launch day when launched late)
 
     def __init__(self, config: OutreachConfig):
         super().__init__(config)
@@ -371,14 +374,14 @@ class OutreachProgram(Program):
         while True:
             t_plan = env.now
             counted = env.now >= self.warm
-            attending = [s for s in self._all_staff() if s.agent.in_post]
+            attending = [s for s in self._all_staff() if s.agent.in_post and not self.held]
             for s in attending:  # the meeting's time is reserved out of each weekly budget
                 s.busy_min += cfg.meeting_min
                 if counted:
                     s.busy_counted += cfg.meeting_min
             yield env.timeout(cfg.meeting_min)
             ev, self._meeting = self._meeting, env.event()
-            if counted:
+            if counted and not self.held:
                 self.counted["meetings"] += 1
             ev.succeed()
             yield env.timeout(t_plan + WEEK_MIN - env.now)
@@ -407,7 +410,10 @@ class OutreachProgram(Program):
             if now >= self.warm:
                 self.counted["suspended"] += 1
             return
-        if float(call.latents[LAT_REFER]) >= self.awareness(officer, now):
+        aware = self.awareness(officer, now)
+        if self.ramp is not None:  # launched with a ramp-up: referrals nested in the same uniform (CRN)
+            aware *= self.routing_share(now)
+        if float(call.latents[LAT_REFER]) >= aware:
             return
         self._open_case(r, call, now)
 
@@ -536,6 +542,35 @@ class OutreachProgram(Program):
             s.no_hours = allotment <= 1e-9
             # With no hours left a task asks for more than the budget can ever hold, so it waits.
             s.allotment = s.budget.capacity if s.no_hours else min(allotment, s.budget.capacity)
+
+    def hold_for_launch(self) -> None:
+        """Before a launch: no pay (the first week's pay, made at set-up, is taken back), no weekly hours, no
+        meetings; the timeline keeps the program suspended (no referral opens) and its clinicians out of post."""
+        self.held = True
+        for s in self._all_staff():
+            s.paid_counted = 0.0
+            s.minutes_per_week = 0.0
+            s.no_hours = True
+            if s.budget.level > 0:
+                s.budget.get(s.budget.level)  # a task waiting for time waits for the launch
+
+    def launch(self) -> None:
+        """The launch day: weekly hours come back, the rest of this week is paid pro rata and its time given."""
+        if self.ended:
+            return
+        self.held = False
+        now = self.env.now
+        self.paid_from = now
+        rest = WEEK_MIN - now % WEEK_MIN
+        for s in self._all_staff():
+            s.minutes_per_week = self._base_minutes[id(s)] * self.capacity_share
+            s.no_hours = s.minutes_per_week - s.reserved_min <= 1e-9
+            if s.agent.in_post:
+                overlap = max(0.0, min(now + rest, self.horizon) - max(now, self.warm))
+                s.paid_counted += s.minutes_per_week * overlap / WEEK_MIN
+                top_up = s.allotment - s.budget.level
+                if top_up > 1e-9 and not s.no_hours:
+                    s.budget.put(top_up)
 
     def officer_replaced(self, officer: PatrolOfficer) -> None:
         self._aw_t[officer.unique_id] = self.env.now  # the awareness just set is current
@@ -777,6 +812,7 @@ class OutreachProgram(Program):
         now = self.env.now
         self._caseload_changed(0)
         counted_min = max(0.0, now - self.warm)
+        paid_min_peer = max(0.0, now - max(self.warm, self.paid_from))  # peers paid from the launch, if late
         c = cfg.costs
         crpos = [s for s in self.crpo if s is not None]
         # Staff are paid for the weeks they are in post (allocated hours, used or not).
@@ -788,8 +824,8 @@ class OutreachProgram(Program):
         cost = cost_nurse + cost_psych + cost_crpo + cost_officers
         peer: dict[str, Any] = {}
         if self.peer:  # peers are paid for their FTE over the counted period, used or not
-            paid_min = cfg.peer_fte * cfg.hours_per_fte_week * 60 * counted_min / WEEK_MIN
-            cost_peer = cfg.peer_fte * c.peer_salary_per_year * counted_min / YEAR_MIN
+            paid_min = cfg.peer_fte * cfg.hours_per_fte_week * 60 * paid_min_peer / WEEK_MIN
+            cost_peer = cfg.peer_fte * c.peer_salary_per_year * paid_min_peer / YEAR_MIN
             cost += cost_peer
             peer = {"outreach_peer_hours": self.peer_min / 60, "outreach_peer_cost": cost_peer,
                     "outreach_peer_utilisation": self.peer_min / paid_min if paid_min > 0 else None}  # fmt: skip

@@ -39,6 +39,7 @@ class Stabilization(Program):
     responders = ()
     series_defaults = {"stabilization_admissions": 0}
     settings = {"beds": "{} bed(s)"}
+    launchable = True  # costs are funded bed-days: none before the launch (hold_for_launch)
 
     def __init__(self, config: StabilizationConfig):
         super().__init__(config)
@@ -94,6 +95,18 @@ class Stabilization(Program):
         super().scale_capacity(share)
         self.capacity = round(self.config.beds * share)
         self._cap_changes.append((self.env.now, self.capacity))
+
+    def hold_for_launch(self) -> None:
+        """Before a launch the centre is not open: no bed is funded (no fixed cost) and the timeline keeps the
+        program suspended (no drop-off; the ED takes the person)."""
+        self.capacity = 0
+        self._cap_changes.append((0.0, 0))
+
+    def launch(self) -> None:
+        """The centre opens: the configured beds (times any budget share) are funded from today."""
+        if not self.ended:
+            self.capacity = round(self.config.beds * self.capacity_share)
+            self._cap_changes.append((self.env.now, self.capacity))
 
     def end_program(self) -> None:
         super().end_program()

@@ -100,6 +100,15 @@ class Triage(Program):
         super().end_program()
         self.pool.unfund_all()
 
+    def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
+        """add_post: ``count`` new funded clinician seats in shift ``program_shift`` (ShiftedStaff.add_token)."""
+        s = program_shift or 0
+        return [
+            p
+            for _ in range(count)
+            for p in self.pool.add_token(s, (Clinician(self.model, "social_worker", self.key),)).people
+        ]
+
     def hold_for_launch(self) -> None:
         """Before a launch no seats are funded: the rostered (costed) minutes start at the launch."""
         self.pool.unfund_all()
@@ -111,8 +120,11 @@ class Triage(Program):
     def triage(self, call: Call) -> bool:
         if self.suspended and self.is_suspended(call.district):
             return False  # no clinician seat funded and staffed, or ended: the call-taker alone, not screened
-        token = self.pool.take()
         counted = int(call.t_received >= self.warm)
+        if self.ramp is not None and not self.ramp_admits(call):  # launched, call-takers still learning
+            self.not_screened += counted
+            return False
+        token = self.pool.take()
         if token is None:
             self.not_screened += counted
             return False

@@ -100,7 +100,12 @@ def describe_event(event: Any, month_days: int = 30) -> str:
     elif t == "launch_program":
         places = f" in {', '.join(e['districts'])}" if e.get("districts") else ""
         what = f"{e.get('program')} launches{places}"
-        if e.get("ramp_months") and e.get("ramp_start_share", 1) < 1:
+        if e.get("ramp_months") and e.get("ramp_start_share", 1) < 1 and e.get("program") == "outreach":
+            what += (
+                f" (officers make {e['ramp_start_share']:.0%} of the referrals their awareness would give at first, "
+                f"all of them after {e['ramp_months']:g} months)"
+            )
+        elif e.get("ramp_months") and e.get("ramp_start_share", 1) < 1:
             what += (
                 f" (dispatch sends it {e['ramp_start_share']:.0%} of eligible calls at first, all of them after "
                 f"{e['ramp_months']:g} months)"
@@ -110,6 +115,13 @@ def describe_event(event: Any, month_days: int = 30) -> str:
     elif t == "restore_post":
         of = f" of {e['program']}" if e.get("program") else ""
         what = f"the cut {e.get('role')} post(s){of}{where} are restored"
+    elif t == "add_post":
+        n = e.get("count", 1)
+        if e.get("role", "patrol") == "patrol":
+            what = f"{n} patrol unit(s) are added{where} on the {e.get('shift')} shift"
+        else:
+            post = {"mobile_crisis": "team(s)", "co_response": "unit(s)", "triage": "clinician seat(s)"}
+            what = f"{n} {post.get(e.get('program'), 'post(s)')} of {e.get('program')} are added"
     else:
         what = t.replace("_", " ") or "an event"
     label = f" — {e['label']}" if e.get("label") else ""

@@ -15,7 +15,7 @@ from crisis_sim.scenario.timeline.budget import CutPost, EndProgram, FundingEnds
 from crisis_sim.scenario.timeline.champion import Champion, ChampionDeparts
 from crisis_sim.scenario.timeline.consent import ConsentChange
 from crisis_sim.scenario.timeline.demand import DemandSurge, DemandTrend, EDBoarding
-from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
+from crisis_sim.scenario.timeline.launch import AddPost, ExpandProgram, LaunchProgram, RestorePost
 from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 Timeline = Any  # crisis_sim.timeline.runtime.Timeline (which imports this module)
@@ -54,6 +54,7 @@ EFFECTS: dict[type[EventBase], Effect] = {
     LaunchProgram: lambda tl, ev, i: tl.launch_program(ev),
     ExpandProgram: lambda tl, ev, i: tl.expand_program(ev),
     RestorePost: lambda tl, ev, i: tl.restore_posts(ev),
+    AddPost: lambda tl, ev, i: tl.add_posts(ev),
 }
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from crisis_sim.scenario.timeline.budget import CutPost
     from crisis_sim.scenario.timeline.champion import ChampionDeparts
     from crisis_sim.scenario.timeline.demand import DemandTrend
-    from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
+    from crisis_sim.scenario.timeline.launch import AddPost, ExpandProgram, LaunchProgram, RestorePost
     from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 QUARTER_DAYS = 91.25
@@ -60,6 +60,7 @@ class Timeline:
         self._patrol_in_post: int | None = None  # running count once known
         self.departures: dict[str, int] = dict.fromkeys(ROLES, 0)
         self.cit_trained_by_events = 0
+        self.posts_added: list[tuple[float, str, str, int]] = []  # (time, role, program or district, count)
         self.surge = [1.0] * self.n_districts
         self.trend = [1.0] * self.n_districts
         self._trend_gen = [-1] * self.n_districts
@@ -516,6 +517,29 @@ class Timeline:
             self.set_back(agent, "cut")
             self.newcomer(agent, None)
 
+    def add_posts(self, ev: AddPost) -> None:
+        """New posts from today, each filled by a newcomer: patrol units join their district's roster (on duty
+        at once if their shift is on); a program's posts come from its ``add_posts`` hook (funded, in post)."""
+        if ev.role == "patrol":
+            d = self.district_names.index(ev.district)
+            s = [sh.name for sh in self.model.cfg.police.shifts].index(ev.shift)
+            pool = self.model.patrol[d]
+            for _ in range(ev.count):
+                officer = PatrolOfficer(self.model, d, s, ev.new_awareness)
+                self.model.officers.append(officer)
+                pool.roster[s].append(officer)
+                self._patrol_ids.add(id(officer))
+                if self._patrol_in_post is not None:
+                    self._patrol_in_post += 1
+                self.newcomer(officer, ev.new_awareness)
+            if self._shift_on(s):
+                pool.start_shift(s)
+            self.posts_added.append((self.env.now, "patrol", ev.district, ev.count))
+            return
+        for agent in self.programs[ev.program].add_posts(ev.count, ev.role, ev.program_shift):
+            self.hires[self.role_of(agent)] += 1
+        self.posts_added.append((self.env.now, ev.role, ev.program, ev.count))
+
     def operational_days(self) -> dict[str, dict[str, float]]:
         now = self.env.now
         out: dict[str, dict[str, float]] = {}
@@ -581,7 +605,16 @@ class Timeline:
             "staff_in_post_end": {role: self.in_post_count(role) for role in ROLES},
             "staff_departures": dict(self.departures),
             "staff_hires": dict(self.hires),
-        }
+        } | (
+            {
+                "posts_added": [
+                    {"day": t / DAY_MIN, "role": role, "where": where, "count": n}
+                    for t, role, where, n in self.posts_added
+                ]
+            }
+            if self.posts_added
+            else {}
+        )
 
 
 def _scope_key(names: list[str], district: str | None) -> int:

@@ -17,13 +17,13 @@ from crisis_sim.scenario.timeline.budget import CutPost, EndProgram, FundingEnds
 from crisis_sim.scenario.timeline.champion import Champion, ChampionDeparts
 from crisis_sim.scenario.timeline.consent import ConsentChange
 from crisis_sim.scenario.timeline.demand import DemandSurge, DemandTrend, EDBoarding
-from crisis_sim.scenario.timeline.launch import ExpandProgram, LaunchProgram, RestorePost
+from crisis_sim.scenario.timeline.launch import AddPost, ExpandProgram, LaunchProgram, RestorePost
 from crisis_sim.scenario.timeline.staffing import Absence, CITTraining, LosePatrol, Turnover, Vacancy
 
 EVENT_CLASSES: tuple[type[EventBase], ...] = (
     Note, Vacancy, Absence, Turnover, LosePatrol, CITTraining, ChampionDeparts, Champion, CutPost, ScaleProgram,
     EndProgram, FundingEnds, ConsentChange, DemandSurge, DemandTrend, EDBoarding, LaunchProgram, ExpandProgram,
-    RestorePost,
+    RestorePost, AddPost,
 )  # fmt: skip
 EVENT_TYPES: tuple[str, ...] = tuple(c.model_fields["type"].annotation.__args__[0] for c in EVENT_CLASSES)
 
@@ -62,7 +62,8 @@ AnyEvent = Annotated[
     | EDBoarding
     | LaunchProgram
     | ExpandProgram
-    | RestorePost,
+    | RestorePost
+    | AddPost,
     Field(discriminator="type"),
 ]
 TimelineEvents = Annotated[list[AnyEvent], BeforeValidator(_known_types)]
