@@ -121,12 +121,11 @@ class Encounters:
         else:
             self.resolve_on_scene(call, responder)
         yield from self.handoff(call)
-        busy = env.now - call.t_dispatched
-        call.officer_min += busy * self.cfg.police.officers_per_unit
-        self.patrol[officer.district].release(officer, busy)
+        self._release_officer(call, officer)
 
     def _release_officer(self, call: C.Call, officer: PatrolOfficer) -> None:
-        """The officers hand the call over on scene (secondary response) and clear."""
+        """The officers clear (after the hand-off, or at a hand-over on scene): their time is counted and the unit
+        released."""
         busy = self.env.now - call.t_dispatched
         call.officer_min += busy * self.cfg.police.officers_per_unit
         self.patrol[officer.district].release(officer, busy)

@@ -125,7 +125,9 @@ class Program:
         if self.ramp is None:
             return 1.0
         t0, start, length = self.ramp
-        return start + (1.0 - start) * min(1.0, max(0.0, now - t0) / length)
+        elapsed = max(0.0, now - t0)
+        frac = 1.0 if elapsed >= length else elapsed / length  # (a tiny ramp must not overflow the division)
+        return start + (1.0 - start) * frac
 
     def add_posts(self, count: int, role: str, program_shift: int | None) -> list[Any]:
         """An add_post event: create ``count`` new posts (in post, funded) and return their people. Only the
