@@ -23,6 +23,7 @@ STREAMS: dict[str, int] = {
     "events": 9,  # timeline events
     "health": 10,  # health-system pathway and follow-up: per-(resident, crisis) rows (model/health.py)
     "groups": 11,  # residents' group attributes ([population.groups]); one substream per attribute name
+    # 12: reserved for a frequent-contact list (issue 13, item 7), never used: the list draws nothing
     "places": 13,  # sobering centre and respite beds: per-(resident, crisis) rows (model/places.py)
     "channels": 14,  # ways in besides 911: per-(resident, crisis) rows (model/crisis_line.py)
     "trust": 15,  # trust that moves: per-(resident, crisis) rows (model/trust.py)

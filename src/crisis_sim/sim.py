@@ -104,8 +104,8 @@ def simulate(
         extra_l = model.crisis_line.summary()
         summary.update(extra_l)
         switch_costs += extra_l["cost_crisis_line"]
-        counted = ledger[ledger["mh"] & ~ledger["in_warmup"]]
-        summary["mh_calls_911"] = int((counted["channel"] != "988").sum())  # MH calls that reached 911
+        counted = ledger["mh"] & ~ledger["in_warmup"]
+        summary["mh_calls_911"] = int((counted & (ledger["channel"] != "988")).sum())  # MH calls that reached 911
         line = pd.DataFrame(model.crisis_line.frame_columns())
     if model.scene_consult is not None:  # [channels.scene_consult]: consults and the seats' cost
         extra_c = model.scene_consult.summary()

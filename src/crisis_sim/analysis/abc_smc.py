@@ -47,6 +47,7 @@ from crisis_sim.provenance import describe as describe_version
 from crisis_sim.provenance import provenance, version_change
 from crisis_sim.scenario import ScenarioError
 from crisis_sim.scenario.loader import resolve_scenario_path
+from crisis_sim.serialize import jsonable
 
 DB = "abc.db"
 RUN = "abc_run.json"
@@ -490,7 +491,7 @@ def write_outputs(problem: cal.Problem, settings: AbcSettings, out: Path, record
         "scenario": problem.scenario,
         "generations": int(len(pops)),
         "population": settings.population,
-        "final_epsilon": _finite(last["epsilon"]),
+        "final_epsilon": float(last["epsilon"]),
         "simulated_particles": int(pops["samples"].sum()),
         "effective_sample_size": float(effective_sample_size(frame["weight"].to_numpy())),
         "replications": problem.replications,
@@ -508,12 +509,12 @@ def write_outputs(problem: cal.Problem, settings: AbcSettings, out: Path, record
                 "targets": {r["target"]: {k: r[k] for k in ("role", "coverage", "sim_median", "sim_low", "sim_high",
                                                             "tolerance_low", "tolerance_high", "n")}
                             for r in check.rows}},  # fmt: skip
-        "populations": [{"t": int(r.t), "epsilon": _finite(r.epsilon), "samples": int(r.samples),
+        "populations": [{"t": int(r.t), "epsilon": float(r.epsilon), "samples": int(r.samples),
                          "acceptance_rate": float(r.acceptance_rate)} for r in pops.itertuples()],  # fmt: skip
         "provenance": {"written_by": provenance(), "run_begun_by": record.get("provenance"),
                        "run_resumed_by": record.get("resumed_by", [])},  # fmt: skip
     }
-    doc = _clean(json.loads(json.dumps(doc, default=_jsonable)))
+    doc = jsonable(doc)  # numpy scalars as numbers, non-finite numbers (generation 0's threshold) as null
     _write_json(out / "posterior_summary.json", doc)
     rel = os.path.relpath(resolve_scenario_path(problem.scenario).resolve(), out.resolve())
     header = [f"Calibrated {Path(problem.scenario).name}: ABC-SMC posterior mean, {len(pops)} generations x "
@@ -530,29 +531,6 @@ def write_outputs(problem: cal.Problem, settings: AbcSettings, out: Path, record
         plot_prior_posterior(frame, first, problem.params, out / "plots" / "prior_posterior.png")
         plot_ppc(problem, check, out / "plots" / "ppc.png")
     return doc
-
-
-def _finite(x: Any) -> float | None:
-    """A number for the JSON documents (None for generation 0's infinite threshold or a missing value)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _clean(x: Any) -> Any:
-    """Non-finite numbers as None (strict JSON), recursively."""
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_clean(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, np.generic):
-        return x.item()
-    return str(x)
 
 
 def _f(x: Any) -> str:

@@ -166,7 +166,6 @@ def check_consistency(
     ]
     for k, r, summary in runner.map(tasks):
         d, i = divmod(k, len(files))
-        runs[d][files[i]] = [*runs[d][files[i]]]
         runs[d][files[i]][r] = summary
     per_draw = {
         t.name: [cal.measure(t, runs[d], problem.scenario).mean for d in range(n_draws)] for t in problem.targets
@@ -213,7 +212,6 @@ def check_consistency_oat(
     tasks = [(k, sc, r, problem.seed) for r in range(problem.replications) for k, sc in enumerate(scenarios)]
     done: dict[int, list[dict[str, float]]] = {k: [{}] * problem.replications for k in range(len(scenarios))}
     for k, r, summary in runner.map(tasks):
-        done[k] = [*done[k]]
         done[k][r] = summary
     point_runs = {f: done[unique.index(same[f])] for f in files}
     per_row: dict[int, dict[str, list[dict[str, float]]]] = {}

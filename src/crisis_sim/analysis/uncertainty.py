@@ -263,13 +263,14 @@ def discount_text(rate: float) -> str:
     return f"discounted at {rate * 100:g}% a year" if rate > 0 else "not discounted (rate 0)"
 
 
-def counted_year(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float) -> np.ndarray:
-    """Whole years after warm-up at each month's midpoint (0 = the first counted year; warm-up months 0)."""
+def counted_year(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float | np.ndarray) -> np.ndarray:
+    """Whole years after warm-up at each month's midpoint (0 = the first counted year; warm-up months 0);
+    ``warmup_days`` one value or one per month."""
     mid = (np.asarray(day_start, float) + np.asarray(day_end, float)) / 2.0
-    return np.floor(np.maximum(mid - float(warmup_days), 0.0) / DAYS_PER_YEAR)
+    return np.floor(np.maximum(mid - np.asarray(warmup_days, float), 0.0) / DAYS_PER_YEAR)
 
 
-def annual_discount_factors(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float, rate: float
+def annual_discount_factors(day_start: np.ndarray, day_end: np.ndarray, warmup_days: float | np.ndarray, rate: float
                             ) -> np.ndarray:  # fmt: skip
     """Per month: ``(1 + rate) ** -year`` with ``year`` = :func:`counted_year` — costs and outcomes of the first
     counted year are not discounted, the second year's by one year's rate, and so on (the usual annual
@@ -295,8 +296,7 @@ def discounted_run_totals(
     df = df.sort_values([*keys, "variable", "month"])
     start = df.groupby([*keys, "variable"])["day_end"].shift(1).fillna(0.0).to_numpy(float)
     warm = df["scenario_index"].map(lambda i: float(warmup_days.get(int(i), 0.0))).to_numpy(float)
-    years = np.floor(np.maximum((start + df["day_end"].to_numpy(float)) / 2.0 - warm, 0.0) / DAYS_PER_YEAR)
-    df["value"] = df["value"].astype(float) * discount_factors(12.0 * years + 1.0, rate)
+    df["value"] = df["value"].astype(float) * annual_discount_factors(start, df["day_end"].to_numpy(float), warm, rate)
     out = df.pivot_table(index=list(keys), columns="variable", values="value", aggfunc="sum")
     return out.rename(columns=wanted).reset_index()
 

@@ -168,49 +168,42 @@ def _report(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     executor = "dask" if args.scheduler else args.executor
     start = time.perf_counter()
-    try:
-        outcome = run_experiment(spec, args.store, executor, args.workers, args.scheduler,
-                                 progress=not args.no_progress,
-                                 allow_version_change=args.allow_version_change)  # fmt: skip
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
-    except Interrupted:
-        print("crisis-sim: interrupted; no report was written", file=sys.stderr)
-        return 130
-    psa = psa_detail = goals_psa = curve_result = None
-    if curve_plan is not None:
+    try:  # Ctrl-C during any of the runs: nothing written
         try:
+            outcome = run_experiment(spec, args.store, executor, args.workers, args.scheduler,
+                                     progress=not args.no_progress,
+                                     allow_version_change=args.allow_version_change)  # fmt: skip
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+        psa = psa_detail = goals_psa = curve_result = None
+        if curve_plan is not None:
             curve_runs = run_experiment(curve_plan[0], None, executor, args.workers, args.scheduler,
                                         progress=not args.no_progress).runs  # fmt: skip
-        except Interrupted:
-            print("crisis-sim: interrupted; no report was written", file=sys.stderr)
-            return 130
-        sim = spec.scenarios[0].scenario.simulation
-        per_year = 365.0 / max(1, sim.horizon_days - sim.warmup_days)
-        curve_result = curve_data(curve_plan[0], curve_plan[1], curve_runs, curve[0], per_year)
-    if args.psa:
-        from crisis_sim.analysis.evidence import load_evidence
-        from crisis_sim.analysis.psa import build_psa_spec, psa_document, psa_for_report, psa_tables
-        from crisis_sim.outcomes import KEY_METRICS
+            sim = spec.scenarios[0].scenario.simulation
+            per_year = 365.0 / max(1, sim.horizon_days - sim.warmup_days)
+            curve_result = curve_data(curve_plan[0], curve_plan[1], curve_runs, curve[0], per_year)
+        if args.psa:
+            from crisis_sim.analysis.evidence import load_evidence
+            from crisis_sim.analysis.psa import build_psa_spec, psa_document, psa_for_report, psa_tables
+            from crisis_sim.outcomes import KEY_METRICS
 
-        evidence = load_evidence(args.evidence)
-        try:
+            evidence = load_evidence(args.evidence)
             plan = build_psa_spec(spec, evidence, args.psa, posterior)
             psa_outcome = run_experiment(plan.spec, None, executor, args.workers, args.scheduler,
                                          progress=not args.no_progress)  # fmt: skip
             psa_runs = psa_outcome.runs
-        except Interrupted:
-            print("crisis-sim: interrupted; no report was written", file=sys.stderr)
-            return 130
-        try:
-            result = psa_tables(plan, psa_runs, list(KEY_METRICS), series=psa_outcome.series,
-                                discount=args.discount)  # fmt: skip
-        except DiscountError as exc:
-            raise UsageError(str(exc)) from None
-        psa = psa_for_report(result)
-        psa_detail = {**psa_document(result, evidence), **posterior_document(args.posterior, posterior)}
-        goals_psa = (*psa_as_replications(plan.index, plan.strategies, spec.replications, psa_runs,
-                                          psa_outcome.series), args.psa)  # fmt: skip
+            try:
+                result = psa_tables(plan, psa_runs, list(KEY_METRICS), series=psa_outcome.series,
+                                    discount=args.discount)  # fmt: skip
+            except DiscountError as exc:
+                raise UsageError(str(exc)) from None
+            psa = psa_for_report(result)
+            psa_detail = {**psa_document(result, evidence), **posterior_document(args.posterior, posterior)}
+            goals_psa = (*psa_as_replications(plan.index, plan.strategies, spec.replications, psa_runs,
+                                              psa_outcome.series), args.psa)  # fmt: skip
+    except Interrupted:
+        print("crisis-sim: interrupted; no report was written", file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - start
     command = shlex.join(["crisis-sim", *sys.argv[1:]]) if sys.argv[1:] else ""
     try:

@@ -1543,27 +1543,10 @@ def summarise(spec: ExperimentSpec, runs: Any, series: Any, meta: dict[str, Any]
     })  # fmt: skip
 
 
-def _as_psa_pairs(meta: dict[str, Any], runs: Any, series: Any, reps: int) -> tuple[Any, Any]:
-    """The PSA runs and series re-indexed as one pair (scenario 0 baseline, 1 change) whose replications are the
-    draws × replications, so that report.goals.evaluate reads them over what we don't know as well."""
-    index = meta["psa"].index
-    index = index[index["draw"] >= 0]
-    order = {s: i for i, s in enumerate(meta["psa"].strategies)}
-    side = dict(zip(index["scenario_index"], index["strategy"].map(order), strict=True))
-    draw = dict(zip(index["scenario_index"], index["draw"], strict=True))
-    out = []
-    for df in (runs, series):
-        df = df[df["scenario_index"].isin(list(side))].copy()
-        df["replication"] = df["scenario_index"].map(draw) * reps + df["replication"]
-        df["scenario_index"] = df["scenario_index"].map(side)
-        out.append(df)
-    return out[0], out[1]
-
-
 def goal_answers(meta: dict[str, Any], runs: Any, series: Any, labels: Any, warm: int) -> list[dict[str, Any]]:
     """Per goal: whether, when and with what probability the baseline and the change meet it (report.goals), over
     replications, and over draws × replications when what we don't know is included."""
-    from crisis_sim.report.goals import GoalError, evaluate
+    from crisis_sim.report.goals import GoalError, evaluate, psa_as_replications
 
     goals = meta.get("goals") or []
     if not goals:
@@ -1577,7 +1560,8 @@ def goal_answers(meta: dict[str, Any], runs: Any, series: Any, labels: Any, warm
         over = None
         if psa is not None:
             reps = int(point_runs["replication"].max()) + 1
-            over = evaluate(goals, *_as_psa_pairs(meta, runs, series, reps), list(labels), warm_month)
+            pairs = psa_as_replications(psa.index, psa.strategies, reps, runs, series)
+            over = evaluate(goals, *pairs, list(labels), warm_month)
     except GoalError as exc:
         return [{"goal": str(exc), "sentence": str(exc)}]
     out = []

@@ -23,7 +23,6 @@ GROUP_COUNTS = (
     "mh_calls", "mh_identified", "arrests", "use_of_force", "injuries", "involuntary_holds", "ed_transports",
     "program_responses", "referrals", "connected_to_services",
 )  # fmt: skip
-GROUP_RATES = ("identified_rate", "arrest_rate", "force_rate", "hold_rate", "program_share")
 
 
 def group_column(attribute: str) -> str:

@@ -52,13 +52,13 @@ def marked_event(scenario: Any) -> tuple[int, Any] | None:
     return None
 
 
-def officer_hours_by_month(ledger: pd.DataFrame, day_end: pd.Series, month_days: int) -> np.ndarray:
+def officer_hours_by_month(ledger: pd.DataFrame, day_end: pd.Series) -> np.ndarray:
     """Officer hours on MH calls, by the month the call was received (the months of the series)."""
     ends = day_end.to_numpy(float) * DAY_MIN
     out = np.zeros(len(ends))
-    if ledger.empty or "officer_min" not in ledger:
+    if ledger.empty:
         return out
-    mh = ledger[ledger["mh"]] if "mh" in ledger else ledger
+    mh = ledger[ledger["mh"]]
     month = np.searchsorted(ends, mh["t_received"].to_numpy(float), side="left")
     keep = month < len(ends)
     np.add.at(out, month[keep], mh["officer_min"].to_numpy(float)[keep] / 60.0)
@@ -78,7 +78,7 @@ def pre_post(series: pd.DataFrame, ledger: pd.DataFrame, scenario: Any) -> dict[
     sim = scenario.simulation
     md = sim.month_days
     s = series.copy()
-    s["officer_hours_mh"] = officer_hours_by_month(ledger, s["day_end"], md)
+    s["officer_hours_mh"] = officer_hours_by_month(ledger, s["day_end"])
     start = s["day_end"] - (s["day_end"].diff().fillna(s["day_end"]))
     full = (s["day_end"] - start == md) & (start >= sim.warmup_days)
     before = s[full & (s["day_end"] <= ev.day)]

@@ -57,7 +57,6 @@ def summary_extras(model: Any) -> dict[str, Any]:
 # monthly values add up to the summary's totals and can be discounted (``counted_<metric>`` columns).
 COUNTED_OUTCOMES = ("arrests", "use_of_force", "ed_transports", "involuntary_holds", "connected_to_services")
 CORE_COSTS = ("cost_police", "cost_ed", "cost_inpatient", "cost_jail")
-COST_SERIES_VERSION = 1  # the series carry monthly costs (stores written before lack ``cost_total``)
 
 
 def _month_of(t_min: np.ndarray, day_end: np.ndarray) -> np.ndarray:
@@ -156,18 +155,19 @@ RESPONSE_SERIES = ("median_response_mh_min", "p90_response_mh_min", "median_resp
                    "p90_response_other_min")  # fmt: skip
 
 
-def _month_quantiles(month: np.ndarray, minutes: np.ndarray, n_months: int, q: float) -> np.ndarray:
-    """Per month 1..n_months the ``q`` quantile (numpy's linear method, as pandas' ``quantile``) of ``minutes``."""
-    out = np.full(n_months, np.nan)
+def _month_quantiles(month: np.ndarray, minutes: np.ndarray, n_months: int, qs: tuple[float, ...]) -> np.ndarray:
+    """Per month 1..n_months (columns) the quantiles ``qs`` (rows; numpy's linear method, as pandas'
+    ``quantile``) of ``minutes``; one grouping by month for all of them."""
+    out = np.full((len(qs), n_months), np.nan)
     if minutes.size == 0:
         return out
-    order = np.lexsort((minutes, month))
+    order = np.argsort(month, kind="stable")  # np.quantile orders each month's minutes itself
     month, minutes = month[order], minutes[order]
     bounds = np.searchsorted(month, np.arange(n_months + 1), side="left")
     for k in range(n_months):
         lo, hi = bounds[k], bounds[k + 1]
         if hi > lo:
-            out[k] = float(np.quantile(minutes[lo:hi], q))
+            out[:, k] = np.quantile(minutes[lo:hi], qs)
     return out
 
 
@@ -186,6 +186,7 @@ def add_response_series(series: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFr
     month = np.searchsorted(ends, t_rec, side="left")  # index 0 = month 1 (months as in repeat_calls)
     keep = np.isfinite(resp) & (month < len(ends))
     for kind, mask in (("mh", keep & mh), ("other", keep & ~mh)):
-        for name, q in (("median", 0.5), ("p90", 0.9)):
-            out[f"{name}_response_{kind}_min"] = _month_quantiles(month[mask], resp[mask], len(ends), q)
+        median, p90 = _month_quantiles(month[mask], resp[mask], len(ends), (0.5, 0.9))
+        out[f"median_response_{kind}_min"] = median
+        out[f"p90_response_{kind}_min"] = p90
     return out

@@ -362,11 +362,16 @@ class MobileCrisis(Program):
             yield from self._with_backup(call, team, scene, u_backup / p_backup, u_travel)
             return
         yield env.timeout(scene)
-        model.resolve_on_scene(call, RESPONDER)
-        if call.disposition == ARREST:  # zero-odds outcome reachable only through float rounding at u -> 1
-            call.disposition = RESOLVED
-        yield from model.handoff(call)
+        yield from self._resolve_and_hand_off(call)
         self._release(team, env.now - t0)
+
+    def _resolve_and_hand_off(self, call: C.Call):
+        """The team's disposition (arrest has odds 0 for a team: reachable only through float rounding at u -> 1,
+        so it reads as resolved), then the hand-off (transport, drop-off)."""
+        self.model.resolve_on_scene(call, RESPONDER)
+        if call.disposition == ARREST:
+            call.disposition = RESOLVED
+        yield from self.model.handoff(call)
 
     def _with_backup(self, call: C.Call, team: Team, scene: float, frac: float, u_travel: float):
         """Risk escalates ``frac`` of the way through the visit: a district patrol unit joins until the end."""
@@ -450,10 +455,7 @@ class MobileCrisis(Program):
         release_officers()
         saved = (scene - secure - wait) * model.cfg.police.officers_per_unit
         yield env.timeout(self.scene(float(call.latents[U_TEAM_SCENE])))
-        model.resolve_on_scene(call, RESPONDER)
-        if call.disposition == ARREST:  # zero-odds outcome reachable only through float rounding at u -> 1
-            call.disposition = RESOLVED
-        yield from model.handoff(call)
+        yield from self._resolve_and_hand_off(call)
         busy = float(env.now - t0)
         self.secondary_records.append((call.call_id, counted, True, float(t0), float(saved), busy))
         self._release(team, busy)

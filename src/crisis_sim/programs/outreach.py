@@ -402,13 +402,7 @@ class OutreachProgram(Program):
         if r.program_flags.get(self.key) is not None:  # already in the pathway
             return
         now = self.env.now
-        if not self.model.crpos[call.district].in_post:
-            if now >= self.warm:
-                self.counted["no_crpo"] += 1
-            return
-        if self.is_suspended(call.district):  # key staff not in post there, or the program ended
-            if now >= self.warm:
-                self.counted["suspended"] += 1
+        if not self._can_open(call.district, now):
             return
         aware = self.awareness(officer, now)
         if self.ramp is not None:  # launched with a ramp-up: referrals nested in the same uniform (CRN)
@@ -459,18 +453,24 @@ class OutreachProgram(Program):
         resident may be offered it on a later list."""
         d = call.district
         r = self.model.residents[call.resident]
-        counted = now >= self.warm
         if not self.participating[d] or r.program_flags.get(self.key) is not None:
             return False
+        if not self._can_open(d, now):
+            return False
+        self._open_case(r, call, now, "list")
+        return True
+
+    def _can_open(self, d: int, now: float) -> bool:
+        """A case can open in district ``d`` now: its CRPO is in post and the program is not suspended there (key
+        staff out, or ended). A refusal after the warm-up is counted by its reason."""
         if not self.model.crpos[d].in_post:
-            if counted:
+            if now >= self.warm:
                 self.counted["no_crpo"] += 1
             return False
         if self.is_suspended(d):
-            if counted:
+            if now >= self.warm:
                 self.counted["suspended"] += 1
             return False
-        self._open_case(r, call, now, "list")
         return True
 
     def _open_case(self, r: Any, call: Call, now: float, source: str = "patrol") -> None:
@@ -489,13 +489,7 @@ class OutreachProgram(Program):
             if counted:
                 self._skipped["not_covered" if not self.participating[d] else "already_open"] += 1
             return
-        if not self.model.crpos[d].in_post:
-            if counted:
-                self.counted["no_crpo"] += 1
-            return
-        if self.is_suspended(d):
-            if counted:
-                self.counted["suspended"] += 1
+        if not self._can_open(d, now):
             return
         case = OutreachCase(len(self.cases), r.idx, d, -1, -1, -1, now, process.latent_row(), source=source)
         self._register(case, r, now)

@@ -133,18 +133,11 @@ def load_weights(path: str | Path) -> dict[str, Any] | None:
 def goals_of_scenarios(spec: Any) -> list[Goal]:
     """The ``[[goals]]`` of every option's scenario file, in order, each stated once (the same goal in two files
     counts once, credited to the first), with its source."""
-    out: list[Goal] = []
-    seen: set[tuple[Any, ...]] = set()
-    for entry in spec.scenarios:
-        for g in getattr(entry.scenario, "goals", None) or []:
-            key = (g.metric, g.change, g.at_least, g.at_most, g.by_month, g.label)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(Goal(g.metric, change=g.change, at_least=g.at_least, at_most=g.at_most,
-                            by_month=g.by_month, label=g.label,
-                            source=f"scenario file {Path(str(entry.file)).name}"))  # fmt: skip
-    return out
+    return merge_goals([
+        Goal(g.metric, change=g.change, at_least=g.at_least, at_most=g.at_most, by_month=g.by_month, label=g.label,
+             source=f"scenario file {Path(str(entry.file)).name}")
+        for entry in spec.scenarios for g in getattr(entry.scenario, "goals", None) or []
+    ])  # fmt: skip
 
 
 def check_metrics(goals: Sequence[Goal], scenario: Any, days: int = 3) -> None:
