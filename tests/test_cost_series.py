@@ -61,7 +61,7 @@ def test_a_program_launched_later_costs_nothing_before_its_launch():
     assert res.summary["program_cost"]["mobile_crisis"] > 0
 
 
-def test_the_ledger_is_unchanged_by_the_cost_series():
+def test_cost_columns_come_after_the_existing_series_columns():
     """The series are computed after the run: the golden digest (tests/test_events_programs.py) holds; here the
     cost columns come after every column the series had before."""
     res = run_single(load_scenario("small_district"), 0, 0)

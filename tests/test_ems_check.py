@@ -101,7 +101,10 @@ def test_ems_check_runs_both_arms_and_refuses_bad_input():
                                                       "destinations.health_pathway.enabled": True})  # fmt: skip
     res = ems_check(sc, "co_response", 1, 0, months=[6])
     w = res["windows"]["6m"]
-    assert w["ed"]["people"] > 0 and w["ems"]["people"] == w["ed"]["people"]
+    assert w["ed"]["people"] > 0
+    # with the pathway on, some of the followed people use EMS in each arm, and no more than use the ED or not
+    for arm in ("program_with_use", "control_with_use"):
+        assert 0 < w["ems"][arm] <= w["ems"]["people"]
     with pytest.raises(ValueError, match="program 'mobile_crisis'"):
         ems_check(sc, "mobile_crisis", 1)
     with pytest.raises(ValueError, match="horizon_days"):

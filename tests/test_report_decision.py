@@ -117,6 +117,15 @@ def test_cost_per_averted_is_discounted_and_says_so_and_one_year_does_not_depend
         assert (v["value"] is None) == (w["value"] is None)
         if v["value"] is not None:  # 30 days: all in the first counted year, so no discounting
             assert w["value"] == pytest.approx(v["value"], rel=1e-9)
+    # the totals the cost per outcome divides: one counted year (30 days here) is the same at any rate
+    from crisis_sim.report.decision import _discounted
+
+    scenarios = [entry.scenario for entry in spec.scenarios]
+    at_0 = _discounted(outcome.runs, outcome.series, scenarios, 0.0, len(scenarios))
+    at_20 = _discounted(outcome.runs, outcome.series, scenarios, 0.2, len(scenarios))
+    assert at_0["cost_total"].sum() > 0
+    for col, values in at_0.items():
+        assert at_20[col] == pytest.approx(values, rel=1e-12)
     old = outcome.series[~outcome.series["variable"].str.startswith("cost_")]
     with pytest.raises(DiscountError, match="lack 'cost_total'"):
         decision_data(spec, outcome.runs, old, discount=0.03)
