@@ -118,6 +118,16 @@ def test_closed_line_sends_everyone_to_911():
     )
 
 
+@pytest.mark.parametrize("start, end", [(0.0, 0.0), (24.0, 0.0), (0.0, 24.0), (24.0, 24.0)])
+def test_start_equal_to_end_modulo_a_day_is_around_the_clock(start, end):
+    """24:00 is midnight: 24-0, 0-24 and 0-0 all mean the line never closes (as for the mobile team's hours)."""
+    sc = _sc("small_district", days=40, **{f"{CL}.enabled": True, f"{CL}.share": 0.5,
+                                           f"{CL}.start_hour": start, f"{CL}.end_hour": end})  # fmt: skip
+    assert sc.channels.crisis_line.hours_mask() == (0, 0)
+    _, res = simulate(sc, 0, 1)
+    assert res.summary["line_contacts"] > 0 and res.summary["line_closed"] == 0
+
+
 def test_same_seed_same_ledger(on_run):
     sc, _, res = on_run
     _, again = simulate(sc, 0, 3)

@@ -7,14 +7,20 @@ the scenario has one and the call is eligible) or transfers to 911. See docs/cha
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
-from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
-
-Hour = Annotated[float, Field(ge=0.0, le=24.0)]
+from crisis_sim.scenario.types import (
+    Duration,
+    Hour,
+    LogNormalDuration,
+    NonNegative,
+    Positive,
+    Share,
+    minute_mask,
+)
 
 
 class TransferByRisk(Strict):
@@ -113,9 +119,9 @@ class CrisisLine(Strict):
         35.0, source="assumption: cost of a staffed counsellor seat, USD per hour", unit="USD/h", range=(25.0, 60.0)
     )
 
-    def hours_mask(self) -> tuple[float, float]:
-        """(start, end) minute of day."""
-        return self.start_hour * 60.0, self.end_hour * 60.0
+    def hours_mask(self) -> tuple[int, int]:
+        """(start, end) minute of day; end <= start wraps past midnight, start == end: around the clock."""
+        return minute_mask(self.start_hour, self.end_hour)
 
 
 ConsultOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary", "arrest"], NonNegative]

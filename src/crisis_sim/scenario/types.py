@@ -20,6 +20,13 @@ SEVERITIES = ("mild", "moderate", "severe")
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Positive = Annotated[float, Field(gt=0.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+Hour = Annotated[float, Field(ge=0.0, le=24.0)]  # an hour of the day (24 = midnight at the end)
+
+
+def minute_mask(start_hour: float, end_hour: float) -> tuple[int, int]:
+    """Opening hours as (start, end) minute of day; end <= start wraps past midnight, start == end is around the
+    clock (so 0-24 and 24-0 both mean around the clock)."""
+    return round(start_hour * 60) % 1440, round(end_hour * 60) % 1440
 
 
 # --- durations -----------------------------------------------------------------------------------------------

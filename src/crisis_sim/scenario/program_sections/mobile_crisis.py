@@ -6,15 +6,22 @@ B-HEARD teams were off 01:00-09:00 when 27.7% of eligible calls came), so each o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from crisis_sim.scenario.params import Strict, param
 from crisis_sim.scenario.program_sections import check_districts_exist
-from crisis_sim.scenario.types import Duration, LogNormalDuration, NonNegative, Positive, Share
+from crisis_sim.scenario.types import (
+    Duration,
+    Hour,
+    LogNormalDuration,
+    NonNegative,
+    Positive,
+    Share,
+    minute_mask,
+)
 
-Hour = Annotated[float, Field(ge=0.0, le=24.0)]
 TeamOdds = dict[Literal["resolved", "report", "referral", "voluntary_transport", "involuntary"], NonNegative]
 
 
@@ -238,4 +245,4 @@ class MobileCrisisConfig(Strict):
 
     def hours_mask(self) -> tuple[int, int]:
         """(start, end) minute of day; end <= start wraps past midnight."""
-        return round(self.start_hour * 60) % 1440, round(self.end_hour * 60) % 1440
+        return minute_mask(self.start_hour, self.end_hour)
