@@ -299,6 +299,9 @@ def test_json_is_strict(server, body, message):
          "a launched program reaches another district, district: one of north, south, found None"),
         ({"base": "nurse_post_cut.toml", "events": [{"kind": "cut_nurse", "month": 2}]},
          "already part of this scenario"),
+        # the base's own launch comes first in the run's timeline: the schema's message names the change itself
+        ({"base": "mobile_crisis_launch.toml", "events": [{"kind": "expand_program", "month": 3, "district": "south"}]},
+         "'the mobile crisis team starts working in south in month 3' to be on or after the launch"),
         ({"base": SMALL, "without_builtin": True}, "this scenario has none"),
         ({"base": SMALL, "without_builtin": "yes"}, "without_builtin: expected true or false, found 'yes'"),
         ({"base": SMALL, "psa_draws": 7}, "draws of what we don't know: a whole number from 8 to 32, found 7"),

@@ -879,9 +879,11 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
     if len(raw_events) > MAX_EVENTS:
         raise RequestError(f"events: at most {MAX_EVENTS}, found {len(raw_events)}")
     events: list[dict[str, Any]] = []
+    own: list[dict[str, Any]] = []  # the base's own timeline events, which come first in the run's timeline
     try:
         base = load_scenario(scenarios_dir / base_file)
         month_days = base.simulation.month_days
+        own = [{"label": plain_sentence(describe_event(e, month_days))} for e in base.timeline]
         if req.get("years") is not None:
             days = max(1, round(years * 12) * month_days)  # whole months: 12 months of month_days a year
         horizon = days or base.simulation.horizon_days
@@ -978,7 +980,7 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
         base_d = _shorten(reference, days, base_file)
         alt_d = _shorten(alt, days, "your change")
     except ScenarioError as exc:
-        raise RequestError("; ".join(plain_error(line, events) for line in exc.lines)) from None
+        raise RequestError("; ".join(plain_error(line, [*own, *events]) for line in exc.lines)) from None
     entries = (
         ScenarioEntry(base.name, base_file, {"timeline": []} if without_builtin else {}, base_d),
         ScenarioEntry("with_changes", base_file, overrides, alt_d),
@@ -1011,7 +1013,7 @@ def build_pair(req: Any, scenarios_dir: Path) -> tuple[ExperimentSpec, dict[str,
         try:
             meta["psa"] = build_psa_spec(spec, load_evidence(None), psa_draws)
         except ScenarioError as exc:
-            raise RequestError("; ".join(plain_error(line, events) for line in exc.lines)) from None
+            raise RequestError("; ".join(plain_error(line, [*own, *events]) for line in exc.lines)) from None
     return spec, meta
 
 
@@ -1026,7 +1028,8 @@ def _current(base: Any, path: str) -> float:
 
 
 def plain_error(line: str, events: list[dict[str, Any]] | None = None) -> str:
-    """The schema's one-line message without internal paths: ``timeline.N`` becomes the change's words."""
+    """The schema's one-line message without internal paths: ``timeline.N`` becomes the words of the run's N-th
+    timeline event (``events``: the base's own events, then the changes)."""
     def event_words(m: re.Match[str]) -> str:
         i = int(m.group(1))
         return f"'{events[i]['label']}'" if events and i < len(events) else "a timeline event"
