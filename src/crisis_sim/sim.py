@@ -137,8 +137,9 @@ def simulate(
     series = add_cost_series(series, daily, ledger, scenario, costs, switch_costs)  # monthly costs (discounting)
     outreach = pd.DataFrame()
     for program in model.programs:
-        if hasattr(program, "case_columns"):  # outreach: one row per case with its source (issue 13, item 6)
-            outreach = pd.DataFrame(program.case_columns())
+        cases = program.case_columns()  # outreach: one row per case with its source (issue 13, item 6)
+        if cases is not None:
+            outreach = pd.DataFrame(cases)
     result = RunResult(scenario.name, replication, root_seed, summary, ledger, series, referrals, health, line,
                        outreach)  # fmt: skip
     return model, result

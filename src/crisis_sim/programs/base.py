@@ -193,6 +193,11 @@ class Program:
         column only while a switch of the program is on)."""
         return {}
 
+    def case_columns(self) -> dict[str, list[Any]] | None:
+        """One row per case the program opened, as columns (``RunResult.outreach``); None: the program keeps no
+        cases (only outreach does)."""
+        return None
+
     def handoff(self, call: Call) -> Generator[Any, Any, None] | None:
         """Take a transported person somewhere other than the ED, or None."""
         return None
